@@ -3,7 +3,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 BIN := $(CURDIR)/.bin
 GO ?= go
 
-.PHONY: all build test vet fmt-check proto proto-check fuzz clean
+.PHONY: all build test vet fmt-check proto proto-check tools fuzz clean
 
 all: build
 
@@ -14,6 +14,13 @@ build:
 # every test with the race detector.
 test: vet fmt-check proto-check
 	$(GO) test -race -count=1 ./...
+
+# Installs what the checks need and a fresh machine lacks: protoc (Debian's
+# protobuf-compiler) for the generated-code check.
+tools:
+	@command -v protoc >/dev/null 2>&1 || { \
+		echo "installing protobuf-compiler"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null; }
 
 vet:
 	$(GO) vet ./...
@@ -26,7 +33,7 @@ $(BIN)/protoc-gen-go:
 	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 
 # Regenerate the protobuf Go code (needs protoc from Debian's protobuf-compiler).
-proto: $(BIN)/protoc-gen-go
+proto: tools $(BIN)/protoc-gen-go
 	PATH=$(BIN):$$PATH protoc --go_out=. --go_opt=module=github.com/spikemesh/spikemesh proto/brain/v1/*.proto
 
 # Fails when the committed generated code differs from what `make proto` writes.

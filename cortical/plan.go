@@ -26,6 +26,10 @@ type Plan struct {
 	// creation order (source area index, destination area index, rule order).
 	Rules    []RuleStat
 	Warnings []string
+	// Regions are the genome's brain regions, kept as metadata.
+	Regions []Region
+
+	index map[string]int // AreaIndex lookup, built by Load
 }
 
 // GenomeInfo is the genome's metadata.
@@ -75,6 +79,12 @@ type Options struct {
 	// Progress, when non-nil, is called as growth advances (areas done,
 	// synapses so far). It must be cheap.
 	Progress func(areasDone, areasTotal int, synapses int64)
+	// MaxNeurons and MaxSynapses bound the brain a genome may grow (0: the
+	// limits of 32-bit neuron ids and synapse offsets). A genome beyond
+	// them is a load error: neurons are counted before anything is grown,
+	// and growth stops as soon as the synapses reach the limit.
+	MaxNeurons  int64
+	MaxSynapses int64
 }
 
 // Load parses and grows a genome. name is used in error messages (a file

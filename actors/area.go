@@ -1,0 +1,332 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/spikemesh/spikemesh/npu"
+)
+
+// inbox holds the batches of one burst, one entry per incoming connection.
+type inbox struct {
+	burst      npu.Burst  // the burst whose batches the slot holds
+	count      int        // batches received
+	got        []bool     // per incoming connection
+	fired      [][]uint32 // the batch, by reference (local) or wire*
+	potentials [][]float32
+	wireFired  [][]uint32 // decode buffers for batches from NATS
+	wirePot    [][]float32
+}
+
+func (b *inbox) reset(burst npu.Burst) {
+	b.burst = burst
+	b.count = 0
+	clear(b.got)
+}
+
+// outbox is an area's published copy of one burst's output, shared
+// read-only by every local destination and the coordinator.
+type outbox struct {
+	fired      []uint32
+	potentials []float32
+	batches    []localBatch // one per local destination route
+}
+
+// route is one downstream destination of an area.
+type route struct {
+	dst        int
+	local      *actor.PID // nil: over NATS
+	subject    string     // NATS subject when local is nil
+	potentials bool       // destination needs firing-time potentials
+}
+
+// area is the actor of one cortical area. It is only touched by its own
+// mailbox goroutine.
+type area struct {
+	rt     *Runtime
+	index  int
+	name   string // for errors: base64 ID
+	engine npu.Engine
+	opu    bool
+
+	slotOf  []int // area index → incoming connection position, -1 if none
+	srcOf   []int // incoming connection position → source area index
+	needMP  []bool
+	srcSize []uint32 // neurons of each source area
+
+	in     [2]inbox // by burst parity
+	out    [2]outbox
+	routes []route
+
+	input npu.Input
+
+	done    npu.Burst // last completed burst
+	pending npu.Burst // tick received and not yet run (0: none)
+	failed  bool
+
+	enc []byte // NATS encode buffer
+}
+
+func newArea(rt *Runtime, index int, eng npu.Engine) *area {
+	a := &area{rt: rt, index: index, engine: eng, name: rt.areaName(index)}
+	inc := eng.Incoming()
+	a.slotOf = make([]int, len(rt.plan.Areas))
+	for i := range a.slotOf {
+		a.slotOf[i] = -1
+	}
+	a.srcOf = make([]int, len(inc))
+	a.needMP = make([]bool, len(inc))
+	a.srcSize = make([]uint32, len(inc))
+	for i, c := range inc {
+		a.srcSize[i] = uint32(len(c.Start) - 1)
+		a.slotOf[c.Src] = i
+		a.srcOf[i] = c.Src
+		a.needMP[i] = c.MPDrivenPSP
+	}
+	for p := range a.in {
+		a.in[p] = inbox{
+			got:        make([]bool, len(inc)),
+			fired:      make([][]uint32, len(inc)),
+			potentials: make([][]float32, len(inc)),
+			wireFired:  make([][]uint32, len(inc)),
+			wirePot:    make([][]float32, len(inc)),
+		}
+	}
+	a.in[0].burst = 0 // burst 0 carries no batches; slot 0 waits for burst 2
+	a.in[0].reset(2)
+	a.in[1].reset(1)
+	a.input.Fired = make([][]uint32, len(inc))
+	a.input.Potentials = make([][]float32, len(inc))
+	return a
+}
+
+// Receive implements actor.Actor. Every failure, including a panic, is turned
+// into a fault for the coordinator; the actor is never restarted.
+func (a *area) Receive(ctx actor.Context) {
+	if a.failed {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			a.rt.log.Error("area panicked", "area", a.index, "id", a.name, "burst", a.pending, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			a.fail(ctx, fmt.Errorf("panic: %v", r))
+		}
+	}()
+	var err error
+	switch m := ctx.Message().(type) {
+	case *tick:
+		err = a.onTick(ctx, m.burst)
+	case *localBatch:
+		err = a.onBatch(ctx, m.burst, m.src, m.fired, m.potentials)
+	case *wireBatch:
+		err = a.onWire(ctx, m.data)
+	}
+	if err != nil {
+		a.fail(ctx, err)
+	}
+}
+
+func (a *area) fail(ctx actor.Context, err error) {
+	a.failed = true
+	burst := a.pending
+	if burst == 0 {
+		burst = a.done + 1
+	}
+	var ae *AreaError
+	if !errors.As(err, &ae) {
+		err = &AreaError{Area: a.index, ID: a.name, Burst: burst, Err: err}
+	}
+	ctx.Send(a.rt.coordinator, &fault{err: err})
+}
+
+func (a *area) onTick(ctx actor.Context, burst npu.Burst) error {
+	if burst != a.done+1 || a.pending != 0 {
+		return fmt.Errorf("tick for burst %d while at burst %d", burst, a.done)
+	}
+	a.pending = burst
+	return a.maybeStep(ctx)
+}
+
+// errAt is an error of this area in burst, wrapping kind.
+func (a *area) errAt(burst npu.Burst, kind error, format string, args ...any) error {
+	return &AreaError{Area: a.index, ID: a.name, Burst: burst, Err: fmt.Errorf("%w "+format, append([]any{kind}, args...)...)}
+}
+
+// slotFor checks a batch for burst from the source at position pos and
+// returns the inbox that holds it. Errors name the burst that needs the
+// batch (burst+1).
+func (a *area) slotFor(src, pos int, burst npu.Burst) (*inbox, error) {
+	name := a.rt.areaName(src)
+	if pos < 0 {
+		return nil, a.errAt(burst+1, ErrUnexpectedBatch, "from area %d (%s) for burst %d: no connection from it", src, name, burst)
+	}
+	// Needed now: burst a.done (to run a.done+1); early: a.done+1.
+	if burst != a.done && burst != a.done+1 || burst == 0 {
+		if burst < a.done {
+			return nil, a.errAt(burst+1, ErrDuplicateBatch, "from area %d (%s) for burst %d after burst %d ran", src, name, burst, burst+1)
+		}
+		return nil, a.errAt(burst+1, ErrUnexpectedBatch, "from area %d (%s) for burst %d while at burst %d", src, name, burst, a.done)
+	}
+	box := &a.in[burst&1]
+	if box.burst != burst {
+		return nil, a.errAt(burst+1, ErrUnexpectedBatch, "from area %d (%s) for burst %d: its slot holds burst %d", src, name, burst, box.burst)
+	}
+	if box.got[pos] {
+		return nil, a.errAt(burst+1, ErrDuplicateBatch, "from area %d (%s) for burst %d", src, name, burst)
+	}
+	if burst == a.done+1 && burst > 1 {
+		// An early batch: the same source's batch for the burst before must
+		// already be here (sources are FIFO), unless that burst has run.
+		prev := &a.in[(burst-1)&1]
+		if prev.burst == burst-1 && !prev.got[pos] {
+			return nil, a.errAt(burst, ErrMissingBatch, "from area %d (%s) for burst %d (its batch for burst %d arrived first)",
+				src, name, burst-1, burst)
+		}
+	}
+	return box, nil
+}
+
+func (a *area) onBatch(ctx actor.Context, burst npu.Burst, src int, fired []uint32, pot []float32) error {
+	pos := -1
+	if src >= 0 && src < len(a.slotOf) {
+		pos = a.slotOf[src]
+	}
+	box, err := a.slotFor(src, pos, burst)
+	if err != nil {
+		return err
+	}
+	if a.needMP[pos] && len(pot) != len(fired) {
+		return fmt.Errorf("batch from area %d for burst %d: %d potentials for %d fired neurons", src, burst, len(pot), len(fired))
+	}
+	// The source leaves its published copy untouched until we have run the
+	// next burst (see outbox), so the batch is used in place.
+	box.fired[pos], box.potentials[pos] = fired, pot
+	box.got[pos] = true
+	box.count++
+	return a.maybeStep(ctx)
+}
+
+func (a *area) onWire(ctx actor.Context, data []byte) error {
+	h, err := decodeHeader(data)
+	if err != nil {
+		return fmt.Errorf("bad spike batch from NATS: %w", err)
+	}
+	if int(h.dst) != a.index {
+		return fmt.Errorf("%w: spike batch for area %d delivered to area %d", ErrUnexpectedBatch, h.dst, a.index)
+	}
+	src := int(h.src)
+	pos := -1
+	if src < len(a.slotOf) {
+		pos = a.slotOf[src]
+	}
+	box, err := a.slotFor(src, pos, h.burst)
+	if err != nil {
+		return err
+	}
+	fired, pot, err := decodeBody(data, box.wireFired[pos][:0], box.wirePot[pos][:0])
+	if err != nil {
+		return fmt.Errorf("bad spike batch from area %d for burst %d: %w", src, h.burst, err)
+	}
+	if a.needMP[pos] && len(pot) != len(fired) {
+		return fmt.Errorf("batch from area %d for burst %d: %d potentials for %d fired neurons", src, h.burst, len(pot), len(fired))
+	}
+	if n := len(fired); n > 0 && fired[n-1] >= a.srcSize[pos] {
+		return fmt.Errorf("batch from area %d for burst %d: neuron %d outside the area (%d neurons)", src, h.burst, fired[n-1], a.srcSize[pos])
+	}
+	box.wireFired[pos], box.wirePot[pos] = fired, pot
+	box.fired[pos], box.potentials[pos] = fired, pot
+	box.got[pos] = true
+	box.count++
+	return a.maybeStep(ctx)
+}
+
+// maybeStep runs the pending burst once every batch it needs is here.
+func (a *area) maybeStep(ctx actor.Context) error {
+	burst := a.pending
+	if burst == 0 {
+		return nil
+	}
+	var box *inbox
+	if burst > 1 {
+		box = &a.in[(burst-1)&1]
+		if box.count < len(box.got) {
+			return nil
+		}
+	}
+	for i := range a.input.Fired {
+		if box != nil {
+			a.input.Fired[i] = box.fired[i]
+			if a.needMP[i] {
+				a.input.Potentials[i] = box.potentials[i]
+			} else {
+				a.input.Potentials[i] = nil
+			}
+		} else {
+			a.input.Fired[i], a.input.Potentials[i] = nil, nil
+		}
+	}
+	a.input.Points = a.rt.points[a.index] // set by the coordinator before the tick
+
+	start := time.Now()
+	out := a.engine.Step(burst, &a.input)
+	stepNs := time.Since(start)
+
+	ob := &a.out[burst&1]
+	ob.fired = append(ob.fired[:0], out.Fired...)
+	ob.potentials = append(ob.potentials[:0], out.Potentials...)
+	if box != nil {
+		box.reset(burst + 1)
+	}
+	a.pending = 0
+	a.done = burst
+
+	if err := a.send(ctx, burst, ob); err != nil {
+		return err
+	}
+	if a.opu && a.rt.motors != nil {
+		if err := a.rt.motors.Publish(a.index, burst, ob.fired, ob.potentials); err != nil {
+			return fmt.Errorf("motor output: %w", err)
+		}
+	}
+	// Report: the own slot, then the countdown; the last area to finish
+	// tells the coordinator (one message per burst instead of one per area).
+	a.rt.reports[a.index] = completed{burst: burst, area: a.index, fired: ob.fired,
+		stepNs: int64(stepNs)}
+	a.rt.doneBurst[a.index].Store(burst)
+	if a.rt.remaining.Add(-1) == 0 {
+		ctx.Send(a.rt.coordinator, &a.rt.allDone[burst&1])
+	}
+	return nil
+}
+
+// send delivers one batch of burst to every downstream area.
+func (a *area) send(ctx actor.Context, burst npu.Burst, ob *outbox) error {
+	if ob.batches == nil {
+		ob.batches = make([]localBatch, len(a.routes))
+	}
+	for i := range a.routes {
+		r := &a.routes[i]
+		if a.rt.dropBatch != nil && a.rt.dropBatch(a.index, r.dst, burst) {
+			continue
+		}
+		var pot []float32
+		if r.potentials {
+			pot = ob.potentials
+		}
+		if r.local != nil {
+			b := &ob.batches[i]
+			*b = localBatch{burst: burst, src: a.index, fired: ob.fired, potentials: pot}
+			ctx.Send(r.local, b)
+			continue
+		}
+		a.enc = appendBatch(a.enc[:0], a.rt.cfg.Brain, burst, a.index, r.dst, ob.fired, pot)
+		if err := a.rt.bus.publish(r.subject, a.enc); err != nil {
+			return fmt.Errorf("spike batch to area %d (%s): %w", r.dst, a.rt.areaName(r.dst), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,224 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/spikemesh/spikemesh/npu"
+)
+
+// The wire form of a spike batch is brainv1.SpikeBatch (proto/brain/v1),
+// written and read here with protowire so that the hot path allocates
+// nothing and decodes straight into the receiver's buffers. codec_test.go
+// checks both directions against the generated code.
+const (
+	fieldBurst      = 1
+	fieldSrcArea    = 2
+	fieldDstArea    = 3
+	fieldFiredDelta = 4
+	fieldPotentials = 5
+	fieldBrain      = 6
+)
+
+var errBadBatch = errors.New("malformed spike batch")
+
+// appendBatch appends the encoding of one SpikeBatch to buf. fired must be
+// ascending; potentials is nil or parallel to fired.
+func appendBatch(buf []byte, brain string, burst npu.Burst, src, dst int, fired []uint32, potentials []float32) []byte {
+	if burst != 0 {
+		buf = protowire.AppendTag(buf, fieldBurst, protowire.VarintType)
+		buf = protowire.AppendVarint(buf, burst)
+	}
+	if src != 0 {
+		buf = protowire.AppendTag(buf, fieldSrcArea, protowire.VarintType)
+		buf = protowire.AppendVarint(buf, uint64(src))
+	}
+	if dst != 0 {
+		buf = protowire.AppendTag(buf, fieldDstArea, protowire.VarintType)
+		buf = protowire.AppendVarint(buf, uint64(dst))
+	}
+	if len(fired) > 0 {
+		size, prev := 0, uint32(0)
+		for _, f := range fired {
+			size += protowire.SizeVarint(uint64(f - prev))
+			prev = f
+		}
+		buf = protowire.AppendTag(buf, fieldFiredDelta, protowire.BytesType)
+		buf = protowire.AppendVarint(buf, uint64(size))
+		prev = 0
+		for _, f := range fired {
+			d := f - prev
+			prev = f
+			for d >= 0x80 {
+				buf = append(buf, byte(d)|0x80)
+				d >>= 7
+			}
+			buf = append(buf, byte(d))
+		}
+	}
+	if len(potentials) > 0 {
+		buf = protowire.AppendTag(buf, fieldPotentials, protowire.BytesType)
+		buf = protowire.AppendVarint(buf, uint64(4*len(potentials)))
+		for _, p := range potentials {
+			buf = protowire.AppendFixed32(buf, math.Float32bits(p))
+		}
+	}
+	if brain != "" {
+		buf = protowire.AppendTag(buf, fieldBrain, protowire.BytesType)
+		buf = protowire.AppendString(buf, brain)
+	}
+	return buf
+}
+
+// batchHeader is the scalar part of a SpikeBatch.
+type batchHeader struct {
+	burst    npu.Burst
+	src, dst uint32
+	brain    string
+}
+
+// decodeHeader reads the scalar fields of an encoded SpikeBatch.
+func decodeHeader(data []byte) (batchHeader, error) {
+	var h batchHeader
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return h, errBadBatch
+		}
+		data = data[n:]
+		if typ == protowire.VarintType && num <= fieldDstArea {
+			v, n := protowire.ConsumeVarint(data)
+			if n < 0 {
+				return h, errBadBatch
+			}
+			data = data[n:]
+			switch num {
+			case fieldBurst:
+				h.burst = v
+			case fieldSrcArea:
+				h.src = uint32(v)
+			case fieldDstArea:
+				h.dst = uint32(v)
+			}
+			continue
+		}
+		if num == fieldBrain && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(data)
+			if n < 0 {
+				return h, errBadBatch
+			}
+			h.brain = string(v)
+			data = data[n:]
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, data)
+		if n < 0 {
+			return h, errBadBatch
+		}
+		data = data[n:]
+	}
+	return h, nil
+}
+
+// decodeBody appends the fired indices (un-delta-encoded) and potentials of
+// an encoded SpikeBatch to fired and potentials. Packed and unpacked
+// encodings are both accepted, as proto3 requires.
+func decodeBody(data []byte, fired []uint32, potentials []float32) ([]uint32, []float32, error) {
+	prev := uint32(0)
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return fired, potentials, errBadBatch
+		}
+		data = data[n:]
+		switch {
+		case num == fieldFiredDelta && typ == protowire.BytesType:
+			packed, n := protowire.ConsumeBytes(data)
+			if n < 0 {
+				return fired, potentials, errBadBatch
+			}
+			data = data[n:]
+			for i := 0; i < len(packed); {
+				b := packed[i]
+				if b < 0x80 {
+					prev += uint32(b)
+					fired = append(fired, prev)
+					i++
+					continue
+				}
+				v, n := protowire.ConsumeVarint(packed[i:])
+				if n < 0 {
+					return fired, potentials, errBadBatch
+				}
+				prev += uint32(v)
+				fired = append(fired, prev)
+				i += n
+			}
+		case num == fieldFiredDelta && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(data)
+			if n < 0 {
+				return fired, potentials, errBadBatch
+			}
+			data = data[n:]
+			prev += uint32(v)
+			fired = append(fired, prev)
+		case num == fieldPotentials && typ == protowire.BytesType:
+			packed, n := protowire.ConsumeBytes(data)
+			if n < 0 || len(packed)%4 != 0 {
+				return fired, potentials, errBadBatch
+			}
+			data = data[n:]
+			for i := 0; i < len(packed); i += 4 {
+				v, _ := protowire.ConsumeFixed32(packed[i:])
+				potentials = append(potentials, math.Float32frombits(v))
+			}
+		case num == fieldPotentials && typ == protowire.Fixed32Type:
+			v, n := protowire.ConsumeFixed32(data)
+			if n < 0 {
+				return fired, potentials, errBadBatch
+			}
+			data = data[n:]
+			potentials = append(potentials, math.Float32frombits(v))
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, data)
+			if n < 0 {
+				return fired, potentials, errBadBatch
+			}
+			data = data[n:]
+		}
+	}
+	for i := 1; i < len(fired); i++ {
+		if fired[i] <= fired[i-1] {
+			return fired, potentials, fmt.Errorf("%w: fired indices not ascending", errBadBatch)
+		}
+	}
+	return fired, potentials, nil
+}
+
+// SpikeBatchHeader is the scalar part of an encoded SpikeBatch.
+type SpikeBatchHeader struct {
+	Burst    npu.Burst
+	Src, Dst uint32
+	Brain    string
+}
+
+// AppendSpikeBatch appends the protobuf encoding of a brainv1.SpikeBatch to
+// buf without allocating: fired (ascending) delta-encoded, potentials nil or
+// parallel to fired.
+func AppendSpikeBatch(buf []byte, brain string, burst npu.Burst, src, dst int, fired []uint32, potentials []float32) []byte {
+	return appendBatch(buf, brain, burst, src, dst, fired, potentials)
+}
+
+// DecodeSpikeBatch decodes an encoded brainv1.SpikeBatch, appending its
+// fired indices (decoded from deltas) and potentials to the slices given.
+func DecodeSpikeBatch(data []byte, fired []uint32, potentials []float32) (SpikeBatchHeader, []uint32, []float32, error) {
+	h, err := decodeHeader(data)
+	if err != nil {
+		return SpikeBatchHeader{}, fired, potentials, err
+	}
+	fired, potentials, err = decodeBody(data, fired, potentials)
+	return SpikeBatchHeader{Burst: h.burst, Src: h.src, Dst: h.dst, Brain: h.brain}, fired, potentials, err
+}

@@ -1,0 +1,64 @@
+// Package actors is spikemesh's runtime: it runs a grown brain (a
+// cortical.Plan) burst by burst, one actor per cortical area, in lock step.
+//
+// # What it owns
+//
+// An Area actor wraps the npu.Engine of one cortical area. It gathers the
+// spike batches its upstream areas fired in the previous burst, merges them
+// in the engine's canonical order (Input.Fired parallel to Engine.Incoming,
+// ascending source area index), adds the burst's sensory points, steps the
+// engine, sends one batch (possibly empty) to every downstream area and
+// reports completion. The Coordinator actor sends the tick of every burst,
+// gathers the completions, hands the burst's result to an observer (the
+// record, the status line) and paces the next tick to the burst rate, or
+// sends it at once when running free. No neuron maths happens here: given
+// the same plan and inputs the runtime produces the same spike trains as
+// npu's single-process reference runner, bit for bit, wherever areas run.
+//
+// protoactor-go is used in this package and nowhere else; its Context and
+// PID never leave it. Spikes between two areas placed on this node travel
+// as in-process actor messages; between nodes (or always, with
+// Config.SpikesViaNATS) as protobuf SpikeBatch messages on NATS subject
+// <prefix>.<brain>.spikes.<dst-area>. Placement maps area index to node.
+//
+// # Message order
+//
+// An area runs burst n only when it holds both the Tick for burst n and
+// exactly one SpikeBatch for burst n−1 from every upstream area (every
+// connection into it; none for burst 1). Sensory points for burst n are
+// fixed by the coordinator before it sends Tick n. After its step an area
+// sends its batches, publishes motor output (OPU areas), then reports
+// completion: it fills its own report slot (the in-process BurstCompleted)
+// and counts down a shared counter; the area that brings it to zero sends
+// the coordinator one message for the burst. The coordinator sends Tick n+1
+// only after every area completed burst n, so at most two
+// bursts of batches are in flight towards an area: n−1 (needed now) and n
+// (from an upstream area that already ran n). Batches are kept in two slots
+// by burst parity, so an early batch is buffered, never lost. Batches from
+// one source arrive in the order they were sent (actor mailboxes and a NATS
+// connection are both FIFO per sender), which makes loss detectable by
+// counting: a batch for burst n arriving while that source's batch for n−1
+// is still missing, a second batch for the same (source, burst), or a batch
+// outside the two-burst window is a protocol fault that stops the run with
+// an error naming the area, the source and the burst. A burst that does not
+// complete within Config.StallTimeout is reported with the areas still
+// pending.
+//
+// # Goroutines
+//
+// Each area actor runs on protoactor's default dispatcher (a goroutine per
+// mailbox wake-up), except areas smaller than Config.InlineWork, which run
+// on the goroutine of the sender (protoactor's synchronized dispatcher):
+// for tiny areas a goroutine hand-off costs more than the step. The
+// coordinator keeps one goroutine of its own. No actor ever blocks waiting
+// for another; waiting is only ever for a message.
+//
+// # Failure policy
+//
+// A panic or error inside an area (engine step, sensor or motor hook, NATS
+// publish) stops the run with an error naming the area and burst; actors
+// are never restarted, since a restarted area would have lost its state.
+// A NATS slow-consumer drop is counted and stops the run the same way.
+// Cancelling Run's context finishes the current burst, delivers it to the
+// observer and returns nil.
+package actors

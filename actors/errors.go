@@ -1,0 +1,37 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spikemesh/spikemesh/npu"
+)
+
+var (
+	// ErrMissingBatch reports a spike batch that never arrived.
+	ErrMissingBatch = errors.New("actors: missing spike batch")
+	// ErrDuplicateBatch reports a second batch for the same source and burst.
+	ErrDuplicateBatch = errors.New("actors: duplicate spike batch")
+	// ErrUnexpectedBatch reports a batch outside the lock-step window or from
+	// an area with no connection to the receiver.
+	ErrUnexpectedBatch = errors.New("actors: unexpected spike batch")
+	// ErrDropped reports NATS messages dropped by a slow consumer.
+	ErrDropped = errors.New("actors: NATS messages dropped")
+	// ErrStalled reports a burst that did not complete in time.
+	ErrStalled = errors.New("actors: burst stalled")
+)
+
+// AreaError is a failure inside one area in one burst. Run returns it when
+// an area fails; its message names both.
+type AreaError struct {
+	Area  int    // area index
+	ID    string // canonical base64 ID
+	Burst npu.Burst
+	Err   error
+}
+
+func (e *AreaError) Error() string {
+	return fmt.Sprintf("area %d (%s), burst %d: %v", e.Area, e.ID, e.Burst, e.Err)
+}
+
+func (e *AreaError) Unwrap() error { return e.Err }

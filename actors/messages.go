@@ -1,0 +1,68 @@
+package actors
+
+import (
+	"github.com/spikemesh/spikemesh/npu"
+)
+
+// Messages between the actors of one process. They are plain Go values,
+// never sent outside the process; what crosses a process boundary is the
+// protobuf SpikeBatch (codec.go). Pointers to them are reused by burst
+// parity where the lock-step protocol guarantees the previous use is over.
+
+// tick starts a burst.
+type tick struct {
+	burst npu.Burst
+}
+
+// localBatch carries the neurons an area fired in one burst to one
+// downstream area on the same node. Fired and Potentials are the source's
+// published copy for that burst and stay untouched until the source runs
+// burst+2, which cannot happen before the destination has consumed them.
+type localBatch struct {
+	burst      npu.Burst
+	src        int
+	fired      []uint32
+	potentials []float32 // nil unless the destination needs them
+}
+
+// wireBatch is an encoded SpikeBatch received from NATS.
+type wireBatch struct {
+	data []byte
+}
+
+// completed is an area's report that it finished a burst (the in-process
+// form of brainv1.BurstCompleted). Areas write it into their own slot of
+// Runtime.reports rather than sending it: the last area to finish a burst
+// sends one burstDone to the coordinator. fired is the area's published copy
+// of its fired neurons, valid until the coordinator sends the next tick.
+type completed struct {
+	burst  npu.Burst
+	area   int
+	fired  []uint32
+	stepNs int64 // time in Engine.Step
+}
+
+// burstDone tells the coordinator that every area finished burst.
+type burstDone struct {
+	burst npu.Burst
+}
+
+// fault stops the run. It is sent by an area that failed, or by the NATS
+// error handler.
+type fault struct {
+	err error
+}
+
+// start asks the coordinator to run bursts first..last (last 0: until
+// stopped).
+type start struct {
+	first, last npu.Burst
+}
+
+// stop asks the coordinator to finish the current burst and end the run.
+type stop struct{}
+
+// nextTick is the coordinator's pacing timer firing for burst.
+type nextTick struct {
+	burst npu.Burst
+}

@@ -1,0 +1,181 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/spikemesh/spikemesh/npu"
+)
+
+// natsBus carries spike batches over NATS: one connection per runtime,
+// used to publish every batch leaving an area of this node and to receive,
+// through one subscription per destination area, every batch arriving.
+// Core NATS drops messages when a subscriber falls behind; the pending
+// limits below hold at least four bursts of the largest possible traffic,
+// so a drop means something is badly wrong, and is a fault.
+type natsBus struct {
+	rt      *Runtime
+	nc      *nats.Conn
+	mu      sync.Mutex
+	subs    []*nats.Subscription
+	dropped atomic.Uint64 // messages reported lost by slow-consumer errors
+}
+
+func newBus(r *Runtime) (*natsBus, error) {
+	b := &natsBus{rt: r}
+	nc, err := r.cfg.Dial(
+		nats.Name("spikemesh-spikes-"+string(r.cfg.Node)),
+		nats.ErrorHandler(b.onError),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				b.fault(fmt.Errorf("actors: NATS connection for spikes lost: %w", err))
+			}
+		}),
+		// Batches are small and many: a larger write buffer and no
+		// reconnect buffering (a lost connection is a fault, not a pause).
+		nats.ReconnectBufSize(-1),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("actors: connecting to NATS for spikes: %w", err)
+	}
+	b.nc = nc
+	return b, nil
+}
+
+// maxBatchBytes bounds the encoding of one batch from an area of n neurons.
+func maxBatchBytes(n uint32, potentials bool) int {
+	size := 64 + 5*int(n)
+	if potentials {
+		size += 4 * int(n)
+	}
+	return size
+}
+
+// subscribe delivers the batches of conns (all into dst) to the actor pid.
+func (b *natsBus) subscribe(dst int, subject string, pid *actor.PID, conns []*npu.Connection) error {
+	root := b.rt.system.Root
+	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) {
+		root.Send(pid, &wireBatch{data: m.Data})
+	})
+	if err != nil {
+		return fmt.Errorf("actors: subscribing area %d (%s) to %s: %w", dst, b.rt.areaName(dst), subject, err)
+	}
+	// Two bursts are in flight at most (see doc.go); allow four.
+	msgs, bytes := 64, 1<<20
+	for _, c := range conns {
+		msgs += 4
+		bytes += 4 * maxBatchBytes(uint32(len(c.Start)-1), c.MPDrivenPSP)
+	}
+	if err := sub.SetPendingLimits(msgs, bytes); err != nil {
+		return fmt.Errorf("actors: pending limits of %s: %w", subject, err)
+	}
+	b.mu.Lock()
+	b.subs = append(b.subs, sub)
+	b.mu.Unlock()
+	return nil
+}
+
+// flush waits until the server has seen every subscription, so no batch
+// published after New returns can miss its subscriber.
+func (b *natsBus) flush() error {
+	if err := b.nc.FlushTimeout(10 * time.Second); err != nil {
+		return fmt.Errorf("actors: NATS flush: %w", err)
+	}
+	return nil
+}
+
+func (b *natsBus) publish(subject string, data []byte) error {
+	return b.nc.Publish(subject, data)
+}
+
+func (b *natsBus) onError(_ *nats.Conn, sub *nats.Subscription, err error) {
+	if errors.Is(err, nats.ErrSlowConsumer) && sub != nil {
+		n, _ := sub.Dropped()
+		b.dropped.Store(uint64(n)) // cumulative per subscription; one subscription reports at a time
+		b.fault(fmt.Errorf("%w: slow consumer on %s (%d dropped so far): %v", ErrDropped, sub.Subject, n, err))
+		return
+	}
+	b.fault(fmt.Errorf("actors: NATS error: %w", err))
+}
+
+// fault stops the run.
+func (b *natsBus) fault(err error) {
+	b.rt.system.Root.Send(b.rt.coordinator, &fault{err: err})
+}
+
+// droppedTotal sums the messages every subscription dropped.
+func (b *natsBus) droppedTotal() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var total uint64
+	for _, s := range b.subs {
+		if n, err := s.Dropped(); err == nil {
+			total += uint64(n)
+		}
+	}
+	return max(total, b.dropped.Load())
+}
+
+func (b *natsBus) close() {
+	// Count drops before the subscriptions go away.
+	b.dropped.Store(b.droppedTotal())
+	b.mu.Lock()
+	b.subs = nil
+	b.mu.Unlock()
+	b.nc.SetDisconnectErrHandler(nil)
+	b.nc.Close()
+}
+
+// EmbeddedNATS starts a NATS server inside this process. With listen ""
+// it opens no port and is reachable only in process (nats.InProcessServer);
+// otherwise it listens on listen (host:port; port -1 picks a free one, see
+// ClientURL). Shut it down with Shutdown.
+func EmbeddedNATS(listen string) (*server.Server, error) {
+	opts := &server.Options{
+		ServerName: "spikemesh-embedded",
+		DontListen: listen == "",
+		NoSigs:     true,
+		NoLog:      true,
+		// Spike batches of large areas can exceed the 1 MB default.
+		MaxPayload: 64 << 20,
+		MaxPending: 256 << 20,
+	}
+	if listen != "" {
+		host, port, err := splitHostPort(listen)
+		if err != nil {
+			return nil, err
+		}
+		opts.Host, opts.Port = host, port
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("actors: embedded NATS server: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("actors: embedded NATS server not ready after 10s")
+	}
+	return ns, nil
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, fmt.Errorf("actors: NATS listen address %q: %w", hp, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < -1 || port > 65535 { // -1: a random free port
+		return "", 0, fmt.Errorf("actors: NATS listen address %q: bad port", hp)
+	}
+	return host, port, nil
+}

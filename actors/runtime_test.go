@@ -1,0 +1,297 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/spikemesh/spikemesh/cortical"
+	"github.com/spikemesh/spikemesh/npu"
+)
+
+// startNATS starts an embedded server for one test.
+func startNATS(t *testing.T) *server.Server {
+	t.Helper()
+	ns, err := EmbeddedNATS("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}
+
+func dialer(ns *server.Server) func(...nats.Option) (*nats.Conn, error) {
+	return func(opts ...nats.Option) (*nats.Conn, error) {
+		return nats.Connect("", append(opts, nats.InProcessServer(ns))...)
+	}
+}
+
+// recorder collects the fired neurons of every burst.
+type recorder struct {
+	bursts [][][]uint32
+	onB    func(b npu.Burst)
+}
+
+func (r *recorder) observe(res *BurstResult) error {
+	if want := npu.Burst(len(r.bursts) + 1); res.Burst != want {
+		return fmt.Errorf("observer saw burst %d, want %d", res.Burst, want)
+	}
+	rec := make([][]uint32, len(res.Fired))
+	for i, f := range res.Fired {
+		if f != nil {
+			rec[i] = slices.Clone(f)
+		}
+	}
+	r.bursts = append(r.bursts, rec)
+	if r.onB != nil {
+		r.onB(res.Burst)
+	}
+	return nil
+}
+
+func newRuntime(t *testing.T, cfg Config) *Runtime {
+	t.Helper()
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+func compareRuns(t *testing.T, want, got [][][]uint32) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Fatalf("ran %d bursts, want %d", len(got), len(want))
+	}
+	spikes := 0
+	for b := range want {
+		for a := range want[b] {
+			spikes += len(want[b][a])
+			if !slices.Equal(want[b][a], got[b][a]) {
+				t.Fatalf("burst %d area %d: fired %v, want %v", b+1, a, got[b][a], want[b][a])
+			}
+		}
+	}
+	if spikes == 0 {
+		t.Fatal("no area fired: the test drives nothing")
+	}
+}
+
+func TestRuntimeMatchesSequential(t *testing.T) {
+	const bursts, neurons = 40, 24
+	ns := startNATS(t)
+	for _, seed := range []uint64{1, 2, 3} {
+		plan := fakePlan(seed, 9, neurons)
+		want := sequential(plan, bursts, pulses{neurons})
+		for _, mode := range []struct {
+			viaNATS bool
+			inline  int
+		}{{false, 0}, {true, 0}, {false, 60}, {true, 1 << 20}} {
+			viaNATS := mode.viaNATS
+			t.Run(fmt.Sprintf("seed%d/nats=%v/inline=%d", seed, viaNATS, mode.inline), func(t *testing.T) {
+				engines, _ := fakeEngines(plan)
+				var rec recorder
+				r := newRuntime(t, Config{Plan: plan, Engines: engines, Sensors: pulses{neurons}, InlineWork: mode.inline,
+					Observer: rec.observe, SpikesViaNATS: viaNATS, Dial: dialer(ns), Brain: fmt.Sprintf("b%d", seed)})
+				// Two runs back to back continue where the first stopped.
+				if err := r.Run(context.Background(), bursts/2); err != nil {
+					t.Fatal(err)
+				}
+				if err := r.Run(context.Background(), bursts-bursts/2); err != nil {
+					t.Fatal(err)
+				}
+				if r.Completed() != bursts {
+					t.Fatalf("completed %d bursts, want %d", r.Completed(), bursts)
+				}
+				compareRuns(t, want, rec.bursts)
+				if d := r.Dropped(); d != 0 {
+					t.Fatalf("%d NATS messages dropped", d)
+				}
+			})
+		}
+	}
+}
+
+func TestRuntimePacedByInterval(t *testing.T) {
+	plan := fakePlan(4, 6, 8)
+	want := sequential(plan, 5, pulses{8})
+	engines, _ := fakeEngines(plan)
+	var rec recorder
+	r := newRuntime(t, Config{Plan: plan, Engines: engines, Sensors: pulses{8}, Observer: rec.observe,
+		Interval: time.Millisecond})
+	if err := r.Run(context.Background(), 5); err != nil {
+		t.Fatal(err)
+	}
+	compareRuns(t, want, rec.bursts)
+}
+
+func TestAreaPanicStopsRun(t *testing.T) {
+	plan := fakePlan(5, 7, 8)
+	engines, fakes := fakeEngines(plan)
+	fakes[5].panicAt = 7
+	var rec recorder
+	r := newRuntime(t, Config{Plan: plan, Engines: engines, Sensors: pulses{8}, Observer: rec.observe})
+	err := r.Run(context.Background(), 20)
+	var ae *AreaError
+	if !errors.As(err, &ae) || ae.Area != 5 || ae.Burst != 7 {
+		t.Fatalf("Run = %v, want an AreaError for area 5 burst 7", err)
+	}
+	for _, s := range []string{"area 5 (" + plan.Areas[5].ID.String() + ")", "burst 7", "fake engine failure"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
+	}
+	if r.Completed() != 6 || len(rec.bursts) != 6 {
+		t.Fatalf("completed %d bursts, observed %d; want 6", r.Completed(), len(rec.bursts))
+	}
+}
+
+// connection returns some connection of p between two different non-core areas.
+func someConnection(t *testing.T, p *cortical.Plan) *npu.Connection {
+	for _, c := range p.Connections {
+		if c.Src != c.Dst && c.Src >= 3 {
+			return c
+		}
+	}
+	t.Fatal("plan has no connection between two areas")
+	return nil
+}
+
+func TestDuplicateBatchDetected(t *testing.T) {
+	ns := startNATS(t)
+	for _, viaNATS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("nats=%v", viaNATS), func(t *testing.T) {
+			plan := fakePlan(6, 8, 8)
+			c := someConnection(t, plan)
+			engines, _ := fakeEngines(plan)
+			var r *Runtime
+			rec := recorder{onB: func(b npu.Burst) {
+				if b != 4 {
+					return
+				}
+				// Every area is idle; the real batch of burst 4 is queued
+				// before this one.
+				if viaNATS {
+					data := appendBatch(nil, "brain", 4, c.Src, c.Dst, nil, nil)
+					if err := r.bus.publish(r.spikeSubject(c.Dst), data); err != nil {
+						t.Error(err)
+					}
+					return
+				}
+				r.system.Root.Send(r.areas[c.Dst], &localBatch{burst: 4, src: c.Src})
+			}}
+			r = newRuntime(t, Config{Plan: plan, Engines: engines, Sensors: pulses{8}, Observer: rec.observe,
+				SpikesViaNATS: viaNATS, Dial: dialer(ns)})
+			err := r.Run(context.Background(), 20)
+			var ae *AreaError
+			if !errors.Is(err, ErrDuplicateBatch) || !errors.As(err, &ae) || ae.Area != c.Dst || ae.Burst != 5 {
+				t.Fatalf("Run = %v, want a duplicate batch at area %d, burst 5", err, c.Dst)
+			}
+			if want := fmt.Sprintf("from area %d", c.Src); !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name the source (%q)", err, want)
+			}
+		})
+	}
+}
+
+func TestMissingBatchDetected(t *testing.T) {
+	ns := startNATS(t)
+	for _, viaNATS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("nats=%v", viaNATS), func(t *testing.T) {
+			plan := fakePlan(6, 8, 8)
+			c := someConnection(t, plan)
+			engines, _ := fakeEngines(plan)
+			r := newRuntime(t, Config{Plan: plan, Engines: engines, Sensors: pulses{8},
+				SpikesViaNATS: viaNATS, Dial: dialer(ns), StallTimeout: time.Minute})
+			r.dropBatch = func(src, dst int, burst npu.Burst) bool {
+				return src == c.Src && dst == c.Dst && burst == 6
+			}
+			err := r.Run(context.Background(), 20)
+			var ae *AreaError
+			if !errors.Is(err, ErrMissingBatch) || !errors.As(err, &ae) || ae.Area != c.Dst || ae.Burst != 7 {
+				t.Fatalf("Run = %v, want a missing batch at area %d, burst 7", err, c.Dst)
+			}
+			if want := fmt.Sprintf("from area %d", c.Src); !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name the source (%q)", err, want)
+			}
+		})
+	}
+}
+
+func TestSlowConsumerStopsRun(t *testing.T) {
+	ns := startNATS(t)
+	plan := fakePlan(7, 6, 8)
+	engines, _ := fakeEngines(plan)
+	var r *Runtime
+	rec := recorder{onB: func(b npu.Burst) {
+		if b == 3 {
+			// What nats.go reports when a subscription's pending limit is hit.
+			r.bus.onError(r.bus.nc, r.bus.subs[0], nats.ErrSlowConsumer)
+		}
+	}}
+	r = newRuntime(t, Config{Plan: plan, Engines: engines, Observer: rec.observe, SpikesViaNATS: true, Dial: dialer(ns)})
+	err := r.Run(context.Background(), 0)
+	if !errors.Is(err, ErrDropped) {
+		t.Fatalf("Run = %v, want ErrDropped", err)
+	}
+}
+
+func TestCancelFinishesBurst(t *testing.T) {
+	plan := fakePlan(8, 6, 8)
+	engines, _ := fakeEngines(plan)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var rec recorder
+	rec.onB = func(b npu.Burst) {
+		if b == 5 {
+			cancel()
+		}
+	}
+	r := newRuntime(t, Config{Plan: plan, Engines: engines, Sensors: pulses{8}, Observer: rec.observe})
+	if err := r.Run(ctx, 0); err != nil {
+		t.Fatalf("Run after cancel = %v, want nil", err)
+	}
+	if r.Completed() < 5 || int(r.Completed()) != len(rec.bursts) {
+		t.Fatalf("completed %d bursts, observed %d; want ≥ 5 and equal", r.Completed(), len(rec.bursts))
+	}
+}
+
+func TestObserverErrorStopsRun(t *testing.T) {
+	plan := fakePlan(9, 5, 4)
+	engines, _ := fakeEngines(plan)
+	boom := errors.New("disk full")
+	r := newRuntime(t, Config{Plan: plan, Engines: engines, Observer: func(res *BurstResult) error {
+		if res.Burst == 3 {
+			return boom
+		}
+		return nil
+	}})
+	if err := r.Run(context.Background(), 10); !errors.Is(err, boom) || !strings.Contains(err.Error(), "burst 3") {
+		t.Fatalf("Run = %v, want the observer's error at burst 3", err)
+	}
+}
+
+func TestStallReported(t *testing.T) {
+	plan := fakePlan(10, 6, 8)
+	engines, fakes := fakeEngines(plan)
+	fakes[4].blockAt, fakes[4].block = 3, make(chan struct{})
+	r, err := New(Config{Plan: plan, Engines: engines, StallTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Run(context.Background(), 10)
+	close(fakes[4].block) // let the step return so Close can stop the actor
+	r.Close()
+	if !errors.Is(err, ErrStalled) || !strings.Contains(err.Error(), "burst 3") ||
+		!strings.Contains(err.Error(), "4 ("+plan.Areas[4].ID.String()+")") {
+		t.Fatalf("Run = %v, want a stall of burst 3 naming area 4", err)
+	}
+}

@@ -1,0 +1,87 @@
+package npu
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/spikemesh/spikemesh/quant"
+)
+
+func benchWorkload(b *testing.B, w *Workload) {
+	defer w.Close()
+	for range 20 {
+		w.Step()
+	}
+	spikes, events := 0, 0
+	b.ResetTimer()
+	for b.Loop() {
+		out := w.Step()
+		spikes += len(out.Fired)
+		events += w.Events(out)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/n, "µs/burst")
+	b.ReportMetric(float64(spikes)/n, "spikes/burst")
+	if events > 0 {
+		b.ReportMetric(float64(events)/b.Elapsed().Seconds()/1e6, "Mevents/s")
+	}
+	b.ReportMetric(float64(w.Engine.HotBytesPerNeuron()), "hotB/neuron")
+}
+
+func BenchmarkFeagiA1(b *testing.B) {
+	for _, prec := range precisions {
+		for _, n := range []int{10_000, 50_000, 1_000_000} {
+			for _, workers := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%v/n=%d/w=%d", prec, n, workers), func(b *testing.B) {
+					w, err := NewFeagiA1Workload(n, prec, workers)
+					if err != nil {
+						b.Fatal(err)
+					}
+					benchWorkload(b, w)
+				})
+			}
+		}
+	}
+}
+
+func BenchmarkLIFRandom(b *testing.B) {
+	for _, prec := range precisions {
+		for _, n := range []int{10_000, 50_000} {
+			for _, workers := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%v/n=%d/w=%d", prec, n, workers), func(b *testing.B) {
+					w, err := NewLIFRandomWorkload(n, 10, 1, prec, workers)
+					if err != nil {
+						b.Fatal(err)
+					}
+					benchWorkload(b, w)
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkDispatch compares Step through the Engine interface with a direct
+// call on the concrete engine: the interface is crossed once per burst, so
+// the difference is noise (< 2 %).
+func BenchmarkDispatch(b *testing.B) {
+	for _, direct := range []bool{false, true} {
+		b.Run(fmt.Sprintf("direct=%v", direct), func(b *testing.B) {
+			spec, opts := FeagiA1(10_000)
+			e, err := NewEngineWithOptions(spec, quant.FP32, nil, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := e.(*handle).engine
+			var burst Burst
+			for b.Loop() {
+				burst++
+				if direct {
+					h.Step(burst, nil)
+				} else {
+					e.Step(burst, nil)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "µs/burst")
+		})
+	}
+}

@@ -1,0 +1,51 @@
+// Package npu owns the neural processing unit of spikemesh: one engine per
+// cortical area that holds the area's neuron state and incoming synapse
+// tables and runs one burst at a time, plus Runner, the single-process
+// whole-brain reference the distributed runtime must equal bit for bit.
+//
+// # Terms
+//
+//   - Burst: one discrete time step (Burst, from 1). Spikes fired in burst t
+//     are integrated in burst t+1 (one-burst synaptic delay).
+//   - Area: a cortical area; areas have indices (0 death, 1 power, 2 fatigue,
+//     then 3, 4, …) and each neuron a local index and a global id
+//     FirstID+local.
+//   - Candidate (FEAGI's fire candidate list, FCL): a neuron that received any
+//     input this burst, even 0. Only candidates are updated: a neuron without
+//     input keeps its potential, and its refractory countdown does not advance
+//     (reference §2.4, SPEC 2).
+//   - Connection: every synapse from one source area to one destination area,
+//     compressed by source neuron (CSR) in creation order. The destination's
+//     engine owns it and computes contributions from the source's fired list.
+//   - PSP: post-synaptic potential; a contribution is ±weight·PSP, divided by
+//     the source neuron's total out-degree unless the source is psp-uniform.
+//
+// # Semantics
+//
+// The update is FEAGI's canonical per-candidate path (reference §2.3, SPEC
+// 1–6): refractory countdown, integrate, the threshold/limit window, the
+// consecutive-fire limit and snooze, the excitability hash of (global id,
+// burst) (ExcitabilityHash, bit for bit), reset to 0 on firing, leak only
+// when not fired. Inputs are summed in the canonical order of SPEC E7 (drive,
+// sensory points, power, then upstream connections by ascending source area,
+// fired source neurons ascending, synapses in creation order) with float32
+// rounding as SPEC E6; see Engine.Step. Plasticity (SPEC E11) is applied by
+// the destination at the start of the following burst (plasticity.go).
+// int8 engines run the same rules in fixed point (package quant).
+//
+// # Layout and concurrency
+//
+// Parameters are per area; per neuron the engine keeps the potential (4 B
+// fp32, 1 B int8), a packed uint32 of refractory countdown and consecutive
+// count, and a threshold only when the area has a threshold gradient. The
+// inputs of a burst go into a dense accumulator with a candidate bitmap (the
+// touched list), processed in ascending index so the fired list comes out
+// sorted.
+//
+// An Engine is not safe for concurrent use: a runtime gives each one a single
+// owner. With Options.Workers > 1 an engine splits its neurons into shards
+// stepped by a small pool of its own goroutines inside Step; every synapse
+// table is split by target shard, so each target's inputs are summed in the
+// same order and the results are bit-identical for any worker count. Step
+// allocates nothing in steady state.
+package npu

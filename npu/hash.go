@@ -1,0 +1,39 @@
+package npu
+
+// ExcitabilityHash is FEAGI's stateless excitability draw (reference §2.6),
+// bit for bit: a PCG hash of the global neuron id and the burst number.
+func ExcitabilityHash(id uint32, burst Burst) uint32 {
+	seed := id*2654435761 + uint32(burst)*1597334677
+	s := seed*747796405 + 2891336453
+	w := ((s >> ((s >> 28) + 4)) ^ s) * 277803737
+	return (w >> 22) ^ w
+}
+
+// ExcitabilityDraw is the draw as a probability: f32(h) / 2³² (SPEC E6).
+func ExcitabilityDraw(id uint32, burst Burst) float32 {
+	return float32(ExcitabilityHash(id, burst)) / 4294967296.0
+}
+
+// excitabilityCut returns c such that a neuron with excitability e fires
+// exactly when uint64(hash) < c: e ≥ 0.999 always fires (c = 2³²), e ≤ 0
+// never (c = 0), otherwise c is the least h with f32(h)/2³² ≥ e. Comparing
+// hashes with c is the same test as FEAGI's float comparison, since
+// h ↦ f32(h) is monotone, and it keeps floats out of the update loop.
+func excitabilityCut(e float32) uint64 {
+	switch {
+	case e >= 0.999:
+		return 1 << 32
+	case !(e > 0): // also NaN
+		return 0
+	}
+	lo, hi := uint64(0), uint64(1)<<32 // invariant: draw(lo-1) < e, answer in [lo, hi]
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if float32(uint32(mid))/4294967296.0 >= e {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}

@@ -1,0 +1,254 @@
+package npu
+
+import (
+	"github.com/spikemesh/spikemesh/quant"
+)
+
+// Step implements Engine. One burst, in the canonical order (SPEC E7):
+//
+//  1. plasticity: the weight update of the previous burst (see plasticity.go);
+//  2. the drive (Options.Drive), then the sensory points in list order, then
+//     power (area 1, local neuron 0), into the dense sums;
+//  3. per shard, in parallel when Workers > 1: each incoming connection in
+//     ascending source area, each fired source neuron ascending, each of its
+//     synapses in creation order, restricted to the shard's targets — so every
+//     target's sum is built in the same order whatever the shard count;
+//  4. per shard, every candidate in ascending local index: the update of
+//     reference §2.3 (update32.go, update8.go);
+//  5. the shards' fired lists concatenated (ascending).
+//
+// Entries of in that are out of range (a point or a fired index beyond the
+// area, extra connections) are ignored, never a panic. in may be nil.
+func (e *engine) Step(burst Burst, in *Input) Output {
+	if in == nil {
+		in = &noInput
+	}
+	e.burst = burst
+	e.in = in
+	e.applyPlasticity(burst, in)
+	e.scatterPoints(in)
+	if e.pool != nil {
+		e.pool.run()
+	} else {
+		for k := range e.shards {
+			e.runShard(k)
+		}
+	}
+	e.in = nil
+	if len(e.shards) == 1 {
+		sh := &e.shards[0]
+		e.out.Fired, e.out.Potentials = sh.fired, sh.pot
+	} else {
+		e.out.Fired = e.out.Fired[:0]
+		e.out.Potentials = e.out.Potentials[:0]
+		for k := range e.shards {
+			e.out.Fired = append(e.out.Fired, e.shards[k].fired...)
+			e.out.Potentials = append(e.out.Potentials, e.shards[k].pot...)
+		}
+	}
+	e.recordOwnFiring()
+	return e.out
+}
+
+var noInput Input
+
+func (e *engine) scatterPoints(in *Input) {
+	n := e.n
+	if e.prec == quant.FP32 {
+		acc := e.acc32
+		for _, p := range in.Points {
+			if p.Local < n {
+				acc[p.Local] += p.P
+				e.cand[p.Local>>6] |= 1 << (p.Local & 63)
+			}
+		}
+		if e.spec.Index == PowerArea && n > 0 {
+			acc[0] += PowerAmount
+			e.cand[0] |= 1
+		}
+		return
+	}
+	acc := e.accF
+	for _, p := range in.Points {
+		if p.Local < n {
+			acc[p.Local] = clampInput(quant.SatAdd(acc[p.Local], e.q.EncodeFine(p.P)))
+			e.cand[p.Local>>6] |= 1 << (p.Local & 63)
+		}
+	}
+	if e.spec.Index == PowerArea && n > 0 {
+		acc[0] = clampInput(quant.SatAdd(acc[0], e.q.EncodeFine(PowerAmount)))
+		e.cand[0] |= 1
+	}
+}
+
+// runShard does steps 3 and 4 for shard k.
+func (e *engine) runShard(k int) {
+	in := e.in
+	for c := range e.conns {
+		if c >= len(in.Fired) {
+			break
+		}
+		fired := in.Fired[c]
+		if len(fired) == 0 {
+			continue
+		}
+		var pot []float32
+		if c < len(in.Potentials) {
+			pot = in.Potentials[c]
+		}
+		ic := &e.conns[c]
+		if e.prec == quant.FP32 {
+			e.scatter32(ic, k, fired, pot)
+		} else {
+			e.scatter8(ic, k, fired, pot)
+		}
+	}
+	sh := &e.shards[k]
+	sh.fired, sh.pot = sh.fired[:0], sh.pot[:0]
+	if e.prec == quant.FP32 {
+		e.update32(sh)
+	} else {
+		e.update8(sh)
+	}
+}
+
+func (e *engine) scatter32(ic *inConn, k int, fired []uint32, pot []float32) {
+	tb := &ic.tabs[k]
+	acc, cand := e.acc32, e.cand
+	start, tgt, val := tb.start, tb.tgt, tb.c32
+	if ic.div == nil {
+		if e.shards[k].allDriven { // every target is a candidate anyway
+			for _, s := range fired {
+				if s >= ic.srcN {
+					continue
+				}
+				a, b := start[s], start[s+1]
+				ts, vs := tgt[a:b], val[a:b]
+				vs = vs[:len(ts)]
+				for j, t := range ts {
+					acc[t] += vs[j]
+				}
+			}
+			return
+		}
+		for _, s := range fired {
+			if s >= ic.srcN {
+				continue
+			}
+			a, b := start[s], start[s+1]
+			ts, vs := tgt[a:b], val[a:b]
+			vs = vs[:len(ts)]
+			for j, t := range ts {
+				acc[t] += vs[j]
+				cand[t>>6] |= 1 << (t & 63)
+			}
+		}
+		return
+	}
+	for i, s := range fired {
+		if s >= ic.srcN {
+			continue
+		}
+		var psp float32
+		if i < len(pot) {
+			psp = float32(mpPSP(pot[i]))
+		}
+		d := ic.div[s]
+		a, b := start[s], start[s+1]
+		ts, vs := tgt[a:b], val[a:b]
+		for j, t := range ts {
+			acc[t] += float32(float32(vs[j]*psp) / d)
+			cand[t>>6] |= 1 << (t & 63)
+		}
+	}
+}
+
+func (e *engine) scatter8(ic *inConn, k int, fired []uint32, pot []float32) {
+	tb := &ic.tabs[k]
+	acc, cand := e.accF, e.cand
+	start, tgt := tb.start, tb.tgt
+	if tb.kQ8 == nil && e.plainAdd && e.shards[k].allDriven {
+		val := tb.cF
+		for _, s := range fired {
+			if s >= ic.srcN {
+				continue
+			}
+			a, b := start[s], start[s+1]
+			ts, vs := tgt[a:b], val[a:b]
+			vs = vs[:len(ts)]
+			for j, t := range ts {
+				acc[t] += vs[j]
+			}
+		}
+		return
+	}
+	if tb.kQ8 == nil && e.plainAdd {
+		val := tb.cF
+		for _, s := range fired {
+			if s >= ic.srcN {
+				continue
+			}
+			a, b := start[s], start[s+1]
+			ts, vs := tgt[a:b], val[a:b]
+			vs = vs[:len(ts)]
+			for j, t := range ts {
+				acc[t] += vs[j]
+				cand[t>>6] |= 1 << (t & 63)
+			}
+		}
+		return
+	}
+	if tb.kQ8 == nil {
+		val := tb.cF
+		for _, s := range fired {
+			if s >= ic.srcN {
+				continue
+			}
+			a, b := start[s], start[s+1]
+			ts, vs := tgt[a:b], val[a:b]
+			vs = vs[:len(ts)]
+			for j, t := range ts {
+				acc[t] = quant.SatAdd(acc[t], vs[j])
+				cand[t>>6] |= 1 << (t & 63)
+			}
+		}
+		return
+	}
+	for i, s := range fired {
+		if s >= ic.srcN {
+			continue
+		}
+		var psp int64
+		if i < len(pot) {
+			psp = int64(mpPSP(pot[i]))
+		}
+		a, b := start[s], start[s+1]
+		ts, vs := tgt[a:b], tb.kQ8[a:b]
+		for j, t := range ts {
+			v := (vs[j]*psp + 128) >> 8
+			acc[t] = quant.SatAdd(acc[t], int32(min(max(v, -1<<31), 1<<31-1)))
+			cand[t>>6] |= 1 << (t & 63)
+		}
+	}
+}
+
+// segWords calls visit for every 64-neuron word overlapping segment sg, with
+// the mask of sg's neurons in that word.
+func segMask(w, from, to uint32) uint64 {
+	m := ^uint64(0)
+	if base := w << 6; from > base {
+		m &= ^uint64(0) << (from - base)
+	}
+	if end := (w + 1) << 6; to < end {
+		m &= ^uint64(0) >> (end - to)
+	}
+	return m
+}
+
+// inputLimit bounds the int8 sum of drive, points and power (fine units), so
+// that when the synaptic inputs of any neuron cannot exceed it either
+// (engine.plainAdd) the scatter adds without saturation checks and still
+// cannot overflow int32.
+const inputLimit = 1 << 30
+
+func clampInput(x int32) int32 { return min(max(x, -inputLimit), inputLimit) }

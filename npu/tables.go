@@ -1,0 +1,249 @@
+package npu
+
+import (
+	"math"
+
+	"github.com/spikemesh/spikemesh/quant"
+)
+
+// shardAlign is the granularity of shard boundaries in neurons: 512 neurons
+// are one 64-byte line of the candidate bitmap, so shards never share a cache
+// line of any per-neuron array.
+const shardAlign = 512
+
+// shard is a contiguous range of target neurons stepped by one worker, with
+// its own output buffers.
+type shard struct {
+	lo, hi uint32
+	segs   []segment // the engine's segments clipped to [lo, hi)
+	fired  []uint32
+	pot    []float32
+	potF   []int32 // int8: fine potentials of the fired, decoded into pot
+	// allDriven: every neuron of the shard is driven, so every one is a
+	// candidate every burst and the scatter need not mark candidates.
+	allDriven bool
+}
+
+// table is the part of one incoming connection whose targets lie in one
+// shard, still grouped by source neuron (CSR) and in creation order, so that
+// a shard walking the fired sources in order adds every target's inputs in
+// the canonical order (SPEC E7) whatever the number of shards.
+type table struct {
+	start []uint32  // per source neuron plus one
+	tgt   []uint32  // target local index
+	c32   []float32 // fp32: the signed contribution; mp-driven: the signed weight
+	cF    []int32   // int8: the signed contribution in fine units
+	kQ8   []int64   // int8 mp-driven: fine contribution per unit PSP, Q8
+	orig  []uint32  // index of the synapse in the Connection (plastic only)
+}
+
+// inConn is one incoming connection as the engine uses it.
+type inConn struct {
+	c    *Connection
+	srcN uint32
+	div  []float32 // mp-driven fp32: per-source divisor (1 when not divided)
+	tabs []table   // per shard
+}
+
+func (e *engine) buildShards() {
+	w := max(e.opts.Workers, 1)
+	if max(e.n/shardAlign, 1) < uint32(w) {
+		w = int(max(e.n/shardAlign, 1))
+	}
+	e.shards = make([]shard, w)
+	blocks := (e.n + shardAlign - 1) / shardAlign
+	for k := range e.shards {
+		lo := min(blocks*uint32(k)/uint32(w)*shardAlign, e.n)
+		hi := min(blocks*uint32(k+1)/uint32(w)*shardAlign, e.n)
+		sh := &e.shards[k]
+		sh.lo, sh.hi = lo, hi
+		sh.allDriven = true
+		for _, sg := range e.segs {
+			if sg.to <= lo || sg.from >= hi {
+				continue
+			}
+			sg.from, sg.to = max(sg.from, lo), min(sg.to, hi)
+			sh.segs = append(sh.segs, sg)
+			sh.allDriven = sh.allDriven && sg.driven
+		}
+		sh.fired = make([]uint32, 0, hi-lo)
+		sh.pot = make([]float32, 0, hi-lo)
+		if e.prec == quant.INT8 {
+			sh.potF = make([]int32, 0, hi-lo)
+		}
+	}
+	e.out.Fired = make([]uint32, 0, e.n)
+	e.out.Potentials = make([]float32, 0, e.n)
+}
+
+// divisor is N of SPEC 3 / E8 for source neuron s: its out-degree, or 1 when
+// the source area is psp-uniform or N ≤ 1.
+func divisor(c *Connection, s int) float32 {
+	if c.PSPUniform || c.OutDegree[s] <= 1 {
+		return 1
+	}
+	return float32(c.OutDegree[s])
+}
+
+// contribution32 is the fp32 contribution of synapse j of source s for PSP
+// psp: f32(f32(±w·psp) / N) (SPEC E6).
+func contribution32(c *Connection, s int, j uint32, psp float32) float32 {
+	b := float32(float32(c.Weight[j]) * psp)
+	if c.Inhibitory[j] {
+		b = -b
+	}
+	return float32(b / divisor(c, s))
+}
+
+// mpPSP is the PSP of an mp-driven source firing with potential v:
+// clamp(round half away from zero(v), 0, 255).
+func mpPSP(v float32) uint32 {
+	r := quant.RoundHalfAway(v)
+	if !(r > 0) {
+		return 0
+	}
+	if r >= 255 {
+		return 255
+	}
+	return uint32(r)
+}
+
+func (e *engine) buildTables() {
+	e.conns = make([]inConn, len(e.incoming))
+	for k, c := range e.incoming {
+		ic := &e.conns[k]
+		ic.c = c
+		ic.srcN = uint32(len(c.Start) - 1)
+		if c.MPDrivenPSP && e.prec == quant.FP32 {
+			ic.div = make([]float32, ic.srcN)
+			for s := range ic.div {
+				ic.div[s] = divisor(c, s)
+			}
+		}
+		ic.tabs = make([]table, len(e.shards))
+		for h := range e.shards {
+			e.buildTable(ic, h)
+		}
+	}
+	if e.prec == quant.INT8 {
+		e.plainAdd = e.inputBound() <= inputLimit
+	}
+}
+
+// inputBound is the largest total magnitude of synaptic input any neuron can
+// receive in one burst (fine units), taking plastic weights at 255.
+func (e *engine) inputBound() int64 {
+	sums := make([]int64, e.n)
+	for _, c := range e.incoming {
+		for s := 0; s+1 < len(c.Start); s++ {
+			for j := c.Start[s]; j < c.Start[s+1]; j++ {
+				w := float32(c.Weight[j])
+				if c.Plasticity != nil {
+					w = 255
+				}
+				psp := float32(c.PSP)
+				if c.MPDrivenPSP {
+					psp = 255
+				}
+				v := int64(e.q.EncodeFine(float32(float32(w*psp) / divisor(c, s))))
+				sums[c.Target[j]] += max(v, -v) + 1
+			}
+		}
+	}
+	var m int64
+	for _, v := range sums {
+		m = max(m, v)
+	}
+	return m
+}
+
+func (e *engine) buildTable(ic *inConn, h int) {
+	c, sh := ic.c, &e.shards[h]
+	var cnt int
+	for _, t := range c.Target {
+		if t >= sh.lo && t < sh.hi {
+			cnt++
+		}
+	}
+	tb := table{start: make([]uint32, ic.srcN+1), tgt: make([]uint32, 0, cnt)}
+	switch {
+	case e.prec == quant.FP32:
+		tb.c32 = make([]float32, 0, cnt)
+	case c.MPDrivenPSP:
+		tb.kQ8 = make([]int64, 0, cnt)
+	default:
+		tb.cF = make([]int32, 0, cnt)
+	}
+	if c.Plasticity != nil {
+		tb.orig = make([]uint32, 0, cnt)
+	}
+	for s := 0; s < int(ic.srcN); s++ {
+		for j := c.Start[s]; j < c.Start[s+1]; j++ {
+			t := c.Target[j]
+			if t < sh.lo || t >= sh.hi {
+				continue
+			}
+			tb.tgt = append(tb.tgt, t)
+			if tb.orig != nil {
+				tb.orig = append(tb.orig, j)
+			}
+			switch {
+			case tb.c32 != nil:
+				tb.c32 = append(tb.c32, e.synapseValue32(c, s, j))
+			case tb.kQ8 != nil:
+				tb.kQ8 = append(tb.kQ8, e.synapseKQ8(c, s, j))
+			default:
+				tb.cF = append(tb.cF, e.q.EncodeFine(contribution32(c, s, j, float32(c.PSP))))
+			}
+		}
+		tb.start[s+1] = uint32(len(tb.tgt))
+	}
+	ic.tabs[h] = tb
+}
+
+// synapseValue32 is what an fp32 table stores for synapse j: the contribution,
+// or for mp-driven sources the signed weight (the PSP arrives with the spike).
+func (e *engine) synapseValue32(c *Connection, s int, j uint32) float32 {
+	if c.MPDrivenPSP {
+		w := float32(c.Weight[j])
+		if c.Inhibitory[j] {
+			w = -w
+		}
+		return w
+	}
+	return contribution32(c, s, j, float32(c.PSP))
+}
+
+// synapseKQ8 is the int8 fine contribution of synapse j per unit of PSP, in
+// Q8, for mp-driven sources: ±w/N/(Scale/256)·256.
+func (e *engine) synapseKQ8(c *Connection, s int, j uint32) int64 {
+	v := float64(c.Weight[j]) / float64(divisor(c, s)) / float64(e.q.Scale) * (1 << (quant.FineBits + 8))
+	if c.Inhibitory[j] {
+		v = -v
+	}
+	v = math.Round(v)
+	return int64(math.Max(-(1 << 52), math.Min(1<<52, v)))
+}
+
+// refreshWeights recomputes the stored contributions of connection k after
+// its weights changed (plasticity).
+func (e *engine) refreshWeights(k int) {
+	ic := &e.conns[k]
+	c := ic.c
+	for h := range ic.tabs {
+		tb := &ic.tabs[h]
+		for s := 0; s < int(ic.srcN); s++ {
+			for i := tb.start[s]; i < tb.start[s+1]; i++ {
+				j := tb.orig[i]
+				switch {
+				case tb.c32 != nil:
+					tb.c32[i] = e.synapseValue32(c, s, j)
+				case tb.kQ8 != nil:
+					tb.kQ8[i] = e.synapseKQ8(c, s, j)
+				default:
+					tb.cF[i] = e.q.EncodeFine(contribution32(c, s, j, float32(c.PSP)))
+				}
+			}
+		}
+	}
+}

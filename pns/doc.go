@@ -1,0 +1,53 @@
+// Package pns is spikemesh's peripheral nervous system: the data that crosses
+// the boundary between the brain and its sensors and motors, and the pure
+// codecs for it. The NATS and protobuf adapter lives in pns/natsio so that
+// this package imports only the standard library.
+//
+// # Terms
+//
+// XYZP (reference feagi-semantics.md §7.1) is a list of voxel points of one
+// cortical area, as parallel arrays x, y, z (u32 voxel coordinates inside the
+// area) and p (f32 potential): [Points]. A sensor frame carries the XYZP of one
+// area for one burst; a motor frame carries the XYZP of the neurons an OPU
+// area fired in one burst, with their firing-time potentials ([Frame]).
+// FEAGI's byte container (version 4) with NeuronCategoricalXYZP structures
+// (type 11) carries the XYZP of several areas keyed by 8-byte cortical IDs
+// ([DecodeContainer], [AppendContainer]).
+//
+// # Area names and subject tokens
+//
+// A cortical ID is 8 bytes ([ID]); its text form is standard base64 with
+// padding (12 characters, "X19fcG93ZXI="). Standard base64 may contain '+',
+// '/' and '=', which are poor NATS subject characters, so the subject-safe
+// form of an ID ([ID.Token]) is base64 URL encoding without padding (RFC 4648
+// §5; 11 characters, '+' → '-', '/' → '_', '=' dropped: "X19fcG93ZXI").
+// Wherever an area is named (subject token, SensorFrame.area, the command
+// line), these are accepted: the canonical base64 ID, its token form, and the
+// ID as written in the genome (resolved by the runtime's resolver, normally
+// cortical.Plan.AreaIndex). [AreaToken] turns any of them into a subject token.
+//
+// # API the runtime uses
+//
+//	areas := []pns.Area{{ID: pns.ID(a.ID), Geometry: pns.Geometry{Dims: a.Dims, PerVoxel: a.PerVoxel}}, ...} // plan index order
+//	in := pns.NewIntake(areas, plan.AreaIndex, pns.DefaultLimits())
+//	// NATS side (pns/natsio): b, err := natsio.SubscribeSensors(nc, subjects, in, natsio.WithLogger(log))
+//	// each burst n, before the tick:
+//	frames := in.Take(n) // []pns.AreaFrame, ascending by area; each {Area, Burst, Injections []Injection{Local, P}}
+//	// after each burst, for each OPU area (natsio):
+//	// pub.Publish(n, areaIndex, out.Fired, out.Potentials)
+//
+// [Intake] keeps the latest frame per area (SPEC 16, E12), resolves its
+// points to local neurons (highest-index neuron of the voxel, reference §7.3),
+// drops points outside the area or with p = 0 or non-finite, and counts every
+// frame: Received = Taken + Replaced + Pending + Malformed + Oversized +
+// UnknownArea ([IntakeStats]). The slices Take returns stay valid until the
+// next Take.
+//
+// # Concurrency
+//
+// Codecs are pure functions. [Intake] is safe for concurrent use: any number
+// of goroutines may Offer while one goroutine (the burst coordinator) calls
+// Take once per burst. Nothing in this package logs or does I/O; rejected
+// input comes back as errors wrapping [ErrMalformed], [ErrOversized] or
+// [ErrUnknownArea], and as counters.
+package pns

@@ -1,0 +1,202 @@
+package natsio
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/spikemesh/spikemesh/pns"
+)
+
+// Client sends sensor frames to a brain and watches its motor frames, for
+// programs that attach to spikemesh over NATS.
+type Client struct {
+	nc       *nats.Conn
+	own      bool // Close closes nc
+	subjects pns.Subjects
+	o        options
+	log      *rateLog
+
+	mu      sync.Mutex
+	counter uint16 // FEAGI container increment counter
+	buf     []byte
+}
+
+// Dial connects to the NATS server at url (e.g. nats://127.0.0.1:4222) and
+// returns a client of the brain named by subjects; Close closes the
+// connection. Options used: WithFormat, WithSession, WithLimits, WithLogger,
+// WithLogInterval, WithPendingLimits.
+func Dial(url string, subjects pns.Subjects, opts ...Option) (*Client, error) {
+	nc, err := nats.Connect(url, nats.Name("spikemesh-client"))
+	if err != nil {
+		return nil, fmt.Errorf("natsio: connecting to %s: %w", url, err)
+	}
+	c, err := NewClient(nc, subjects, opts...)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c.own = true
+	return c, nil
+}
+
+// NewClient returns a client using an existing connection; Close leaves the
+// connection open.
+func NewClient(nc *nats.Conn, subjects pns.Subjects, opts ...Option) (*Client, error) {
+	if err := subjects.Validate(); err != nil {
+		return nil, err
+	}
+	o := buildOptions(opts)
+	return &Client{nc: nc, subjects: subjects, o: o, log: newRateLog(o.log, o.logEvery)}, nil
+}
+
+// Conn returns the client's NATS connection.
+func (c *Client) Conn() *nats.Conn { return c.nc }
+
+// SendSensor sends points as the sensor frame of area for the next burst.
+// area is a canonical base64 ID, its token form, or the ID as written in the
+// genome.
+func (c *Client) SendSensor(area string, points pns.Points) error {
+	return c.SendSensorAt(area, 0, points)
+}
+
+// SendSensorAt sends points as the sensor frame of area for a given burst
+// (0: the next one). The brain holds a frame stamped for a later burst until
+// that burst, unless a newer frame of the area replaces it. FEAGI containers
+// carry no burst stamp, so with FormatFEAGI burst must be 0.
+func (c *Client) SendSensorAt(area string, burst uint64, points pns.Points) error {
+	token, err := pns.AreaToken(area)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.o.format {
+	case FormatFEAGI:
+		if burst != 0 {
+			return fmt.Errorf("natsio: sensor frame of %q for burst %d: FEAGI containers carry no burst stamp", area, burst)
+		}
+		id, err := ContainerID(area)
+		if err != nil {
+			return err
+		}
+		c.counter++
+		h := pns.ContainerHeader{Counter: c.counter, Session: c.o.session}
+		c.buf, err = pns.AppendContainer(c.buf[:0], h, []pns.AreaPoints{{ID: id, Points: points}})
+	default:
+		c.buf, err = AppendSensorFrame(c.buf[:0], &pns.Frame{Area: area, Burst: burst, Points: points})
+	}
+	if err != nil {
+		return err
+	}
+	subject := c.subjects.Sensor(token)
+	if err := c.nc.Publish(subject, c.buf); err != nil {
+		return fmt.Errorf("natsio: sending sensor frame of %q on %s: %w", area, subject, err)
+	}
+	return nil
+}
+
+// ContainerID returns the 8-byte ID a FEAGI container carries for an area
+// name: a base64 ID or token decoded; an ASCII name of 8 bytes as is; a
+// shorter one right-padded with '_' (SPEC E1) unless it starts with 'i', 'o'
+// or '_' (legacy sensor, motor and core IDs whose 8-byte form depends on the
+// genome: give those in canonical base64).
+func ContainerID(area string) (pns.ID, error) {
+	if id, err := pns.ParseID(area); err == nil {
+		return id, nil
+	}
+	var id pns.ID
+	if len(area) == 0 || len(area) > len(id) {
+		return id, fmt.Errorf("natsio: area %q has no 8-byte FEAGI ID; give the canonical base64 ID", area)
+	}
+	for i := 0; i < len(area); i++ {
+		if area[i] < 0x21 || area[i] > 0x7e {
+			return id, fmt.Errorf("natsio: area %q is not printable ASCII; give the canonical base64 ID", area)
+		}
+	}
+	if len(area) < len(id) && (area[0] == 'i' || area[0] == 'o' || area[0] == '_') {
+		return id, fmt.Errorf("natsio: legacy area ID %q maps to 8 bytes through the genome; give the canonical base64 ID", area)
+	}
+	copy(id[:], area)
+	for i := len(area); i < len(id); i++ {
+		id[i] = '_'
+	}
+	return id, nil
+}
+
+// WatchMotor calls handler with every motor frame of area ("" for every
+// area), in both encodings. Each call gets its own Frame (its arrays are the
+// handler's to keep). Undecodable messages are skipped and logged with a
+// rate limit. Handler calls are serialized; stop with the returned
+// subscription's Unsubscribe or Drain.
+func (c *Client) WatchMotor(area string, handler func(pns.Frame)) (*nats.Subscription, error) {
+	subject := c.subjects.MotorAll()
+	if area != "" {
+		token, err := pns.AreaToken(area)
+		if err != nil {
+			return nil, err
+		}
+		subject = c.subjects.Motor(token)
+	}
+	sub, err := c.nc.Subscribe(subject, func(m *nats.Msg) {
+		if err := decodeMotor(m, c.o.limits, handler); err != nil {
+			k, _ := pns.KindOf(err)
+			c.log.report(k, m.Subject, err)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsio: subscribing to %s: %w", subject, err)
+	}
+	if err := sub.SetPendingLimits(c.o.pendingMsgs, c.o.pendingBytes); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("natsio: pending limits of %s: %w", subject, err)
+	}
+	return sub, nil
+}
+
+// decodeMotor decodes a motor message in either encoding and calls handler
+// once per area in it.
+func decodeMotor(m *nats.Msg, lim pns.Limits, handler func(pns.Frame)) error {
+	if !pns.IsContainer(m.Data) {
+		var f pns.Frame
+		if err := DecodeMotorFrame(m.Data, lim, &f); err != nil {
+			return err
+		}
+		handler(f)
+		return nil
+	}
+	h, areas, err := pns.DecodeContainer(m.Data, lim, nil)
+	if err != nil {
+		return err
+	}
+	burst := uint64(h.Counter)
+	if v := m.Header.Get(BurstHeader); v != "" {
+		b, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: header %s: %q is not a burst number", pns.ErrMalformed, BurstHeader, v)
+		}
+		burst = b
+	}
+	for _, a := range areas {
+		handler(pns.Frame{Area: a.ID.String(), Burst: burst, Points: a.Points})
+	}
+	return nil
+}
+
+// Flush waits until the server has processed everything sent so far.
+func (c *Client) Flush() error { return c.nc.Flush() }
+
+// Close flushes what was sent and, when the client dialled the connection,
+// closes it.
+func (c *Client) Close() error {
+	err := c.nc.Flush()
+	if c.own {
+		c.nc.Close()
+	}
+	if err != nil && err != nats.ErrConnectionClosed {
+		return fmt.Errorf("natsio: closing client: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,42 @@
+// Package natsio connects pns to NATS: the sensor bridge that feeds a
+// pns.Intake from <prefix>.<brain>.sensor.<area>, the motor publisher that
+// sends every OPU area's fired neurons on <prefix>.<brain>.motor.<area> after
+// each burst, the protobuf codecs of SensorFrame and MotorFrame
+// (proto/brain/v1), and a small client for programs.
+//
+// # Wire formats
+//
+// A sensor message is either a protobuf brain.v1.SensorFrame or a FEAGI byte
+// container version 4 with XYZP structures (type 11); they are told apart by
+// the first byte (pns.IsContainer). A protobuf frame names its area in its
+// area field or, when that is empty, through the subject's last token; when
+// both name known areas they must agree. A FEAGI container names its areas
+// by their 8-byte IDs, so its subject token is not used: a FEAGI bridge may
+// publish whole multi-area containers on any sensor subject, e.g.
+// spikemesh.brain.sensor.all. FEAGI containers carry no burst stamp and are
+// meant for the next burst.
+//
+// A motor message is a protobuf brain.v1.MotorFrame by default, or with
+// WithFormat(FormatFEAGI) a FEAGI container holding the one area; its
+// increment counter is the burst modulo 65,536 and the full burst number
+// travels in the NATS header "Spikemesh-Burst". A frame is published after
+// every burst, also when the area fired nothing (an empty frame).
+//
+// # API
+//
+//	b, err := natsio.SubscribeSensors(nc, subjects, intake, natsio.WithLogger(log)) // feeds the intake
+//	pub, err := natsio.NewMotorPublisher(nc, subjects, areas, natsio.WithFormat(natsio.FormatProto))
+//	err = pub.Publish(burst, areaIndex, out.Fired, out.Potentials) // after each burst, per OPU area
+//	c, err := natsio.Dial("nats://127.0.0.1:4222", pns.DefaultSubjects())
+//	err = c.SendSensor("c__lef", points)
+//	sub, err := c.WatchMotor("", func(f pns.Frame) { ... }) // "" = every area
+//
+// # Concurrency and failures
+//
+// SensorBridge, MotorPublisher and Client are safe for concurrent use. Bad
+// sensor messages never stop anything: each is counted in the intake (kind
+// malformed, oversized or unknown-area), logged at most once per kind per
+// log interval (default 10 s) with the number suppressed since, and dropped.
+// Messages NATS itself dropped because the bridge fell behind (slow
+// consumer) are reported by SensorBridge.SlowConsumerDrops.
+package natsio
