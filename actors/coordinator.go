@@ -34,13 +34,18 @@ type coordinator struct {
 	epochBurst npu.Burst
 	stall      *time.Timer
 	failed     error // a fault that arrived between runs
+
+	interval time.Duration // between ticks; 0: free
+	paused   bool
+	held     npu.Burst // the burst a pause holds back (0: none)
 }
 
 func newCoordinator(r *Runtime) *coordinator {
 	n := len(r.plan.Areas)
 	return &coordinator{
-		rt:     r,
-		result: BurstResult{Fired: make([][]uint32, n)},
+		rt:       r,
+		interval: r.cfg.Interval,
+		result:   BurstResult{Fired: make([][]uint32, n)},
 	}
 }
 
@@ -64,13 +69,35 @@ func (c *coordinator) Receive(ctx actor.Context) {
 			return
 		}
 		c.epoch, c.epochBurst = time.Now(), m.first
+		if c.paused {
+			c.held = m.first
+			return
+		}
 		c.tick(ctx, m.first)
 	case *burstDone:
 		c.onDone(ctx, m.burst)
 	case *nextTick:
 		if c.running && c.waiting && m.burst == c.rt.Completed()+1 {
 			c.waiting = false
+			if c.paused {
+				c.held = m.burst
+				return
+			}
 			c.tick(ctx, m.burst)
+		}
+	case *setInterval:
+		c.interval = m.d
+		c.epoch, c.epochBurst = time.Now(), c.rt.Completed()+1
+	case *pause:
+		c.paused = m.on
+		c.rt.paused.Store(m.on)
+		if !m.on && c.held != 0 {
+			b := c.held
+			c.held = 0
+			c.epoch, c.epochBurst = time.Now(), b
+			if c.running {
+				c.tick(ctx, b)
+			}
 		}
 	case *stop:
 		c.stopping = true
@@ -159,7 +186,11 @@ func (c *coordinator) onDone(ctx actor.Context, burst npu.Burst) {
 		c.finish(nil)
 		return
 	}
-	iv := c.rt.cfg.Interval
+	if c.paused {
+		c.held = next
+		return
+	}
+	iv := c.interval
 	if iv <= 0 {
 		c.tick(ctx, next)
 		return
@@ -186,6 +217,7 @@ func (c *coordinator) finish(err error) {
 	}
 	c.running = false
 	c.waiting = false
+	c.held = 0
 	if c.stall != nil {
 		c.stall.Stop()
 	}

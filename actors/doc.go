@@ -20,6 +20,10 @@
 // as in-process actor messages; between nodes (or always, with
 // Config.SpikesViaNATS) as protobuf SpikeBatch messages on NATS subject
 // <prefix>.<brain>.spikes.<dst-area>. Placement maps area index to node.
+// ServeControl answers brainv1.Control requests (rate, pause, resume,
+// stats) on <prefix>.<brain>.ctl. Sensory input comes in through a Sensors
+// (SensorFeed: a --inputs Schedule and live frames, both resolved by a
+// pns.Intake), motor output goes out through a Motors.
 //
 // # Message order
 //

@@ -122,6 +122,9 @@ type Runtime struct {
 	tickAtNs atomic.Int64
 	stalled  chan error
 
+	paused     atomic.Bool
+	badControl atomic.Uint64
+
 	result    chan error
 	completed atomic.Uint64
 	next      npu.Burst // first burst of the next Run

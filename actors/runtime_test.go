@@ -11,9 +11,11 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/npu"
+	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
 )
 
 // startNATS starts an embedded server for one test.
@@ -280,18 +282,87 @@ func TestObserverErrorStopsRun(t *testing.T) {
 }
 
 func TestStallReported(t *testing.T) {
-	plan := fakePlan(10, 6, 8)
-	engines, fakes := fakeEngines(plan)
-	fakes[4].blockAt, fakes[4].block = 3, make(chan struct{})
-	r, err := New(Config{Plan: plan, Engines: engines, StallTimeout: 50 * time.Millisecond})
+	// Inline, the blocked step holds the coordinator's goroutine too.
+	for _, inline := range []int{0, 1 << 20} {
+		t.Run(fmt.Sprintf("inline=%d", inline), func(t *testing.T) {
+			plan := fakePlan(10, 6, 8)
+			engines, fakes := fakeEngines(plan)
+			fakes[4].blockAt, fakes[4].block = 3, make(chan struct{})
+			r, err := New(Config{Plan: plan, Engines: engines, StallTimeout: 50 * time.Millisecond, InlineWork: inline})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = r.Run(context.Background(), 10)
+			close(fakes[4].block) // let the step return so Close can stop the actor
+			r.Close()
+			if !errors.Is(err, ErrStalled) || !strings.Contains(err.Error(), "burst 3") ||
+				!strings.Contains(err.Error(), "4 ("+plan.Areas[4].ID.String()+")") {
+				t.Fatalf("Run = %v, want a stall of burst 3 naming area 4", err)
+			}
+		})
+	}
+}
+
+func TestControlOverNATS(t *testing.T) {
+	ns := startNATS(t)
+	plan := fakePlan(12, 6, 8)
+	engines, _ := fakeEngines(plan)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reached := make(chan struct{})
+	var r *Runtime
+	rec := recorder{onB: func(b npu.Burst) {
+		switch b {
+		case 3:
+			// Queued before burst 4 completes: the brain holds after 4.
+			r.Pause()
+		case 4:
+			close(reached)
+		case 8:
+			cancel()
+		}
+	}}
+	r = newRuntime(t, Config{Plan: plan, Engines: engines, Sensors: pulses{8}, Observer: rec.observe})
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = r.Run(context.Background(), 10)
-	close(fakes[4].block) // let the step return so Close can stop the actor
-	r.Close()
-	if !errors.Is(err, ErrStalled) || !strings.Contains(err.Error(), "burst 3") ||
-		!strings.Contains(err.Error(), "4 ("+plan.Areas[4].ID.String()+")") {
-		t.Fatalf("Run = %v, want a stall of burst 3 naming area 4", err)
+	defer nc.Close()
+	sub, err := r.ServeControl(nc, "spikemesh.brain.ctl", func(s *brainv1.Stats) { s.Spikes = 42 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, 0) }()
+
+	request := func(c *brainv1.Control) *brainv1.Stats {
+		t.Helper()
+		data, _ := proto.Marshal(c)
+		m, err := nc.Request("spikemesh.brain.ctl", data, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s brainv1.Stats
+		if err := proto.Unmarshal(m.Data, &s); err != nil {
+			t.Fatal(err)
+		}
+		return &s
+	}
+	<-reached
+	s := request(&brainv1.Control{Command: &brainv1.Control_Stats{Stats: &brainv1.StatsRequest{}}})
+	if !s.Paused || s.Burst != 4 || s.Spikes != 42 {
+		t.Fatalf("stats while paused: %v", s)
+	}
+	if err := nc.Publish("spikemesh.brain.ctl", []byte{0xff, 0xff}); err != nil { // garbage: counted, dropped
+		t.Fatal(err)
+	}
+	request(&brainv1.Control{Command: &brainv1.Control_SetRate{SetRate: &brainv1.SetRate{Hz: 1000}}})
+	request(&brainv1.Control{Command: &brainv1.Control_Resume{Resume: &brainv1.Resume{}}})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r.Completed() < 8 || int(r.Completed()) != len(rec.bursts) || r.BadControl() != 1 {
+		t.Fatalf("completed %d, observed %d, bad control %d", r.Completed(), len(rec.bursts), r.BadControl())
 	}
 }

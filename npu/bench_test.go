@@ -2,7 +2,9 @@ package npu
 
 import (
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/spikemesh/spikemesh/quant"
 )
@@ -83,5 +85,46 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "µs/burst")
 		})
+	}
+}
+
+// BenchmarkBurstPercentiles times every burst of the workloads separately and
+// reports the minimum, median and 99th percentile: on a shared machine the
+// minimum shows what the engine does when it has the cores to itself.
+func BenchmarkBurstPercentiles(b *testing.B) {
+	for _, prec := range precisions {
+		for _, wl := range []string{"feagi-a1", "lif-random"} {
+			for _, n := range []int{10_000, 50_000} {
+				for _, workers := range []int{1, 2} {
+					b.Run(fmt.Sprintf("%s/%v/n=%d/w=%d", wl, prec, n, workers), func(b *testing.B) {
+						var w *Workload
+						var err error
+						if wl == "feagi-a1" {
+							w, err = NewFeagiA1Workload(n, prec, workers)
+						} else {
+							w, err = NewLIFRandomWorkload(n, 10, 1, prec, workers)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						defer w.Close()
+						for range 20 {
+							w.Step()
+						}
+						ts := make([]time.Duration, 0, b.N)
+						for b.Loop() {
+							t0 := time.Now()
+							w.Step()
+							ts = append(ts, time.Since(t0))
+						}
+						slices.Sort(ts)
+						us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+						b.ReportMetric(us(ts[0]), "min-µs")
+						b.ReportMetric(us(ts[len(ts)/2]), "p50-µs")
+						b.ReportMetric(us(ts[len(ts)*99/100]), "p99-µs")
+					})
+				}
+			}
+		}
 	}
 }

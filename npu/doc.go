@@ -29,18 +29,45 @@
 // when not fired. Inputs are summed in the canonical order of SPEC E7 (drive,
 // sensory points, power, then upstream connections by ascending source area,
 // fired source neurons ascending, synapses in creation order) with float32
-// rounding as SPEC E6; see Engine.Step. Plasticity (SPEC E11) is applied by
-// the destination at the start of the following burst (plasticity.go).
-// int8 engines run the same rules in fixed point (package quant).
+// rounding as SPEC E6; see Engine.Step. A contribution is
+// f32(f32(±w·psp)/N); mp-driven sources use psp = clamp(round half away from
+// zero(firing potential), 0, 255), taken from Input.Potentials (0 when
+// missing). Plasticity (SPEC E11) is applied by the destination at the start
+// of the following burst, which FEAGI's weights-visible-from-t+1 rule makes
+// exactly equivalent (plasticity.go).
+//
+// Decisions where SPEC is silent:
+//   - An area without charge accumulation integrates from 0 every burst, as
+//     FEAGI (which zeroes every such neuron before the burst); its stored
+//     potential is therefore never read, and the engine does not store it
+//     (it stays 0; snapshots show 0).
+//   - The unlimited consecutive-count encoding keeps FEAGI's edge: the count
+//     saturates at 65535 and then blocks the neuron for one candidate burst.
+//   - Step ignores what it cannot use rather than panic: points and fired
+//     indices out of range, extra connections. NewEngine rejects bad plans
+//     with an error wrapping ErrPlan; Restore rejects bad snapshots with
+//     ErrSnapshot.
+//
+// int8 engines run the same rules in fixed point (package quant): one
+// quantizer per area, threshold exact, codes covering [0 or the largest
+// single inhibitory contribution below 0, max(threshold, limit)]; inputs
+// summed in int32 fine units (1/256 code step), contributions converted once
+// when the tables are built; comparisons in integers; leak as a Q15 multiply
+// and shift; stores rounded with a deterministic dither of (id, burst).
 //
 // # Layout and concurrency
 //
 // Parameters are per area; per neuron the engine keeps the potential (4 B
 // fp32, 1 B int8), a packed uint32 of refractory countdown and consecutive
-// count, and a threshold only when the area has a threshold gradient. The
-// inputs of a burst go into a dense accumulator with a candidate bitmap (the
-// touched list), processed in ascending index so the fired list comes out
-// sorted.
+// count, and a threshold only when the area has a threshold gradient
+// (HotBytesPerNeuron: 8 B fp32, 5 B int8). The inputs of a burst go into a
+// dense accumulator with a candidate bitmap (the touched list), processed in
+// ascending index so the fired list comes out sorted. Neurons under a
+// constant drive (Options.Drive) are candidates every burst and run in a
+// dense loop without the bitmap; areas without a consecutive limit,
+// excitability or gradient take a shorter "simple" loop (simple.go). The
+// loops select outcomes with conditional moves instead of branches, since
+// firing and refractoriness are close to random from one neuron to the next.
 //
 // An Engine is not safe for concurrent use: a runtime gives each one a single
 // owner. With Options.Workers > 1 an engine splits its neurons into shards

@@ -122,6 +122,9 @@ type engine struct {
 	// fireBits marks the neurons of driven segments that fired in this burst,
 	// between the update loop and collect (always zero between bursts).
 	fireBits []uint64
+	// countBound is the largest consecutive-fire count any neuron can have
+	// (bursts stepped, or the largest count of a restored snapshot).
+	countBound uint32
 
 	segs     []segment
 	conns    []inConn
@@ -385,7 +388,7 @@ func (e *engine) allocState() {
 		}
 		e.accF = make([]int32, n)
 	}
-	if !e.p.gradient {
+	if !e.p.gradient || n == 0 { // n == 0: some dimension is 0, nothing to fill
 		return
 	}
 	if e.prec == quant.FP32 {

@@ -3,7 +3,20 @@ package npu
 // ExcitabilityHash is FEAGI's stateless excitability draw (reference §2.6),
 // bit for bit: a PCG hash of the global neuron id and the burst number.
 func ExcitabilityHash(id uint32, burst Burst) uint32 {
-	seed := id*2654435761 + uint32(burst)*1597334677
+	return pcgFinish(hashSeed(id, burst))
+}
+
+// hashIDMul is the id multiplier of the seed: the seed of id+1 is the seed
+// of id plus hashIDMul, so loops over consecutive ids advance it by addition.
+const hashIDMul = 2654435761
+
+// hashSeed is (id·2654435761 + (burst mod 2³²)·1597334677) mod 2³².
+func hashSeed(id uint32, burst Burst) uint32 {
+	return id*hashIDMul + uint32(burst)*1597334677
+}
+
+// pcgFinish is the PCG output function of reference §2.6.
+func pcgFinish(seed uint32) uint32 {
 	s := seed*747796405 + 2891336453
 	w := ((s >> ((s >> 28) + 4)) ^ s) * 277803737
 	return (w >> 22) ^ w

@@ -20,9 +20,12 @@ type pool struct {
 	done   atomic.Int32  // workers finished in this round
 	wake   []chan struct{}
 	finish chan struct{}
-	parked []atomic.Bool
-	once   sync.Once
-	closed atomic.Bool
+	// waiting is set by run when it stops spinning and blocks on finish; the
+	// last worker to finish sends on finish only if it clears waiting.
+	waiting atomic.Bool
+	parked  []atomic.Bool
+	once    sync.Once
+	closed  atomic.Bool
 }
 
 const spinRounds = 2000
@@ -63,7 +66,7 @@ func (p *pool) worker(k int) {
 		}
 		seen++
 		p.fn(k)
-		if p.done.Add(1) == int32(p.n-1) {
+		if p.done.Add(1) == int32(p.n-1) && p.waiting.CompareAndSwap(true, false) {
 			p.finish <- struct{}{}
 		}
 	}
@@ -82,6 +85,16 @@ func (p *pool) run() {
 		}
 	}
 	p.fn(0)
+	last := int32(p.n - 1)
+	for i := 0; i < spinRounds; i++ {
+		if p.done.Load() == last {
+			return
+		}
+	}
+	p.waiting.Store(true)
+	if p.done.Load() == last && p.waiting.CompareAndSwap(true, false) {
+		return // the last worker finished before seeing waiting
+	}
 	<-p.finish
 }
 

@@ -15,37 +15,50 @@ import (
 // else leak. These loops are that reduction, selected once per segment; the
 // differential and conformance tests run through both paths.
 
-// isSimple reports whether the area qualifies for the simple path.
-func (p *areaParams) isSimple() bool {
-	return !p.limited && p.exAlways && p.accumulate && !p.gradient
+// isSimple reports whether the area qualifies for the simple path in this
+// burst: besides the parameters, no neuron may have a saturated count (0xFFFF,
+// which blocks it once, reference §2.4); countBound, the largest count any
+// neuron can have, rules that out for the first 65,534 bursts.
+func (e *engine) isSimple() bool {
+	p := &e.p
+	if e.prec == quant.INT8 && !e.plainAdd {
+		return false
+	}
+	return !p.limited && p.exAlways && p.accumulate && !p.gradient && e.countBound < 0xFFFF
 }
 
-// simple32 is dense32 for a simple area.
+// simple32 is dense32 for a simple area. It walks the segment in blocks of
+// up to 64 neurons that share one word of fireBits, so the fired flags
+// collect in a register.
 func (e *engine) simple32(sg segment, fired []uint32, pot []float32, nf int) int {
+	for lo := sg.from; lo < sg.to; {
+		hi := min(sg.to, lo|63+1)
+		e.fireBits[lo>>6] |= e.simpleBlock32(lo, hi, math.Float32bits(sg.v32))
+		lo = hi
+	}
+	return e.collect32(sg, fired, pot, nf)
+}
+
+// simpleBlock32 updates neurons [lo, hi) (within one 64-neuron word) and
+// returns their fired flags as bits of that word.
+func (e *engine) simpleBlock32(lo, hi uint32, rvb uint32) uint64 {
 	p := &e.p
-	rvb := math.Float32bits(sg.v32)
-	fb := e.fireBits
-	var word uint64
-	acc := e.acc32[sg.from:sg.to]
-	st := e.st[sg.from:sg.to]
+	acc := e.acc32[lo:hi]
+	st := e.st[lo:hi]
 	st = st[:len(acc)]
-	mp := e.mp32[sg.from:sg.to]
+	mp := e.mp32[lo:hi]
 	mp = mp[:len(acc)]
 	thr, lim, keep := p.thr32, p.lim32, p.keep32
-	cdFire := p.refr<<16 + 1 // added to the count when firing
+	cdFire := p.refr<<16 + 1 // added to the state when firing: countdown and count+1
+	var word uint64
+	sh := lo & 63
 	for j := range acc {
-		c := acc[j]
 		s := st[j]
 		m0 := mp[j]
-		m := m0 + c
+		m := m0 + acc[j]
 		refr := b2u(s >= 1<<16)
-		win := b2u(m >= thr) & b2u(m <= lim) &^ refr
-		blocked := win & b2u(s == 0xFFFF) // the saturated count blocks once
-		fire := win &^ blocked
+		fire := b2u(m >= thr) & b2u(m <= lim) &^ refr
 		ns := s
-		if blocked != 0 {
-			ns = 0
-		}
 		if fire != 0 {
 			ns = s + cdFire
 		}
@@ -53,55 +66,55 @@ func (e *engine) simple32(sg segment, fired []uint32, pot []float32, nf int) int
 			ns = s - 1<<16
 		}
 		st[j] = ns
-		v := math.Float32bits(float32(m * keep))
-		mb, m0b := math.Float32bits(m), math.Float32bits(m0)
-		mp[j] = math.Float32frombits(sel3(v, mb, m0b, blocked, fire, refr))
+		mb := math.Float32bits(m)
+		// Selected through an inlined call so the bit conversions happen
+		// before the selects and every select is a conditional move.
+		mp[j] = math.Float32frombits(sel3(math.Float32bits(float32(m*keep)), 0, math.Float32bits(m0), 0, fire, refr))
 		a := rvb // the sum restarts; a fired neuron's holds its potential until collect
 		if fire != 0 {
 			a = mb
 		}
 		acc[j] = math.Float32frombits(a)
-		i := sg.from + uint32(j)
-		word |= uint64(fire) << (i & 63)
-		if i&63 == 63 {
-			fb[i>>6] |= word
-			word = 0
-		}
+		word |= uint64(fire) << (sh & 63)
+		sh++
 	}
-	if word != 0 {
-		fb[(sg.to-1)>>6] |= word
-	}
-	return e.collect32(sg, fired, pot, nf)
+	return word
 }
 
-// simple8 is dense8 for a simple area.
+// simple8 is dense8 for a simple area (see simple32). It requires plainAdd:
+// sums bounded by inputLimit, so adding the potential cannot overflow.
 func (e *engine) simple8(sg segment, fired []uint32, potF []int32, nf int) int {
+	salt := quant.DitherSalt(e.burst)
+	for lo := sg.from; lo < sg.to; {
+		hi := min(sg.to, lo|63+1)
+		e.fireBits[lo>>6] |= e.simpleBlock8(lo, hi, sg.vF, quant.DitherAt(e.spec.FirstID+lo, salt))
+		lo = hi
+	}
+	return e.collect8(sg, fired, potF, nf)
+}
+
+// simpleBlock8 is simpleBlock32 for int8; d is the dither of neuron lo.
+func (e *engine) simpleBlock8(lo, hi uint32, rv int32, d uint32) uint64 {
 	p := &e.p
 	q := e.q
 	zero := int32(q.Zero)
-	rv := sg.vF
-	fb := e.fireBits
-	var word uint64
-	acc := e.accF[sg.from:sg.to]
-	st := e.st[sg.from:sg.to]
+	loF, hiF := q.FineRange()
+	acc := e.accF[lo:hi]
+	st := e.st[lo:hi]
 	st = st[:len(acc)]
-	mp := e.mp8[sg.from:sg.to]
+	mp := e.mp8[lo:hi]
 	mp = mp[:len(acc)]
 	thr, lim, keep := p.thrF, p.limF, p.keepQ
 	cdFire := p.refr<<16 + 1
-	id0, salt := e.spec.FirstID+sg.from, quant.DitherSalt(e.burst)
+	var word uint64
+	sh := lo & 63
 	for j := range acc {
-		x := quant.SatAdd(acc[j], (int32(mp[j])-zero)<<quant.FineBits)
 		s := st[j]
-		m0 := mp[j]
+		m0 := int32(mp[j])
+		x := acc[j] + (m0-zero)<<quant.FineBits // |acc| ≤ inputLimit: no overflow
 		refr := b2u(s >= 1<<16)
-		win := b2u(x >= thr) & b2u(x <= lim) &^ refr
-		blocked := win & b2u(s == 0xFFFF)
-		fire := win &^ blocked
+		fire := b2u(x >= thr) & b2u(x <= lim) &^ refr
 		ns := s
-		if blocked != 0 {
-			ns = 0
-		}
 		if fire != 0 {
 			ns = s + cdFire
 		}
@@ -109,34 +122,21 @@ func (e *engine) simple8(sg segment, fired []uint32, potF []int32, nf int) int {
 			ns = s - 1<<16
 		}
 		st[j] = ns
-		k := keep
-		if blocked != 0 {
-			k = 1 << quant.KeepBits
-		}
-		v := int32(q.StoreScaled(x, k, quant.DitherAt(id0+uint32(j), salt)))
+		v := int32(q.StoreLeakSat(min(max(x, loF), hiF), keep, d))
+		d += 0x9E3779B1 // DitherAt of the next id
+		a := rv
 		if fire != 0 {
-			v = zero
+			v, a = zero, x
 		}
 		if refr != 0 {
-			v = int32(m0) // int32 selects compile to conditional moves; int8 ones do not
+			v = m0
 		}
 		mp[j] = int8(v)
-		a := rv // the sum restarts; a fired neuron's holds its potential until collect
-		if fire != 0 {
-			a = x
-		}
 		acc[j] = a
-		i := sg.from + uint32(j)
-		word |= uint64(fire) << (i & 63)
-		if i&63 == 63 {
-			fb[i>>6] |= word
-			word = 0
-		}
+		word |= uint64(fire) << (sh & 63)
+		sh++
 	}
-	if word != 0 {
-		fb[(sg.to-1)>>6] |= word
-	}
-	return e.collect8(sg, fired, potF, nf)
+	return word
 }
 
 // collect32 appends the neurons of sg marked in fireBits, ascending, with

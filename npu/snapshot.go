@@ -469,6 +469,9 @@ func restore(data []byte, opts Options) (*engine, error) {
 	copy(e.mp32, d.mp32)
 	copy(e.mp8, d.mp8)
 	copy(e.st, d.st)
+	for _, s := range e.st {
+		e.countBound = max(e.countBound, s&0xFFFF)
+	}
 	for i, s := range d.out.Fired {
 		if s >= e.n || (i > 0 && s <= d.out.Fired[i-1]) {
 			return nil, fmt.Errorf("%w: last output lists neuron %d out of range or order", ErrSnapshot, s)

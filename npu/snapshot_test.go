@@ -2,6 +2,8 @@ package npu
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -112,5 +114,36 @@ func FuzzRestore(f *testing.F) {
 			t.Fatalf("re-snapshot differs (%v)", err)
 		}
 		e.Step(e.(*handle).burst+1, nil)
+	})
+}
+
+// FuzzRestoreBody fixes up the checksum of the fuzzed bytes, so the decoder
+// and the plan validation behind it see arbitrary content: never a panic.
+func FuzzRestoreBody(f *testing.F) {
+	for _, prec := range precisions {
+		areas, conns := randomBrain(4, false)
+		r, err := NewRunner(areas, conns, prec, RunnerOptions{})
+		if err != nil {
+			f.Fatal(err)
+		}
+		for range 4 {
+			r.Step(nil)
+		}
+		for _, e := range r.Engines() {
+			s, _ := e.Snapshot()
+			f.Add(s[:len(s)-4])
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		data := binary.LittleEndian.AppendUint32(slices.Clone(body), crc32.Checksum(body, castagnoli))
+		e, err := RestoreEngine(data, Options{Workers: 2})
+		if err != nil {
+			if !errors.Is(err, ErrSnapshot) {
+				t.Fatalf("error does not wrap ErrSnapshot: %v", err)
+			}
+			return
+		}
+		defer e.(Closer).Close()
+		e.Step(e.(*handle).burst+1, &Input{Points: []Point{{0, 1}}})
 	})
 }

@@ -35,6 +35,7 @@ func (e *engine) Step(burst Burst, in *Input) Output {
 		}
 	}
 	e.in = nil
+	e.countBound = min(e.countBound+1, 0xFFFF)
 	if len(e.shards) == 1 {
 		sh := &e.shards[0]
 		e.out.Fired, e.out.Potentials = sh.fired, sh.pot
@@ -247,8 +248,8 @@ func segMask(w, from, to uint32) uint64 {
 
 // inputLimit bounds the int8 sum of drive, points and power (fine units), so
 // that when the synaptic inputs of any neuron cannot exceed it either
-// (engine.plainAdd) the scatter adds without saturation checks and still
-// cannot overflow int32.
-const inputLimit = 1 << 30
+// (engine.plainAdd) the scatter adds without saturation checks, and adding
+// the stored potential (< 2^16 fine) cannot overflow int32 either.
+const inputLimit = 1 << 29
 
 func clampInput(x int32) int32 { return min(max(x, -inputLimit), inputLimit) }

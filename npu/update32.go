@@ -32,7 +32,7 @@ func (e *engine) update32(sh *shard) {
 	sel := p.selectors()
 	for _, sg := range sh.segs {
 		if sg.driven {
-			if p.isSimple() {
+			if e.isSimple() {
 				nf = e.simple32(sg, fired, pot, nf)
 			} else {
 				nf = e.dense32(sg, fired, pot, nf, &sel)
@@ -118,9 +118,9 @@ func (p *areaParams) selectors() stateSel {
 func (c *stateSel) next(s, fire, blocked, refr uint32) uint32 {
 	ns := s & c.keepMask & (blocked - 1) // not fired; 0 when blocked
 	c1 := min(s+1, 0xFFFF)               // s is the count when not refractory
-	cd := c.refr
+	cd, cdSn := c.refr, c.refrSn         // both loaded, so the select is a conditional move
 	if c1 >= c.snoozeFrom {
-		cd = c.refrSn
+		cd = cdSn
 	}
 	if fire != 0 {
 		ns = cd<<16 | c1
@@ -152,34 +152,46 @@ func sel3(leaked, kept, old, blocked, fire, refr uint32) uint32 {
 }
 
 // dense32 is update32 for a driven segment: every neuron is a candidate, so
-// the loop runs over the index range with no bitmap and no bounds checks.
-// It returns the new number of fired neurons in fired/pot.
+// the loop runs over the index range with no bitmap and no bounds checks, in
+// blocks of up to 64 neurons that share one word of fireBits; fired neurons
+// keep their potential in the sum for collect32. It returns the new number of
+// fired neurons in fired/pot.
 func (e *engine) dense32(sg segment, fired []uint32, pot []float32, nf int, sel *stateSel) int {
+	for lo := sg.from; lo < sg.to; {
+		hi := min(sg.to, lo|63+1)
+		e.fireBits[lo>>6] |= e.denseBlock32(lo, hi, math.Float32bits(sg.v32), sel)
+		lo = hi
+	}
+	return e.collect32(sg, fired, pot, nf)
+}
+
+// denseBlock32 updates neurons [lo, hi) (within one 64-neuron word) and
+// returns their fired flags as bits of that word.
+func (e *engine) denseBlock32(lo, hi uint32, rvb uint32, sel *stateSel) uint64 {
 	p := &e.p
-	rv := sg.v32
-	acc := e.acc32[sg.from:sg.to]
-	st := e.st[sg.from:sg.to]
+	acc := e.acc32[lo:hi]
+	st := e.st[lo:hi]
 	st = st[:len(acc)]
-	mp := e.mp32[sg.from:sg.to]
+	mp := e.mp32[lo:hi]
 	mp = mp[:len(acc)]
-	fired = fired[:len(fired)-len(acc)+len(acc)]
-	burst, id0 := e.burst, e.spec.FirstID+sg.from
 	thr, lim, keep, countLimit := p.thr32, p.lim32, p.keep32, p.countLimit
 	accumulate, exAlways, exCut := p.accumulate, p.exAlways, p.exCut
 	var thrs []float32
 	if e.thr32 != nil {
-		thrs = e.thr32[sg.from:sg.to]
+		thrs = e.thr32[lo:hi]
 		thrs = thrs[:len(acc)]
 	}
 	sl := *sel
+	seed := hashSeed(e.spec.FirstID+lo, e.burst) // ExcitabilityHash's seed, advanced per neuron
+	var word uint64
+	sh := lo & 63
 	for j := range acc {
-		c := acc[j]
-		acc[j] = rv
+		m := acc[j]
 		s := st[j]
-		m0 := mp[j]
-		m := c
+		var m0 float32
 		if accumulate {
-			m = m0 + c
+			m0 = mp[j]
+			m = m0 + m
 		}
 		t := thr
 		if thrs != nil {
@@ -190,18 +202,23 @@ func (e *engine) dense32(sg segment, fired []uint32, pot []float32, nf int, sel 
 		blocked := win & b2u(s >= countLimit)
 		ex := uint32(1)
 		if !exAlways {
-			ex = b2u(uint64(ExcitabilityHash(id0+uint32(j), burst)) < exCut)
+			ex = b2u(uint64(pcgFinish(seed)) < exCut)
 		}
+		seed += hashIDMul
 		fire := win &^ blocked & ex
 		st[j] = sl.next(s, fire, blocked, refr)
+		mb := math.Float32bits(m)
 		if accumulate {
 			v := math.Float32bits(float32(m * keep))
-			mb, m0b := math.Float32bits(m), math.Float32bits(m0)
-			mp[j] = math.Float32frombits(sel3(v, mb, m0b, blocked, fire, refr))
+			mp[j] = math.Float32frombits(sel3(v, mb, math.Float32bits(m0), blocked, fire, refr))
 		}
-		fired[nf] = sg.from + uint32(j)
-		pot[nf] = m
-		nf += int(fire)
+		a := rvb
+		if fire != 0 {
+			a = mb
+		}
+		acc[j] = math.Float32frombits(a)
+		word |= uint64(fire) << (sh & 63)
+		sh++
 	}
-	return nf
+	return word
 }

@@ -15,6 +15,7 @@ func (e *engine) update8(sh *shard) {
 	p := &e.p
 	q := e.q
 	zero := int32(q.Zero)
+	loF, hiF := q.FineRange()
 	acc, mp, st, cand, thrs := e.accF, e.mp8, e.st, e.cand, e.thrF
 	burst, first := e.burst, e.spec.FirstID
 	salt := quant.DitherSalt(burst)
@@ -23,7 +24,7 @@ func (e *engine) update8(sh *shard) {
 	sel := p.selectors()
 	for _, sg := range sh.segs {
 		if sg.driven {
-			if p.isSimple() {
+			if e.isSimple() {
 				nf = e.simple8(sg, fired, potF, nf)
 			} else {
 				nf = e.dense8(sg, fired, potF, nf, &sel)
@@ -57,9 +58,18 @@ func (e *engine) update8(sh *shard) {
 				fire := win &^ blocked & ex
 				st[i] = sel.next(s, fire, blocked, refr)
 				if p.accumulate {
-					d := quant.DitherAt(first+i, salt)
-					v := sel8(q.LeakStore(x, p.keepQ, d), q.Store(x, d), q.Zero, m0, blocked, fire, refr)
-					mp[i] = v
+					k := p.keepQ
+					if blocked != 0 {
+						k = 1 << quant.KeepBits
+					}
+					v := int32(q.StoreLeakSat(min(max(x, loF), hiF), k, quant.DitherAt(first+i, salt)))
+					if fire != 0 {
+						v = zero
+					}
+					if refr != 0 {
+						v = int32(m0)
+					}
+					mp[i] = int8(v)
 				}
 				fired[nf] = i
 				potF[nf] = x
@@ -75,53 +85,47 @@ func (e *engine) update8(sh *shard) {
 	sh.fired, sh.pot = fired[:nf], pot
 }
 
-// sel8 selects the stored code: leaked, kept when blocked, zero when fired,
-// the old code when refractory.
-func sel8(leaked8, kept8, zero8, old8 int8, blocked, fire, refr uint32) int8 {
-	// Selected as int32: the compiler turns int32 selects into conditional
-	// moves, but not int8 ones.
-	leaked, kept, zero, old := int32(leaked8), int32(kept8), int32(zero8), int32(old8)
-	v := leaked
-	if blocked != 0 {
-		v = kept
-	}
-	if fire != 0 {
-		v = zero
-	}
-	if refr != 0 {
-		v = old
-	}
-	return int8(v)
-}
-
 // dense8 is update8 for a driven segment (see dense32).
 func (e *engine) dense8(sg segment, fired []uint32, potF []int32, nf int, sel *stateSel) int {
+	for lo := sg.from; lo < sg.to; {
+		hi := min(sg.to, lo|63+1)
+		e.fireBits[lo>>6] |= e.denseBlock8(lo, hi, sg.vF, sel)
+		lo = hi
+	}
+	return e.collect8(sg, fired, potF, nf)
+}
+
+// denseBlock8 is denseBlock32 for int8.
+func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 	p := &e.p
 	q := e.q
 	zero := int32(q.Zero)
-	rv := sg.vF
-	acc := e.accF[sg.from:sg.to]
-	st := e.st[sg.from:sg.to]
+	loF, hiF := q.FineRange()
+	acc := e.accF[lo:hi]
+	st := e.st[lo:hi]
 	st = st[:len(acc)]
-	mp := e.mp8[sg.from:sg.to]
+	mp := e.mp8[lo:hi]
 	mp = mp[:len(acc)]
-	burst, id0 := e.burst, e.spec.FirstID+sg.from
-	salt := quant.DitherSalt(burst)
+	id0 := e.spec.FirstID + lo
+	d := quant.DitherAt(id0, quant.DitherSalt(e.burst))
 	thr, lim, keep, countLimit := p.thrF, p.limF, p.keepQ, p.countLimit
 	accumulate, exAlways, exCut := p.accumulate, p.exAlways, p.exCut
 	var thrs []int32
 	if e.thrF != nil {
-		thrs = e.thrF[sg.from:sg.to]
+		thrs = e.thrF[lo:hi]
 		thrs = thrs[:len(acc)]
 	}
 	sl := *sel
+	seed := hashSeed(id0, e.burst) // ExcitabilityHash's seed, advanced per neuron
+	var word uint64
+	sh := lo & 63
 	for j := range acc {
 		x := acc[j]
-		acc[j] = rv
 		s := st[j]
-		m0 := mp[j]
+		var m0 int32
 		if accumulate {
-			x = quant.SatAdd(x, (int32(m0)-zero)<<quant.FineBits)
+			m0 = int32(mp[j])
+			x = quant.SatAdd(x, (m0-zero)<<quant.FineBits)
 		}
 		t := thr
 		if thrs != nil {
@@ -132,17 +136,33 @@ func (e *engine) dense8(sg segment, fired []uint32, potF []int32, nf int, sel *s
 		blocked := win & b2u(s >= countLimit)
 		ex := uint32(1)
 		if !exAlways {
-			ex = b2u(uint64(ExcitabilityHash(id0+uint32(j), burst)) < exCut)
+			ex = b2u(uint64(pcgFinish(seed)) < exCut)
 		}
+		seed += hashIDMul
 		fire := win &^ blocked & ex
 		st[j] = sl.next(s, fire, blocked, refr)
 		if accumulate {
-			d := quant.DitherAt(id0+uint32(j), salt)
-			mp[j] = sel8(q.LeakStore(x, keep, d), q.Store(x, d), q.Zero, m0, blocked, fire, refr)
+			k := keep
+			if blocked != 0 {
+				k = 1 << quant.KeepBits
+			}
+			v := int32(q.StoreLeakSat(min(max(x, loF), hiF), k, d))
+			if fire != 0 {
+				v = zero
+			}
+			if refr != 0 {
+				v = m0
+			}
+			mp[j] = int8(v)
 		}
-		fired[nf] = sg.from + uint32(j)
-		potF[nf] = x
-		nf += int(fire)
+		d += 0x9E3779B1 // DitherAt of the next id
+		a := rv
+		if fire != 0 {
+			a = x
+		}
+		acc[j] = a
+		word |= uint64(fire) << (sh & 63)
+		sh++
 	}
-	return nf
+	return word
 }

@@ -41,7 +41,10 @@
 // drops points outside the area or with p = 0 or non-finite, and counts every
 // frame: Received = Taken + Replaced + Pending + Malformed + Oversized +
 // UnknownArea ([IntakeStats]). The slices Take returns stay valid until the
-// next Take.
+// next Take. A frame stamped with a burst (SensorFrame.burst > 0) is held
+// until Take reaches that burst, unless a newer frame of the area replaces
+// it; one stamped for a burst already past is injected at once and counted
+// Late. FEAGI containers carry no stamp.
 //
 // # Concurrency
 //

@@ -17,7 +17,8 @@
 // fine units once, when the synapse tables are built, so the per-burst loop is
 // integer-only: saturating int32 additions, integer comparisons with the fine
 // threshold and limit, and the leak as an integer multiply by a Q15 keep
-// factor followed by a shift (LeakStore). Only the potentials of neurons that
+// factor followed by a shift (StoreLeak, which first saturates the potential
+// to the code range, as FEAGI saturates the stored potential before its leak). Only the potentials of neurons that
 // fire are decoded to float32 for the output.
 //
 // # Rounding and error bounds
@@ -25,7 +26,7 @@
 //   - Encode, EncodeFine: round half away from zero, then saturate. Inside the
 //     range, |Decode(Encode(v)) − v| ≤ Scale/2 and |DecodeFine(EncodeFine(v)) − v|
 //     ≤ Scale/512 (plus float32 rounding of the product).
-//   - Store, LeakStore (fine → code): stochastic rounding with a deterministic
+//   - Store, StoreLeak (fine → code): stochastic rounding with a deterministic
 //     dither d ∈ [0,1) step from Dither(global neuron id, burst), a
 //     golden-ratio (Weyl) sequence over ids and bursts: code = ⌊x/256 + d⌋. The error is below one step (Scale), and its mean over
 //     dithers is zero, so rounding does not bias the potential up or down over

@@ -123,22 +123,21 @@ func (q Quantizer) Store(x int32, d uint32) int8 {
 	return int8(min(max(c, MinCode), MaxCode))
 }
 
-// LeakStore multiplies the fine value x by the Q15 keep factor keep and
-// converts the product to a code, rounding with dither d (the low
-// FineBits+KeepBits bits of d are used) and saturating. It is the integer
-// leak: MP := MP·(1 − leak).
-func (q Quantizer) LeakStore(x int32, keep int32, d uint32) int8 {
-	p := int64(x) * int64(keep)
-	c := (p+int64(d&(1<<(FineBits+KeepBits)-1)))>>(FineBits+KeepBits) + int64(q.Zero)
-	return int8(min(max(c, MinCode), MaxCode))
+// StoreLeak is the store of the int8 update loop: it saturates the fine
+// value x to the code range (as FEAGI saturates the integrated potential when
+// it stores it), multiplies it by the Q15 factor k ∈ [0, 2^15] (the leak keep
+// factor, or 2^15 to store without leak), and rounds with dither d (its low
+// FineBits+KeepBits bits) to a code. Everything is int32: the saturated value
+// is below 2^16 in magnitude, so the product and dither fit.
+func (q Quantizer) StoreLeak(x, k int32, d uint32) int8 {
+	lo, hi := q.FineRange()
+	return q.StoreLeakSat(min(max(x, lo), hi), k, d)
 }
 
-// StoreScaled converts the fine value x multiplied by the Q15 factor k to a
-// code, like LeakStore; with k = 2^15 it is Store with the dither's low 23
-// bits. The update loop uses it to store a leaked or a kept potential with
-// one multiply, one shift and one clamp.
-func (q Quantizer) StoreScaled(x int32, k int32, d uint32) int8 {
-	return q.LeakStore(x, k, d)
+// StoreLeakSat is StoreLeak for x already saturated to FineRange (loops hoist
+// the range).
+func (q Quantizer) StoreLeakSat(x, k int32, d uint32) int8 {
+	return int8((x*k+int32(d&(1<<(FineBits+KeepBits)-1)))>>(FineBits+KeepBits) + int32(q.Zero))
 }
 
 // KeepQ15 converts a keep factor (1 − leak, in [0, 1]) to Q15, rounding half

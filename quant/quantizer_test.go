@@ -143,8 +143,13 @@ func FuzzMonotone(f *testing.F) {
 			t.Fatalf("%v: Store not monotone for dither %d", q, d)
 		}
 		k := KeepQ15(keep)
-		if q.LeakStore(xa, k, d) > q.LeakStore(xb, k, d) {
-			t.Fatalf("%v: LeakStore not monotone for keep %d", q, k)
+		if q.StoreLeak(xa, k, d) > q.StoreLeak(xb, k, d) {
+			t.Fatalf("%v: StoreLeak not monotone for keep %d", q, k)
+		}
+		// Without leak, StoreLeak is Store of the saturated value.
+		lo, hi := q.FineRange()
+		if got, want := q.StoreLeak(xa, 1<<KeepBits, d), q.Store(min(max(xa, lo), hi), d>>KeepBits); got != want {
+			t.Fatalf("%v: StoreLeak(%d, 1, %d) = %d, Store gives %d", q, xa, d, got, want)
 		}
 		// Saturating add never wraps.
 		s := SatAdd(xa, xb)
@@ -155,9 +160,8 @@ func FuzzMonotone(f *testing.F) {
 		}
 		// A leak never increases the magnitude by more than the rounding step.
 		if keep >= 0 && keep <= 1 && xa >= 0 {
-			lo, hi := q.FineRange()
 			x := min(max(xa, lo), hi)
-			if got := q.FineOf(q.LeakStore(x, k, d)); got > x+1<<FineBits {
+			if got := q.FineOf(q.StoreLeak(x, k, d)); got > x+1<<FineBits {
 				t.Fatalf("%v: leak of %d by %d grew to %d", q, x, k, got)
 			}
 		}

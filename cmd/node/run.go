@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/spikemesh/spikemesh/npu"
 	"github.com/spikemesh/spikemesh/pns"
 	"github.com/spikemesh/spikemesh/pns/natsio"
+	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
 	"github.com/spikemesh/spikemesh/quant"
 )
 
@@ -69,6 +71,7 @@ type runSummary struct {
 	Dropped       uint64   // spike batches lost by NATS
 	SensorDropped uint64   // sensor frames rejected or lost (NATS and --inputs)
 	PointsDropped uint64   // points of accepted frames dropped (SPEC E12)
+	Intake        pns.IntakeStats
 }
 
 func runCommand(args []string, _, stderr io.Writer) int {
@@ -95,7 +98,9 @@ func runCommand(args []string, _, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: node run [--genome FILE|NAME] [--bursts N] [--record FILE] [--inputs FILE] [flags]")
 		fmt.Fprintln(stderr, "\nGrows the brain and runs it burst by burst. Output goes to stderr; SIGINT or SIGTERM")
-		fmt.Fprintln(stderr, "finish the current burst, flush the record and exit 0.")
+		fmt.Fprintln(stderr, "finish the current burst, flush the record and exit 0. NATS subjects (actors runner):")
+		fmt.Fprintln(stderr, "<prefix>.<brain>.sensor.<area> in, .motor.<area> out, .spikes.<area> between areas,")
+		fmt.Fprintln(stderr, ".ctl request-reply (brain.v1.Control: set_rate, pause, resume, stats → brain.v1.Stats).")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
@@ -156,6 +161,18 @@ func runBrain(ctx context.Context, c runConfig) (*runSummary, error) {
 	}
 	log := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level}))
 	ui := &statusUI{w: c.Stderr, terminal: c.Terminal && !c.Quiet, quiet: c.Quiet, log: log}
+	if c.Runner != "" && c.Runner != "actors" && c.Runner != "reference" {
+		return nil, fmt.Errorf("--runner %q: want actors or reference", c.Runner)
+	}
+	if c.SubjectPrefix == "" {
+		c.SubjectPrefix = pns.DefaultPrefix
+	}
+	if c.Brain == "" {
+		c.Brain = pns.DefaultBrain
+	}
+	if err := (pns.Subjects{Prefix: c.SubjectPrefix, Brain: c.Brain}).Validate(); err != nil {
+		return nil, err
+	}
 
 	data, err := readGenome(c.Genome)
 	if err != nil {
@@ -208,22 +225,27 @@ func runBrain(ctx context.Context, c runConfig) (*runSummary, error) {
 		return nil, err
 	}
 	stats := actors.NewStats(len(plan.Areas))
+	var spikes atomic.Uint64 // for control stats requests, read concurrently
 	observe := func(r *actors.BurstResult) error {
 		stats.Add(r)
+		spikes.Add(uint64(r.Spikes))
 		ui.status(plan, stats, r)
 		return rec.write(r.Burst, r.Fired)
 	}
 
 	start := time.Now()
-	var dropped uint64
-	var sensorDrops func() uint64
-	switch c.Runner {
-	case "", "actors":
-		dropped, sensorDrops, err = runActors(ctx, c, plan, areas, feed, observe, log)
-	case "reference":
+	ctlStats := func(s *brainv1.Stats) {
+		st := intake.Stats()
+		s.Spikes, s.SensorFrames, s.SensorDropped = spikes.Load(), st.Taken, st.Dropped()
+		if d := time.Since(start).Seconds(); d > 0 {
+			s.BurstsPerSecond = float64(s.Burst) / d
+		}
+	}
+	var dropped, sensorDrops uint64
+	if c.Runner == "reference" {
 		err = runReference(ctx, c, plan, feed, observe)
-	default:
-		err = fmt.Errorf("--runner %q: want actors or reference", c.Runner)
+	} else {
+		dropped, sensorDrops, err = runActors(ctx, c, plan, areas, feed, observe, ctlStats, log)
 	}
 	wall := time.Since(start)
 	if ferr := rec.close(); err == nil {
@@ -232,10 +254,8 @@ func runBrain(ctx context.Context, c runConfig) (*runSummary, error) {
 	sum := &runSummary{Bursts: stats.Bursts, Wall: wall, BurstP50: stats.Quantile(0.5), BurstP99: stats.Quantile(0.99),
 		Spikes: stats.Spikes, Dropped: dropped}
 	st := intake.Stats()
-	sum.SensorDropped, sum.PointsDropped = st.Dropped(), st.PointsDropped
-	if sensorDrops != nil {
-		sum.SensorDropped += sensorDrops()
-	}
+	sum.Intake = st
+	sum.SensorDropped, sum.PointsDropped = st.Dropped()+sensorDrops, st.PointsDropped
 	if s := feed.Schedule; s != nil {
 		sum.SensorDropped += uint64(s.BadLines + s.UnknownAreas)
 		sum.PointsDropped += uint64(s.BadPoints)
@@ -272,14 +292,14 @@ func engines(plan *cortical.Plan) ([]npu.Engine, func(), error) {
 }
 
 // runActors runs plan with the actor runtime. It returns the spike batches
-// NATS dropped and a function counting the sensor messages it dropped.
+// and the sensor messages NATS dropped.
 func runActors(ctx context.Context, c runConfig, plan *cortical.Plan, areas []pns.Area, feed *actors.SensorFeed,
-	observe actors.Observer, log *slog.Logger) (uint64, func() uint64, error) {
+	observe actors.Observer, ctlStats func(*brainv1.Stats), log *slog.Logger) (spikeDrops, sensorDrops uint64, err error) {
 	dial := func(opts ...nats.Option) (*nats.Conn, error) { return nats.Connect(c.NATS, opts...) }
 	if c.NATS == "" {
 		ns, err := actors.EmbeddedNATS(c.NATSListen)
 		if err != nil {
-			return 0, nil, err
+			return 0, 0, err
 		}
 		defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
 		if c.NATSListen != "" {
@@ -291,23 +311,22 @@ func runActors(ctx context.Context, c runConfig, plan *cortical.Plan, areas []pn
 	}
 	nc, err := dial(nats.Name("spikemesh-pns"))
 	if err != nil {
-		return 0, nil, fmt.Errorf("connecting to NATS: %w", err)
+		return 0, 0, fmt.Errorf("connecting to NATS: %w", err)
 	}
 	defer nc.Close()
 	subjects := pns.Subjects{Prefix: c.SubjectPrefix, Brain: c.Brain}
 	bridge, err := natsio.SubscribeSensors(nc, subjects, feed.Intake, natsio.WithLogger(log))
 	if err != nil {
-		return 0, nil, err
+		return 0, 0, err
 	}
 	defer bridge.Close()
 	pub, err := natsio.NewMotorPublisher(nc, subjects, areas)
 	if err != nil {
-		return 0, nil, err
+		return 0, 0, err
 	}
-
 	engs, closeEngines, err := engines(plan)
 	if err != nil {
-		return 0, nil, err
+		return 0, 0, err
 	}
 	defer closeEngines()
 	rt, err := actors.New(actors.Config{
@@ -317,14 +336,28 @@ func runActors(ctx context.Context, c runConfig, plan *cortical.Plan, areas []pn
 		Sensors: feed, Motors: motors{pub}, Observer: observe, Logger: log,
 	})
 	if err != nil {
-		return 0, nil, err
+		return 0, 0, err
 	}
 	defer rt.Close()
+	ctl, err := rt.ServeControl(nc, subjects.Prefix+"."+subjects.Brain+".ctl", func(s *brainv1.Stats) {
+		ctlStats(s)
+		s.SensorDropped += bridge.SlowConsumerDrops()
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer ctl.Unsubscribe()
+	// The server must know the sensor and control subscriptions before
+	// anyone is told the brain is ready: core NATS delivers only to known
+	// subscribers.
+	if err := nc.FlushTimeout(10 * time.Second); err != nil {
+		return 0, 0, fmt.Errorf("NATS flush: %w", err)
+	}
 	if c.ready != nil {
 		c.ready()
 	}
 	err = rt.Run(ctx, c.Bursts)
-	return rt.Dropped(), bridge.SlowConsumerDrops, err
+	return rt.Dropped(), bridge.SlowConsumerDrops(), err
 }
 
 // inlineWork is actors.Config.InlineWork for node run: areas with fewer

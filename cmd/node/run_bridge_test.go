@@ -5,9 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/spikemesh/spikemesh/actors"
 	"github.com/spikemesh/spikemesh/pns"
 	"github.com/spikemesh/spikemesh/pns/natsio"
+	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
 )
 
 // TestBridgesEndToEnd runs node run against a NATS server, sends sensor
@@ -132,13 +135,27 @@ func TestBridgesEndToEnd(t *testing.T) {
 	if b2 <= b1 {
 		t.Fatalf("motor bursts %d then %d: not increasing", b1, b2)
 	}
+	// The control subject answers with the brain's stats.
+	req, _ := proto.Marshal(&brainv1.Control{Command: &brainv1.Control_Stats{Stats: &brainv1.StatsRequest{}}})
+	reply, err := nc.Request(subjects.Prefix+"."+subjects.Brain+".ctl", req, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st brainv1.Stats
+	if err := proto.Unmarshal(reply.Data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Burst < b2 || st.SensorDropped < flood+1 || st.SensorFrames < 2 || st.Spikes == 0 {
+		t.Fatalf("stats %v: want burst ≥ %d, ≥ %d sensor frames dropped, ≥ 2 taken, spikes", &st, b2, flood+1)
+	}
 	cancel()
 	r := <-done
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	if r.sum.SensorDropped < flood+1 {
-		t.Fatalf("%d sensor frames counted as dropped, want at least %d", r.sum.SensorDropped, flood+1)
+		t.Fatalf("%d sensor frames counted as dropped, want at least %d (server slow consumers %d, intake %+v)",
+			r.sum.SensorDropped, flood+1, ns.NumSlowConsumers(), r.sum.Intake)
 	}
 	t.Logf("%d bursts in %v; %d sensor frames dropped; motor activity at bursts %d and %d",
 		r.sum.Bursts, r.sum.Wall, r.sum.SensorDropped, b1, b2)

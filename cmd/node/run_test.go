@@ -252,6 +252,7 @@ func TestRunErrors(t *testing.T) {
 		{runConfig{Genome: genomes.Default, Precision: "fp64"}, "fp64"},
 		{runConfig{Genome: genomes.Default, Runner: "fast"}, "--runner"},
 		{runConfig{Genome: genomes.Default, Inputs: "/nonexistent/inputs"}, "nonexistent"},
+		{runConfig{Genome: genomes.Default, Brain: "a.b"}, "brain name"},
 	} {
 		c.cfg.Bursts, c.cfg.Quiet = 1, true
 		if _, err := runBrain(context.Background(), c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {

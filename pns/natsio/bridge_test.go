@@ -55,6 +55,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// recv receives one frame; the bound only keeps a broken test from hanging.
+func recv(t *testing.T, ch <-chan pns.Frame) pns.Frame {
+	t.Helper()
+	select {
+	case f := <-ch:
+		return f
+	case <-time.After(30 * time.Second):
+		t.Fatal("no frame received")
+		return pns.Frame{}
+	}
+}
+
 func points(xyzp ...float32) pns.Points {
 	var p pns.Points
 	for i := 0; i+3 < len(xyzp); i += 4 {
@@ -267,7 +279,10 @@ func TestMotorPublishAndWatch(t *testing.T) {
 			one := make(chan pns.Frame, 16)
 			_, err = c.WatchMotor("", func(f pns.Frame) { all <- f })
 			must(t, err)
-			_, err = c.WatchMotor("omot00", func(f pns.Frame) { one <- f })
+			if _, err := c.WatchMotor("omot00", func(pns.Frame) {}); err == nil {
+				t.Error("WatchMotor(omot00): legacy ID accepted without the genome")
+			}
+			_, err = c.WatchMotor(idMotor.Token(), func(f pns.Frame) { one <- f })
 			must(t, err)
 			must(t, c.Flush())
 
@@ -278,13 +293,13 @@ func TestMotorPublishAndWatch(t *testing.T) {
 			must(t, nc.Flush())
 
 			want := pns.Frame{Area: idMotor.String(), Burst: 70000, Points: points(0, 1, 0, 1.25, 1, 1, 1, 3)}
-			if f := <-one; !sameFrame(f, want) {
+			if f := recv(t, one); !sameFrame(f, want) {
 				t.Errorf("first omot00 frame = %+v, want %+v", f, want)
 			}
-			if f := <-one; f.Burst != 70001 || f.Points.Len() != 0 {
+			if f := recv(t, one); f.Burst != 70001 || f.Points.Len() != 0 {
 				t.Errorf("second omot00 frame = %+v, want empty at 70001", f)
 			}
-			got := []pns.Frame{<-all, <-all, <-all}
+			got := []pns.Frame{recv(t, all), recv(t, all), recv(t, all)}
 			if !sameFrame(got[0], want) || got[2].Area != idLeft.String() || got[2].Burst != 70001 {
 				t.Errorf("frames of every area = %+v", got)
 			}

@@ -1,6 +1,7 @@
 package natsio
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -127,18 +128,20 @@ func ContainerID(area string) (pns.ID, error) {
 }
 
 // WatchMotor calls handler with every motor frame of area ("" for every
-// area), in both encodings. Each call gets its own Frame (its arrays are the
+// area), in both encodings. Motor subjects carry the canonical ID, so area is
+// a base64 ID or token, or a name whose 8 bytes follow from it (see
+// ContainerID); legacy IDs such as "omot00" must be given in base64. Each call gets its own Frame (its arrays are the
 // handler's to keep). Undecodable messages are skipped and logged with a
 // rate limit. Handler calls are serialized; stop with the returned
 // subscription's Unsubscribe or Drain.
 func (c *Client) WatchMotor(area string, handler func(pns.Frame)) (*nats.Subscription, error) {
 	subject := c.subjects.MotorAll()
 	if area != "" {
-		token, err := pns.AreaToken(area)
+		id, err := ContainerID(area)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("natsio: motor subjects use canonical IDs: %w", err)
 		}
-		subject = c.subjects.Motor(token)
+		subject = c.subjects.Motor(id.Token())
 	}
 	sub, err := c.nc.Subscribe(subject, func(m *nats.Msg) {
 		if err := decodeMotor(m, c.o.limits, handler); err != nil {
@@ -195,7 +198,7 @@ func (c *Client) Close() error {
 	if c.own {
 		c.nc.Close()
 	}
-	if err != nil && err != nats.ErrConnectionClosed {
+	if err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		return fmt.Errorf("natsio: closing client: %w", err)
 	}
 	return nil

@@ -31,6 +31,9 @@
 //	err = c.SendSensor("c__lef", points)
 //	sub, err := c.WatchMotor("", func(f pns.Frame) { ... }) // "" = every area
 //
+// Tests of any package can start a real embedded server with
+// pns/natsio/natstest (Start, Connect, ConnectInProcess).
+//
 // # Concurrency and failures
 //
 // SensorBridge, MotorPublisher and Client are safe for concurrent use. Bad
