@@ -41,8 +41,24 @@ type Drive struct {
 	P        float32
 }
 
-// Closer is implemented by engines that own goroutines (Options.Workers > 1).
+// Closer is implemented by every engine NewEngine returns; Close stops the
+// worker goroutines of an engine built with Options.Workers > 1.
 type Closer interface{ Close() }
+
+// Inspector is implemented by every engine NewEngine returns (assert it):
+// what runtimes report about an engine beyond the Engine interface.
+type Inspector interface {
+	Precision() quant.Precision
+	Quantizer() quant.Quantizer // zero value for fp32
+	LastBurst() Burst           // 0 before the first Step
+	ScratchBytesPerNeuron() float64
+}
+
+var (
+	_ Engine    = (*handle)(nil)
+	_ Closer    = (*handle)(nil)
+	_ Inspector = (*handle)(nil)
+)
 
 // NewEngine builds the engine of one area. incoming are the connections into
 // the area, ascending by Src; the engine takes ownership of them (plasticity
@@ -110,11 +126,15 @@ type engine struct {
 	p        areaParams
 	q        quant.Quantizer // int8 only
 
-	mp32  []float32 // fp32 potentials
-	mp8   []int8    // int8 codes
-	st    []uint32  // countdown<<16 | count
-	thr32 []float32 // fp32 per-neuron threshold (gradient only)
-	thrF  []int32   // int8 per-neuron fine threshold (gradient only)
+	mp32 []float32 // fp32 potentials
+	mp8  []int8    // int8 codes, when not packed into st
+	// packed: an int8 area whose countdown fits 8 bits keeps its potential
+	// code in the top byte of st (countdown<<16 | count below it), 4 B per
+	// neuron in all.
+	packed bool
+	st     []uint32  // countdown<<16 | count
+	thr32  []float32 // fp32 per-neuron threshold (gradient only)
+	thrF   []int32   // int8 per-neuron fine threshold (gradient only)
 
 	acc32 []float32 // fp32 fire-candidate sums (dense)
 	accF  []int32   // int8 fire-candidate sums in fine units (dense)
@@ -130,6 +150,7 @@ type engine struct {
 	conns    []inConn
 	plainAdd bool // int8: no neuron's synaptic input can exceed inputLimit
 	shards   []shard
+	workers  int // goroutines stepping the shards (the caller's included)
 	pool     *pool
 
 	burst Burst // last burst stepped
@@ -187,8 +208,8 @@ func newEngine(spec AreaSpec, prec quant.Precision, incoming []*Connection, opts
 			e.plast[k] = newPlasticState(c, n)
 		}
 	}
-	if len(e.shards) > 1 {
-		e.pool = newPool(len(e.shards), e.runShard)
+	if e.workers > 1 {
+		e.pool = newPool(len(e.shards), e.workers, e.runShard)
 	}
 	return e, nil
 }
@@ -382,9 +403,16 @@ func (e *engine) allocState() {
 		e.mp32 = make([]float32, n)
 		e.acc32 = make([]float32, n)
 	} else {
-		e.mp8 = make([]int8, n)
-		for i := range e.mp8 {
-			e.mp8[i] = e.q.Zero
+		e.packed = e.p.refrSn <= 0xFF
+		if e.packed {
+			for i := range e.st {
+				e.st[i] = uint32(uint8(e.q.Zero)) << 24
+			}
+		} else {
+			e.mp8 = make([]int8, n)
+			for i := range e.mp8 {
+				e.mp8[i] = e.q.Zero
+			}
 		}
 		e.accF = make([]int32, n)
 	}
@@ -475,7 +503,7 @@ func (e *engine) HotBytesPerNeuron() int {
 	b := 4 // st
 	if e.prec == quant.FP32 {
 		b += 4
-	} else {
+	} else if !e.packed {
 		b++
 	}
 	if e.p.gradient {
@@ -487,3 +515,29 @@ func (e *engine) HotBytesPerNeuron() int {
 // ScratchBytesPerNeuron is the per-burst scratch per neuron, rounded up: the
 // dense sum (4 B) and the candidate bitmap (1/8 B).
 func (e *engine) ScratchBytesPerNeuron() float64 { return 4 + 1.0/8 }
+
+// packing returns how the int8 loops find the potential: packed (in the top
+// byte of st), the mask of st's state bits, and the mask that keeps the code
+// when storing st (0 when not packed).
+func (e *engine) packing() (packed bool, stMask, packMask uint32) {
+	if e.packed {
+		return true, 0x00FFFFFF, 0xFF000000
+	}
+	return false, 0xFFFFFFFF, 0
+}
+
+// code is the int8 potential code of neuron i.
+func (e *engine) code(i int) int8 {
+	if e.packed {
+		return int8(e.st[i] >> 24)
+	}
+	return e.mp8[i]
+}
+
+// state is the countdown<<16 | count of neuron i, without a packed code.
+func (e *engine) state(i int) uint32 {
+	if e.packed {
+		return e.st[i] & 0x00FFFFFF
+	}
+	return e.st[i]
+}

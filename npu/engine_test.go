@@ -2,6 +2,7 @@ package npu
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -85,8 +86,12 @@ func TestHotBytes(t *testing.T) {
 	if got := mustEngine(t, spec, quant.FP32, nil, Options{}).HotBytesPerNeuron(); got != 8 {
 		t.Errorf("fp32 hot bytes %d, want 8", got)
 	}
-	if got := mustEngine(t, spec, quant.INT8, nil, Options{}).HotBytesPerNeuron(); got > 5 {
-		t.Errorf("int8 hot bytes %d", got)
+	if got := mustEngine(t, spec, quant.INT8, nil, Options{}).HotBytesPerNeuron(); got != 4 {
+		t.Errorf("int8 hot bytes %d, want 4", got)
+	}
+	spec.Params.RefractoryBursts = 300 // the countdown needs 16 bits: potential in its own byte
+	if got := mustEngine(t, spec, quant.INT8, nil, Options{}).HotBytesPerNeuron(); got != 5 {
+		t.Errorf("int8 hot bytes with a long refractory period %d, want 5", got)
 	}
 }
 
@@ -102,6 +107,60 @@ func TestFeagiA1Rate(t *testing.T) {
 		}
 		if rate := float64(spikes) / 100 / 10000; rate < 0.185 || rate > 0.193 {
 			t.Errorf("%v: A1 rate %.4f, want ≈0.189", prec, rate)
+		}
+	}
+}
+
+func TestEmptyAreaAndRunnerErrors(t *testing.T) {
+	for _, prec := range precisions {
+		spec := AreaSpec{Index: 3, Dims: [3]uint32{4, 0, 2}, PerVoxel: 1,
+			Params: Params{Threshold: 1, ThresholdIncrement: [3]float32{1, 1, 1}, Excitability: 1}}
+		e := mustEngine(t, spec, prec, nil, Options{Workers: 2})
+		if out := e.Step(1, &Input{Points: []Point{{0, 5}}}); len(out.Fired) != 0 {
+			t.Errorf("%v: an empty area fired %v", prec, out.Fired)
+		}
+	}
+	a := []AreaSpec{area(0, 1, 0, nil), area(1, 2, 1, nil)}
+	cases := map[string]struct {
+		areas []AreaSpec
+		conns []*Connection
+	}{
+		"duplicate index": {[]AreaSpec{a[0], a[0]}, nil},
+		"index gap":       {[]AreaSpec{a[0], area(2, 1, 3, nil)}, nil},
+		"unknown source":  {a, []*Connection{connect(5, 1, 1, nil, 1, true)}},
+		"source size":     {a, []*Connection{connect(1, 0, 1, nil, 1, true)}},
+		"nil connection":  {a, []*Connection{nil}},
+	}
+	for name, c := range cases {
+		if _, err := NewRunner(c.areas, c.conns, quant.FP32, RunnerOptions{}); !errors.Is(err, ErrPlan) {
+			t.Errorf("%s: error %v, want ErrPlan", name, err)
+		}
+	}
+}
+
+// Plasticity timing (SPEC E11): with window 2, the update of burst 2 (both
+// ends fired in bursts 1 and 2) is applied before burst 3 propagates.
+func TestPlasticityTiming(t *testing.T) {
+	for _, prec := range precisions {
+		c := connect(3, 4, 1, []edge{{0, 0, 10, false}}, 1, true)
+		c.Plasticity = &Plasticity{Window: 2, LTP: 7, LTD: 3}
+		areas := []AreaSpec{area(0, 1, 0, nil), area(1, 1, 1, nil), area(2, 1, 2, nil),
+			area(3, 1, 3, nil), area(4, 1, 4, func(p *Params) { p.Threshold = 1000 })}
+		r := mustRunner(t, areas, []*Connection{c}, prec, RunnerOptions{})
+		w := func() uint8 { return r.Engine(4).Incoming()[0].Weight[0] }
+		both := [][]Point{nil, nil, nil, {{0, 1}}, {{0, 2000}}}
+		var got []uint8
+		for b := 0; b < 5; b++ {
+			pts := both
+			if b >= 3 { // from burst 4 the target stops firing: depression
+				pts = [][]Point{nil, nil, nil, {{0, 1}}}
+			}
+			r.Step(pts)
+			got = append(got, w())
+		}
+		// Applied at the start of bursts 3, 4, 5 (updates of bursts 2, 3, 4).
+		if fmt.Sprint(got) != "[10 10 17 24 21]" {
+			t.Errorf("%v: weights after each burst %v, want [10 10 17 24 21]", prec, got)
 		}
 	}
 }

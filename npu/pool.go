@@ -6,37 +6,64 @@ import (
 	"sync/atomic"
 )
 
-// pool runs fn(0..n−1) once per round: fn(0) on the caller's goroutine, the
-// others on n−1 persistent workers. A round is a fork-join: run returns when
-// every fn has returned, so everything fn wrote happens-before run returns.
+// pool runs fn(0..n−1) once per round with workers−1 persistent goroutines
+// and the caller's. Shards are claimed from an atomic counter, by whoever
+// gets there first: the caller keeps claiming until none is left, so a worker
+// that is slow to be scheduled (a busy machine) delays nothing — the caller
+// runs its shard too. Which goroutine runs a shard never changes its result.
+// run returns when every fn has returned, so everything fn wrote
+// happens-before run returns.
 //
-// Workers spin briefly on an atomic round counter before parking on a
-// channel, since bursts follow each other within microseconds when the
-// engine runs free; parked workers cost nothing.
+// Parked workers cost nothing, and a round whose workers are slow to wake (a
+// busy machine) is simply done by the caller.
 type pool struct {
 	n      int
 	fn     func(int)
 	round  atomic.Uint64 // incremented to start a round
-	done   atomic.Int32  // workers finished in this round
+	next   atomic.Int32  // next shard to claim
+	done   atomic.Int32  // shards finished in this round
 	wake   []chan struct{}
 	finish chan struct{}
 	// waiting is set by run when it stops spinning and blocks on finish; the
-	// last worker to finish sends on finish only if it clears waiting.
+	// goroutine that finishes the last shard sends on finish only if it
+	// clears waiting.
 	waiting atomic.Bool
 	parked  []atomic.Bool
 	once    sync.Once
 	closed  atomic.Bool
 }
 
-const spinRounds = 2000
+// Spin budgets (iterations of an atomic load) before parking. A worker spins
+// for roughly the gap between two free-running bursts (~10 µs, yielding
+// every 64 iterations), so back-to-back rounds need no futex wake; the caller
+// spins a little for the last shard.
+const (
+	workerSpin = 2000
+	callerSpin = 2000
+)
 
-func newPool(n int, fn func(int)) *pool {
-	p := &pool{n: n, fn: fn, wake: make([]chan struct{}, n), finish: make(chan struct{}, 1), parked: make([]atomic.Bool, n)}
-	for k := 1; k < n; k++ {
+func newPool(n, workers int, fn func(int)) *pool {
+	p := &pool{n: n, fn: fn, wake: make([]chan struct{}, workers), finish: make(chan struct{}, 1), parked: make([]atomic.Bool, workers)}
+	p.next.Store(int32(n)) // nothing to claim before the first round
+	for k := 1; k < workers; k++ {
 		p.wake[k] = make(chan struct{}, 1)
 		go p.worker(k)
 	}
 	return p
+}
+
+// claim runs shards until none is left.
+func (p *pool) claim() {
+	for {
+		k := int(p.next.Add(1) - 1)
+		if k >= p.n {
+			return
+		}
+		p.fn(k)
+		if p.done.Add(1) == int32(p.n) && p.waiting.CompareAndSwap(true, false) {
+			p.finish <- struct{}{}
+		}
+	}
 }
 
 func (p *pool) worker(k int) {
@@ -47,7 +74,7 @@ func (p *pool) worker(k int) {
 			if p.closed.Load() {
 				return
 			}
-			if i < spinRounds {
+			if i < workerSpin {
 				if i%64 == 63 {
 					runtime.Gosched()
 				}
@@ -64,19 +91,17 @@ func (p *pool) worker(k int) {
 				return
 			}
 		}
-		seen++
-		p.fn(k)
-		if p.done.Add(1) == int32(p.n-1) && p.waiting.CompareAndSwap(true, false) {
-			p.finish <- struct{}{}
-		}
+		seen = p.round.Load()
+		p.claim()
 	}
 }
 
-// run executes one round.
+// run executes one round. The caller has written everything fn reads.
 func (p *pool) run() {
 	p.done.Store(0)
+	p.next.Store(0)
 	p.round.Add(1)
-	for k := 1; k < p.n; k++ {
+	for k := 1; k < len(p.wake); k++ {
 		if p.parked[k].Load() {
 			select {
 			case p.wake[k] <- struct{}{}:
@@ -84,16 +109,16 @@ func (p *pool) run() {
 			}
 		}
 	}
-	p.fn(0)
-	last := int32(p.n - 1)
-	for i := 0; i < spinRounds; i++ {
-		if p.done.Load() == last {
+	p.claim()
+	all := int32(p.n)
+	for i := 0; i < callerSpin; i++ {
+		if p.done.Load() == all {
 			return
 		}
 	}
 	p.waiting.Store(true)
-	if p.done.Load() == last && p.waiting.CompareAndSwap(true, false) {
-		return // the last worker finished before seeing waiting
+	if p.done.Load() == all && p.waiting.CompareAndSwap(true, false) {
+		return // the last shard finished before its runner saw waiting
 	}
 	<-p.finish
 }
@@ -101,7 +126,7 @@ func (p *pool) run() {
 func (p *pool) close() {
 	p.once.Do(func() {
 		p.closed.Store(true)
-		for k := 1; k < p.n; k++ {
+		for k := 1; k < len(p.wake); k++ {
 			close(p.wake[k])
 		}
 	})

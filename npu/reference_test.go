@@ -227,6 +227,9 @@ func randomBrain(seed uint64, big bool) ([]AreaSpec, []*Connection) {
 		if rng.IntN(4) == 0 {
 			p.ThresholdIncrement = [3]float32{0.1, -0.05, 0.2}
 		}
+		if rng.IntN(6) == 0 { // a countdown beyond 8 bits: int8 keeps the potential apart
+			p.RefractoryBursts, p.SnoozeBursts = 3, 300
+		}
 		s := AreaSpec{Index: a, Dims: dims, PerVoxel: pv, FirstID: first, Params: p}
 		first += s.Neurons()
 		areas = append(areas, s)

@@ -102,15 +102,25 @@ func (e *engine) simpleBlock8(lo, hi uint32, rv int32, d uint32) uint64 {
 	acc := e.accF[lo:hi]
 	st := e.st[lo:hi]
 	st = st[:len(acc)]
-	mp := e.mp8[lo:hi]
-	mp = mp[:len(acc)]
+	packed, stMask, packMask := e.packing()
+	var mp []int8
+	if !packed {
+		mp = e.mp8[lo:hi]
+		mp = mp[:len(acc)]
+	}
 	thr, lim, keep := p.thrF, p.limF, p.keepQ
 	cdFire := p.refr<<16 + 1
 	var word uint64
 	sh := lo & 63
 	for j := range acc {
-		s := st[j]
-		m0 := int32(mp[j])
+		w := st[j]
+		s := w & stMask
+		var m0 int32
+		if packed {
+			m0 = int32(int8(w >> 24))
+		} else {
+			m0 = int32(mp[j])
+		}
 		x := acc[j] + (m0-zero)<<quant.FineBits // |acc| ≤ inputLimit: no overflow
 		refr := b2u(s >= 1<<16)
 		fire := b2u(x >= thr) & b2u(x <= lim) &^ refr
@@ -121,7 +131,6 @@ func (e *engine) simpleBlock8(lo, hi uint32, rv int32, d uint32) uint64 {
 		if refr != 0 {
 			ns = s - 1<<16
 		}
-		st[j] = ns
 		v := int32(q.StoreLeakSat(min(max(x, loF), hiF), keep, d))
 		d += 0x9E3779B1 // DitherAt of the next id
 		a := rv
@@ -131,7 +140,10 @@ func (e *engine) simpleBlock8(lo, hi uint32, rv int32, d uint32) uint64 {
 		if refr != 0 {
 			v = m0
 		}
-		mp[j] = int8(v)
+		st[j] = ns | uint32(uint8(v))<<24&packMask
+		if !packed {
+			mp[j] = int8(v)
+		}
 		acc[j] = a
 		word |= uint64(fire) << (sh & 63)
 		sh++

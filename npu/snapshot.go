@@ -73,12 +73,12 @@ func (e *engine) Snapshot() ([]byte, error) {
 			w.f32(v)
 		}
 	} else {
-		for _, v := range e.mp8 {
-			w.u8(uint8(v))
+		for i := range e.st {
+			w.u8(uint8(e.code(i)))
 		}
 	}
-	for _, v := range e.st {
-		w.u32(v)
+	for i := range e.st {
+		w.u32(e.state(i))
 	}
 	w.u32s(e.out.Fired)
 	for _, v := range e.out.Potentials {
@@ -423,7 +423,7 @@ func (e *engine) Restore(data []byte) error {
 			ErrSnapshot, f.spec.Index, f.n, e.spec.Index, e.n)
 	}
 	pl := e.pool
-	if pl != nil && len(f.shards) != len(e.shards) {
+	if pl != nil && (len(f.shards) != len(e.shards) || f.workers != e.workers) {
 		return fmt.Errorf("%w: shard count changed", ErrSnapshot)
 	}
 	*e = *f
@@ -438,8 +438,8 @@ func RestoreEngine(data []byte, opts Options) (Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(e.shards) > 1 {
-		e.pool = newPool(len(e.shards), e.runShard)
+	if e.workers > 1 {
+		e.pool = newPool(len(e.shards), e.workers, e.runShard)
 	}
 	return wrap(e), nil
 }
@@ -467,9 +467,18 @@ func restore(data []byte, opts Options) (*engine, error) {
 	}
 	e.burst = d.burst
 	copy(e.mp32, d.mp32)
-	copy(e.mp8, d.mp8)
 	copy(e.st, d.st)
-	for _, s := range e.st {
+	if e.packed {
+		for i, c := range d.mp8 {
+			if d.st[i] > 0x00FFFFFF {
+				return nil, fmt.Errorf("%w: neuron %d: countdown %d exceeds the area's %d", ErrSnapshot, i, d.st[i]>>16, e.p.refrSn)
+			}
+			e.st[i] |= uint32(uint8(c)) << 24
+		}
+	} else {
+		copy(e.mp8, d.mp8)
+	}
+	for _, s := range d.st {
 		e.countBound = max(e.countBound, s&0xFFFF)
 	}
 	for i, s := range d.out.Fired {

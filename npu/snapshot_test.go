@@ -3,8 +3,8 @@ package npu
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"errors"
+	"hash/crc32"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -15,8 +15,14 @@ import (
 // Snapshot after k bursts, restore into a fresh brain, and both continue
 // identically (state, plasticity ledgers and burst counter included).
 func TestSnapshotRoundTrip(t *testing.T) {
+	layouts := map[bool]int{} // int8 engines by packed
+	defer func() {
+		if layouts[true] == 0 || layouts[false] == 0 {
+			t.Errorf("int8 layouts covered: %v, want both packed and not", layouts)
+		}
+	}()
 	for _, prec := range precisions {
-		for seed := uint64(1); seed <= 6; seed++ {
+		for seed := uint64(1); seed <= 10; seed++ {
 			areas, conns := randomBrain(seed, seed == 1)
 			a := mustRunner(t, areas, cloneConns(conns), prec, RunnerOptions{Workers: 2})
 			rng := rand.New(rand.NewPCG(seed, 1))
@@ -29,6 +35,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			}
 			b := mustRunner(t, areas, cloneConns(conns), prec, RunnerOptions{})
 			for i, e := range a.Engines() {
+				if prec == quant.INT8 {
+					layouts[e.(*handle).packed]++
+				}
 				snap, err := e.Snapshot()
 				if err != nil {
 					t.Fatal(err)

@@ -45,11 +45,26 @@ type inConn struct {
 	tabs []table   // per shard
 }
 
+// shardsPerWorker is how many shards each worker gets when the area has few
+// synapses: the pool hands shards out dynamically, so smaller shards keep a
+// worker that the operating system preempts from holding up the burst. With
+// many synapses every shard walks every fired source, so then it is one.
+const shardsPerWorker = 4
+
 func (e *engine) buildShards() {
-	w := max(e.opts.Workers, 1)
+	e.workers = max(e.opts.Workers, 1)
+	w := e.workers
+	syn := 0
+	for _, c := range e.incoming {
+		syn += len(c.Target)
+	}
+	if w > 1 && syn <= int(e.n) {
+		w *= shardsPerWorker
+	}
 	if max(e.n/shardAlign, 1) < uint32(w) {
 		w = int(max(e.n/shardAlign, 1))
 	}
+	e.workers = min(e.workers, w)
 	e.shards = make([]shard, w)
 	blocks := (e.n + shardAlign - 1) / shardAlign
 	for k := range e.shards {

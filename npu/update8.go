@@ -17,6 +17,7 @@ func (e *engine) update8(sh *shard) {
 	zero := int32(q.Zero)
 	loF, hiF := q.FineRange()
 	acc, mp, st, cand, thrs := e.accF, e.mp8, e.st, e.cand, e.thrF
+	packed, stMask, packMask := e.packing()
 	burst, first := e.burst, e.spec.FirstID
 	salt := quant.DitherSalt(burst)
 	fired, potF := sh.fired[:cap(sh.fired)], sh.potF[:cap(sh.potF)]
@@ -39,10 +40,16 @@ func (e *engine) update8(sh *shard) {
 				word &= word - 1
 				x := acc[i]
 				acc[i] = 0
-				s := st[i]
-				m0 := mp[i]
+				w := st[i]
+				s := w & stMask
+				m0 := zero
 				if p.accumulate {
-					x = quant.SatAdd(x, (int32(m0)-zero)<<quant.FineBits)
+					if packed {
+						m0 = int32(int8(w >> 24))
+					} else {
+						m0 = int32(mp[i])
+					}
+					x = quant.SatAdd(x, (m0-zero)<<quant.FineBits)
 				}
 				thr := p.thrF
 				if thrs != nil {
@@ -56,21 +63,25 @@ func (e *engine) update8(sh *shard) {
 					ex = b2u(uint64(ExcitabilityHash(first+i, burst)) < p.exCut)
 				}
 				fire := win &^ blocked & ex
-				st[i] = sel.next(s, fire, blocked, refr)
+				ns := sel.next(s, fire, blocked, refr)
+				v := zero
 				if p.accumulate {
 					k := p.keepQ
 					if blocked != 0 {
 						k = 1 << quant.KeepBits
 					}
-					v := int32(q.StoreLeakSat(min(max(x, loF), hiF), k, quant.DitherAt(first+i, salt)))
+					v = int32(q.StoreLeakSat(min(max(x, loF), hiF), k, quant.DitherAt(first+i, salt)))
 					if fire != 0 {
 						v = zero
 					}
 					if refr != 0 {
-						v = int32(m0)
+						v = m0
 					}
-					mp[i] = int8(v)
+					if !packed {
+						mp[i] = int8(v)
+					}
 				}
+				st[i] = ns | uint32(uint8(v))<<24&packMask
 				fired[nf] = i
 				potF[nf] = x
 				nf += int(fire)
@@ -104,8 +115,12 @@ func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 	acc := e.accF[lo:hi]
 	st := e.st[lo:hi]
 	st = st[:len(acc)]
-	mp := e.mp8[lo:hi]
-	mp = mp[:len(acc)]
+	packed, stMask, packMask := e.packing()
+	var mp []int8
+	if !packed {
+		mp = e.mp8[lo:hi]
+		mp = mp[:len(acc)]
+	}
 	id0 := e.spec.FirstID + lo
 	d := quant.DitherAt(id0, quant.DitherSalt(e.burst))
 	thr, lim, keep, countLimit := p.thrF, p.limF, p.keepQ, p.countLimit
@@ -121,10 +136,15 @@ func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 	sh := lo & 63
 	for j := range acc {
 		x := acc[j]
-		s := st[j]
-		var m0 int32
+		w := st[j]
+		s := w & stMask
+		m0 := zero
 		if accumulate {
-			m0 = int32(mp[j])
+			if packed {
+				m0 = int32(int8(w >> 24))
+			} else {
+				m0 = int32(mp[j])
+			}
 			x = quant.SatAdd(x, (m0-zero)<<quant.FineBits)
 		}
 		t := thr
@@ -140,21 +160,25 @@ func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 		}
 		seed += hashIDMul
 		fire := win &^ blocked & ex
-		st[j] = sl.next(s, fire, blocked, refr)
+		ns := sl.next(s, fire, blocked, refr)
+		v := zero
 		if accumulate {
 			k := keep
 			if blocked != 0 {
 				k = 1 << quant.KeepBits
 			}
-			v := int32(q.StoreLeakSat(min(max(x, loF), hiF), k, d))
+			v = int32(q.StoreLeakSat(min(max(x, loF), hiF), k, d))
 			if fire != 0 {
 				v = zero
 			}
 			if refr != 0 {
 				v = m0
 			}
-			mp[j] = int8(v)
+			if !packed {
+				mp[j] = int8(v)
+			}
 		}
+		st[j] = ns | uint32(uint8(v))<<24&packMask
 		d += 0x9E3779B1 // DitherAt of the next id
 		a := rv
 		if fire != 0 {

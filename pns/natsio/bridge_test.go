@@ -222,7 +222,7 @@ func TestSensorFlood(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			default:
+			case <-time.After(100 * time.Microsecond): // a fast burst rate
 			}
 		}
 	}()
