@@ -34,11 +34,12 @@ type pool struct {
 }
 
 // Spin budgets (iterations of an atomic load) before parking. A worker spins
-// for roughly the gap between two free-running bursts (~10 µs, yielding
-// every 64 iterations), so back-to-back rounds need no futex wake; the caller
-// spins a little for the last shard.
+// a little longer than the gap between two free-running bursts (tens of µs,
+// yielding every 64 iterations), so back-to-back rounds need no futex wake;
+// the caller spins a little for the last shard. Engines default to one
+// worker (no pool); runtimes that set more accept this spinning.
 const (
-	workerSpin = 2000
+	workerSpin = 20000
 	callerSpin = 2000
 )
 

@@ -380,7 +380,7 @@ func bits32(v []float32) []uint32 {
 // first every burst (bitmap path), bit for bit, for random parameters.
 func TestDriveEqualsPoints(t *testing.T) {
 	for _, prec := range precisions {
-		for seed := uint64(1); seed <= 12; seed++ {
+		for seed := uint64(1); seed <= 16; seed++ {
 			rng := rand.New(rand.NewPCG(seed, 77))
 			n := uint32(700 + rng.IntN(900))
 			spec := area(3, n, 100, func(p *Params) {
@@ -392,6 +392,12 @@ func TestDriveEqualsPoints(t *testing.T) {
 					p.SnoozeBursts = 2
 					p.Excitability = 0.8
 					p.ChargeAccumulation = seed%4 == 0
+				}
+				if seed%3 == 0 {
+					p.ThresholdIncrement = [3]float32{0.01, 0, 0}
+				}
+				if seed%5 == 0 {
+					p.ThresholdLimit = 60
 				}
 			})
 			_, conn, _, _ := LIFRandom(int(n), 10, seed)

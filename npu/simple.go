@@ -1,6 +1,7 @@
 package npu
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 
@@ -17,11 +18,12 @@ import (
 
 // isSimple reports whether the area qualifies for the simple path in this
 // burst: besides the parameters, no neuron may have a saturated count (0xFFFF,
-// which blocks it once, reference §2.4); countBound, the largest count any
-// neuron can have, rules that out for the first 65,534 bursts.
+// which blocks it once, reference §2.4) — countBound, the largest count any
+// neuron can have, rules that out for the first 65,534 bursts — and int8
+// areas must be packed with sums bounded by inputLimit (plainAdd).
 func (e *engine) isSimple() bool {
 	p := &e.p
-	if e.prec == quant.INT8 && !e.plainAdd {
+	if e.prec == quant.INT8 && (!e.plainAdd || !e.packed) {
 		return false
 	}
 	return !p.limited && p.exAlways && p.accumulate && !p.gradient && e.countBound < 0xFFFF
@@ -50,8 +52,8 @@ func (e *engine) simpleBlock32(lo, hi uint32, rvb uint32) uint64 {
 	mp = mp[:len(acc)]
 	thr, lim, keep := p.thr32, p.lim32, p.keep32
 	cdFire := p.refr<<16 + 1 // added to the state when firing: countdown and count+1
-	var word uint64
-	sh := lo & 63
+	var fl [64]uint8         // fired flags (see simpleBlock8)
+	fl8 := fl[:len(acc)]
 	for j := range acc {
 		s := st[j]
 		m0 := mp[j]
@@ -75,10 +77,9 @@ func (e *engine) simpleBlock32(lo, hi uint32, rvb uint32) uint64 {
 			a = mb
 		}
 		acc[j] = math.Float32frombits(a)
-		word |= uint64(fire) << (sh & 63)
-		sh++
+		fl8[j] = uint8(fire)
 	}
-	return word
+	return packFlags(&fl) << (lo & 63)
 }
 
 // simple8 is dense8 for a simple area (see simple32). It requires plainAdd:
@@ -93,37 +94,30 @@ func (e *engine) simple8(sg segment, fired []uint32, potF []int32, nf int) int {
 	return e.collect8(sg, fired, potF, nf)
 }
 
-// simpleBlock8 is simpleBlock32 for int8; d is the dither of neuron lo.
+// simpleBlock8 is simpleBlock32 for int8; d is the dither of neuron lo. The
+// simple path takes packed int8 areas only (isSimple), so the potential code
+// is the top byte of the state word. The loop works in "code × 256" units
+// (y = x + Zero·256), where the code range is fixed ([−128·256, 127·256]), so
+// the saturation uses constants and fewer registers stay live; the result is
+// StoreLeak's exactly.
 func (e *engine) simpleBlock8(lo, hi uint32, rv int32, d uint32) uint64 {
 	p := &e.p
-	q := e.q
-	zero := int32(q.Zero)
-	loF, hiF := q.FineRange()
+	zero8 := int32(e.q.Zero) << quant.FineBits
 	acc := e.accF[lo:hi]
 	st := e.st[lo:hi]
 	st = st[:len(acc)]
-	packed, stMask, packMask := e.packing()
-	var mp []int8
-	if !packed {
-		mp = e.mp8[lo:hi]
-		mp = mp[:len(acc)]
-	}
-	thr, lim, keep := p.thrF, p.limF, p.keepQ
+	// thr ≤ x ≤ lim as one unsigned comparison on y (no overflow: |y| < 2^30).
+	thrY, span, keep := p.thrF+zero8, uint32(p.limF-p.thrF), p.keepQ
 	cdFire := p.refr<<16 + 1
-	var word uint64
-	sh := lo & 63
+	var fl [64]uint8 // fired flags: a byte store per neuron, no loop-carried word
+	fl8 := fl[:len(acc)]
 	for j := range acc {
 		w := st[j]
-		s := w & stMask
-		var m0 int32
-		if packed {
-			m0 = int32(int8(w >> 24))
-		} else {
-			m0 = int32(mp[j])
-		}
-		x := acc[j] + (m0-zero)<<quant.FineBits // |acc| ≤ inputLimit: no overflow
+		m0 := int32(int8(w >> 24))
+		s := w & 0x00FFFFFF
+		y := acc[j] + m0<<quant.FineBits // |acc| ≤ inputLimit: no overflow
 		refr := b2u(s >= 1<<16)
-		fire := b2u(x >= thr) & b2u(x <= lim) &^ refr
+		fire := b2u(uint32(y-thrY) <= span) &^ refr
 		ns := s
 		if fire != 0 {
 			ns = s + cdFire
@@ -131,22 +125,31 @@ func (e *engine) simpleBlock8(lo, hi uint32, rv int32, d uint32) uint64 {
 		if refr != 0 {
 			ns = s - 1<<16
 		}
-		v := int32(q.StoreLeakSat(min(max(x, loF), hiF), keep, d))
-		d += 0x9E3779B1 // DitherAt of the next id
+		ys := min(max(y, quant.MinCode<<quant.FineBits), quant.MaxCode<<quant.FineBits) - zero8
+		dj := d + uint32(j)*0x9E3779B1 // DitherAt of neuron lo+j
+		v := (ys*keep+int32(dj&(1<<(quant.FineBits+quant.KeepBits)-1)))>>(quant.FineBits+quant.KeepBits) + zero8>>quant.FineBits
 		a := rv
 		if fire != 0 {
-			v, a = zero, x
+			v, a = zero8>>quant.FineBits, y-zero8
 		}
 		if refr != 0 {
 			v = m0
 		}
-		st[j] = ns | uint32(uint8(v))<<24&packMask
-		if !packed {
-			mp[j] = int8(v)
-		}
+		st[j] = ns | uint32(uint8(v))<<24
 		acc[j] = a
-		word |= uint64(fire) << (sh & 63)
-		sh++
+		fl8[j] = uint8(fire)
+	}
+	return packFlags(&fl) << (lo & 63)
+}
+
+// packFlags turns 64 flag bytes (each 0 or 1) into a bit word, eight at a
+// time: one multiply gathers the low bits of eight bytes into the top byte
+// (the partial products never overlap).
+func packFlags(fl *[64]uint8) uint64 {
+	var word uint64
+	for k := 0; k < 8; k++ {
+		b := binary.LittleEndian.Uint64(fl[8*k:])
+		word |= (b * 0x0102040810204080 >> 56) << (8 * k)
 	}
 	return word
 }

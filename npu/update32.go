@@ -86,6 +86,16 @@ func (e *engine) update32(sh *shard) {
 	sh.fired, sh.pot = fired[:nf], pot[:nf]
 }
 
+// pick is a if c != 0, else b: an inlined call, so both are computed before
+// the select and it compiles to a conditional move (an if on a float's bits
+// would sink the conversion into a branch).
+func pick(c, a, b uint32) uint32 {
+	if c != 0 {
+		return a
+	}
+	return b
+}
+
 // b2u is 1 for true, 0 for false (compiled to SETcc).
 func b2u(b bool) uint32 {
 	if b {
@@ -166,7 +176,10 @@ func (e *engine) dense32(sg segment, fired []uint32, pot []float32, nf int, sel 
 }
 
 // denseBlock32 updates neurons [lo, hi) (within one 64-neuron word) and
-// returns their fired flags as bits of that word.
+// returns their fired flags as bits of that word. Two passes: the first
+// settles every neuron that cannot fire (refractory, or outside the
+// threshold window) and marks the others; the second decides those few — the
+// consecutive limit and the excitability hash are paid only for them.
 func (e *engine) denseBlock32(lo, hi uint32, rvb uint32, sel *stateSel) uint64 {
 	p := &e.p
 	acc := e.acc32[lo:hi]
@@ -174,24 +187,24 @@ func (e *engine) denseBlock32(lo, hi uint32, rvb uint32, sel *stateSel) uint64 {
 	st = st[:len(acc)]
 	mp := e.mp32[lo:hi]
 	mp = mp[:len(acc)]
-	thr, lim, keep, countLimit := p.thr32, p.lim32, p.keep32, p.countLimit
-	accumulate, exAlways, exCut := p.accumulate, p.exAlways, p.exCut
+	thr, lim, keep := p.thr32, p.lim32, p.keep32
+	accumulate := p.accumulate
 	var thrs []float32
 	if e.thr32 != nil {
 		thrs = e.thr32[lo:hi]
 		thrs = thrs[:len(acc)]
 	}
 	sl := *sel
-	seed := hashSeed(e.spec.FirstID+lo, e.burst) // ExcitabilityHash's seed, advanced per neuron
-	var word uint64
-	sh := lo & 63
+	var fl [64]uint8 // window flags (see simpleBlock8)
+	fl8 := fl[:len(acc)]
 	for j := range acc {
-		m := acc[j]
+		c := acc[j]
 		s := st[j]
+		m := c
 		var m0 float32
 		if accumulate {
 			m0 = mp[j]
-			m = m0 + m
+			m = m0 + c
 		}
 		t := thr
 		if thrs != nil {
@@ -199,26 +212,57 @@ func (e *engine) denseBlock32(lo, hi uint32, rvb uint32, sel *stateSel) uint64 {
 		}
 		refr := b2u(s >= 1<<16)
 		win := b2u(m >= t) & b2u(m <= lim) &^ refr
-		blocked := win & b2u(s >= countLimit)
-		ex := uint32(1)
-		if !exAlways {
-			ex = b2u(uint64(pcgFinish(seed)) < exCut)
+		// Not refractory and outside the window: not fired (count reset in
+		// limited areas, leak). Window neurons keep state, potential and
+		// sum for the second pass.
+		ns := s & sl.keepMask
+		r := s - 1<<16 // refractory: count down
+		if r-sl.resetFrom < sl.span {
+			r = 0
 		}
-		seed += hashIDMul
-		fire := win &^ blocked & ex
-		st[j] = sl.next(s, fire, blocked, refr)
+		if refr != 0 {
+			ns = r
+		}
+		if win != 0 {
+			ns = s
+		}
+		st[j] = ns
+		if accumulate {
+			v := math.Float32bits(float32(m * keep))
+			mp[j] = math.Float32frombits(sel3(v, 0, math.Float32bits(m0), 0, 0, refr|win))
+		}
+		acc[j] = math.Float32frombits(pick(win, math.Float32bits(c), rvb))
+		fl8[j] = uint8(win)
+	}
+	inWin := packFlags(&fl)
+	// Second pass: the neurons in the window, ascending.
+	var word uint64
+	burst, id0, countLimit := e.burst, e.spec.FirstID+lo, p.countLimit
+	for w := inWin; w != 0; w &= w - 1 {
+		j := bits.TrailingZeros64(w)
+		if j >= len(acc) {
+			break
+		}
+		c := acc[j]
+		s := st[j]
+		m := c
+		if accumulate {
+			m = mp[j] + c
+		}
+		blocked := b2u(s >= countLimit)
+		ex := uint32(1)
+		if !p.exAlways {
+			ex = b2u(uint64(ExcitabilityHash(id0+uint32(j), burst)) < p.exCut)
+		}
+		fire := ex &^ blocked
+		st[j] = sl.next(s, fire, blocked, 0)
 		mb := math.Float32bits(m)
 		if accumulate {
 			v := math.Float32bits(float32(m * keep))
-			mp[j] = math.Float32frombits(sel3(v, mb, math.Float32bits(m0), blocked, fire, refr))
+			mp[j] = math.Float32frombits(sel3(v, mb, 0, blocked, fire, 0))
 		}
-		a := rvb
-		if fire != 0 {
-			a = mb
-		}
-		acc[j] = math.Float32frombits(a)
-		word |= uint64(fire) << (sh & 63)
-		sh++
+		acc[j] = math.Float32frombits(pick(fire, mb, rvb))
+		word |= uint64(fire) << j
 	}
-	return word
+	return word << (lo & 63)
 }

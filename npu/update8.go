@@ -106,7 +106,7 @@ func (e *engine) dense8(sg segment, fired []uint32, potF []int32, nf int, sel *s
 	return e.collect8(sg, fired, potF, nf)
 }
 
-// denseBlock8 is denseBlock32 for int8.
+// denseBlock8 is denseBlock32 for int8 (two passes; see there).
 func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 	p := &e.p
 	q := e.q
@@ -122,22 +122,23 @@ func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 		mp = mp[:len(acc)]
 	}
 	id0 := e.spec.FirstID + lo
-	d := quant.DitherAt(id0, quant.DitherSalt(e.burst))
-	thr, lim, keep, countLimit := p.thrF, p.limF, p.keepQ, p.countLimit
-	accumulate, exAlways, exCut := p.accumulate, p.exAlways, p.exCut
+	salt := quant.DitherSalt(e.burst)
+	d := quant.DitherAt(id0, salt) // of neuron lo
+	thr, lim, keep := p.thrF, p.limF, p.keepQ
+	accumulate := p.accumulate
 	var thrs []int32
 	if e.thrF != nil {
 		thrs = e.thrF[lo:hi]
 		thrs = thrs[:len(acc)]
 	}
 	sl := *sel
-	seed := hashSeed(id0, e.burst) // ExcitabilityHash's seed, advanced per neuron
-	var word uint64
-	sh := lo & 63
+	var fl [64]uint8 // window flags (see simpleBlock8)
+	fl8 := fl[:len(acc)]
 	for j := range acc {
-		x := acc[j]
+		c := acc[j]
 		w := st[j]
 		s := w & stMask
+		x := c
 		m0 := zero
 		if accumulate {
 			if packed {
@@ -145,7 +146,7 @@ func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 			} else {
 				m0 = int32(mp[j])
 			}
-			x = quant.SatAdd(x, (m0-zero)<<quant.FineBits)
+			x = quant.SatAdd(c, (m0-zero)<<quant.FineBits)
 		}
 		t := thr
 		if thrs != nil {
@@ -153,25 +154,22 @@ func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 		}
 		refr := b2u(s >= 1<<16)
 		win := b2u(x >= t) & b2u(x <= lim) &^ refr
-		blocked := win & b2u(s >= countLimit)
-		ex := uint32(1)
-		if !exAlways {
-			ex = b2u(uint64(pcgFinish(seed)) < exCut)
+		ns := s & sl.keepMask // not fired
+		r := s - 1<<16        // refractory: count down
+		if r-sl.resetFrom < sl.span {
+			r = 0
 		}
-		seed += hashIDMul
-		fire := win &^ blocked & ex
-		ns := sl.next(s, fire, blocked, refr)
+		if refr != 0 {
+			ns = r
+		}
+		if win != 0 {
+			ns = s // decided in the second pass
+		}
 		v := zero
 		if accumulate {
-			k := keep
-			if blocked != 0 {
-				k = 1 << quant.KeepBits
-			}
-			v = int32(q.StoreLeakSat(min(max(x, loF), hiF), k, d))
-			if fire != 0 {
-				v = zero
-			}
-			if refr != 0 {
+			dj := d + uint32(j)*0x9E3779B1 // DitherAt of neuron lo+j
+			v = int32(q.StoreLeakSat(min(max(x, loF), hiF), keep, dj))
+			if refr|win != 0 {
 				v = m0
 			}
 			if !packed {
@@ -179,14 +177,63 @@ func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 			}
 		}
 		st[j] = ns | uint32(uint8(v))<<24&packMask
-		d += 0x9E3779B1 // DitherAt of the next id
+		a := rv
+		if win != 0 {
+			a = c
+		}
+		acc[j] = a
+		fl8[j] = uint8(win)
+	}
+	inWin := packFlags(&fl)
+	// Second pass: the neurons in the window, ascending.
+	var word uint64
+	burst, countLimit := e.burst, p.countLimit
+	for bw := inWin; bw != 0; bw &= bw - 1 {
+		j := bits.TrailingZeros64(bw)
+		if j >= len(acc) {
+			break
+		}
+		c := acc[j]
+		w := st[j]
+		s := w & stMask
+		x := c
+		m0 := zero
+		if accumulate {
+			if packed {
+				m0 = int32(int8(w >> 24))
+			} else {
+				m0 = int32(mp[j])
+			}
+			x = quant.SatAdd(c, (m0-zero)<<quant.FineBits)
+		}
+		blocked := b2u(s >= countLimit)
+		ex := uint32(1)
+		if !p.exAlways {
+			ex = b2u(uint64(ExcitabilityHash(id0+uint32(j), burst)) < p.exCut)
+		}
+		fire := ex &^ blocked
+		ns := sl.next(s, fire, blocked, 0)
+		v := zero
+		if accumulate {
+			k := keep
+			if blocked != 0 {
+				k = 1 << quant.KeepBits
+			}
+			v = int32(q.StoreLeakSat(min(max(x, loF), hiF), k, quant.DitherAt(id0+uint32(j), salt)))
+			if fire != 0 {
+				v = zero
+			}
+			if !packed {
+				mp[j] = int8(v)
+			}
+		}
+		st[j] = ns | uint32(uint8(v))<<24&packMask
 		a := rv
 		if fire != 0 {
 			a = x
 		}
 		acc[j] = a
-		word |= uint64(fire) << (sh & 63)
-		sh++
+		word |= uint64(fire) << j
 	}
-	return word
+	return word << (lo & 63)
 }
