@@ -40,5 +40,25 @@ proto: tools $(BIN)/protoc-gen-go
 proto-check: proto
 	@git diff --exit-code -- proto/ || { echo "generated protobuf code is stale: run make proto and commit"; exit 1; }
 
+# Runs every fuzz target for FUZZTIME each (go test -fuzz takes one target at
+# a time). A failing input is written to the package's testdata/fuzz; commit it.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./cortical:FuzzLoad \
+	./pns:FuzzDecodeContainer \
+	./pns/natsio:FuzzDecodeSensorFrame \
+	./actors:FuzzDecode \
+	./npu:FuzzRestore \
+	./npu:FuzzRestoreBody \
+	./quant:FuzzRoundTrip \
+	./quant:FuzzMonotone
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
 clean:
 	rm -rf $(BIN)
