@@ -5,24 +5,15 @@ import "encoding/json"
 // simpleParamKeys maps the neuron-parameter keys of the simple layout (E4)
 // to their property: firing_threshold_starting_value is the threshold, the
 // other keys carry their genome names.
-var simpleParamKeys = map[string]string{
-	"firing_threshold_starting_value": pThreshold,
-	"firing_threshold":                pThreshold,
-	"firing_threshold_limit":          pLimit,
-	"firing_threshold_increment_x":    pIncX,
-	"firing_threshold_increment_y":    pIncY,
-	"firing_threshold_increment_z":    pIncZ,
-	"refractory_period":               pRefractory,
-	"leak_coefficient":                pLeak,
-	"consecutive_fire_cnt_max":        pConsecutive,
-	"snooze_length":                   pSnooze,
-	"psp_uniform_distribution":        pPSPUniform,
-	"mp_charge_accumulation":          pAccumulation,
-	"mp_driven_psp":                   pMPDriven,
-	"neuron_excitability":             pExcitability,
-	"postsynaptic_current":            pPSP,
-	"is_mem_type":                     pMemory,
-}
+var simpleParamKeys = func() map[string]string {
+	m := map[string]string{"firing_threshold_starting_value": pThreshold}
+	for k, prop := range hierFields {
+		if prop != pName && prop != pPerVoxel { // named differently in this layout
+			m[k] = prop
+		}
+	}
+	return m
+}()
 
 // parseSimple reads the simple layout of the example genomes (E4):
 // blueprint.cortical_areas.<key> = { cortical_id, cortical_name, dimensions
