@@ -68,9 +68,12 @@
 // ascending index so the fired list comes out sorted. Neurons under a
 // constant drive (Options.Drive) are candidates every burst and run in a
 // dense loop without the bitmap; areas without a consecutive limit,
-// excitability or gradient take a shorter "simple" loop (simple.go). The
-// loops select outcomes with conditional moves instead of branches, since
-// firing and refractoriness are close to random from one neuron to the next.
+// excitability or gradient take a shorter "simple" loop (simple.go), and
+// areas without charge accumulation one that evaluates the excitability hash
+// incrementally (dense.go). The loops select outcomes with conditional moves
+// instead of branches, since firing and refractoriness are close to random
+// from one neuron to the next, and work in blocks of 64 neurons small enough
+// for their values to stay in registers.
 //
 // An Engine is not safe for concurrent use: a runtime gives each one a single
 // owner. With Options.Workers > 1 an engine splits its neurons into shards

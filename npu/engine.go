@@ -149,9 +149,15 @@ type engine struct {
 	segs     []segment
 	conns    []inConn
 	plainAdd bool // int8: no neuron's synaptic input can exceed inputLimit
-	shards   []shard
-	workers  int // goroutines stepping the shards (the caller's included)
-	pool     *pool
+	// inhibitory: some incoming synapse is inhibitory; negPoints: some
+	// sensory point of this burst is negative (int8 only, see fast8).
+	inhibitory, negPoints bool
+	// driveOnly: no input but the drive in this burst (no point, no power,
+	// no fired upstream neuron), so every driven sum is its drive.
+	driveOnly bool
+	shards    []shard
+	workers   int // goroutines stepping the shards (the caller's included)
+	pool      *pool
 
 	burst Burst // last burst stepped
 	in    *Input

@@ -17,7 +17,21 @@ func hashSeed(id uint32, burst Burst) uint32 {
 
 // pcgFinish is the PCG output function of reference §2.6.
 func pcgFinish(seed uint32) uint32 {
-	s := seed*747796405 + 2891336453
+	return pcgOut(pcgState(seed))
+}
+
+// pcgState is the PCG state of a seed: affine in the seed, hence in the id,
+// so the state of id+1 is the state of id plus pcgIDStep.
+func pcgState(seed uint32) uint32 { return seed*747796405 + 2891336453 }
+
+// pcgIDStep is hashIDMul·747796405 mod 2³² (see pcgState).
+const pcgIDStep = uint32(hashIDMul * 747796405 % (1 << 32))
+
+// pcgIDStep64 is 64·pcgIDStep mod 2³², the step of a block of 64 ids.
+const pcgIDStep64 = uint32(64 * hashIDMul * 747796405 % (1 << 32))
+
+// pcgOut is the output permutation of PCG state s.
+func pcgOut(s uint32) uint32 {
 	w := ((s >> ((s >> 28) + 4)) ^ s) * 277803737
 	return (w >> 22) ^ w
 }

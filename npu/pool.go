@@ -33,14 +33,16 @@ type pool struct {
 	closed  atomic.Bool
 }
 
-// Spin budgets (iterations of an atomic load) before parking. A worker spins
-// a little longer than the gap between two free-running bursts (tens of µs,
-// yielding every 64 iterations), so back-to-back rounds need no futex wake;
-// the caller spins a little for the last shard. Engines default to one
-// worker (no pool); runtimes that set more accept this spinning.
+// Spin budgets (iterations of an atomic load, yielding every 64) before
+// parking. A worker spins a little longer than the gap between two
+// free-running bursts (tens of µs), so back-to-back rounds need no futex
+// wake; the caller, once no shard is left to claim, spins for as long as a
+// shard takes to run (the others are running), since parking and being woken
+// costs more than a small burst. Engines default to one worker (no pool);
+// runtimes that set more accept this spinning.
 const (
 	workerSpin = 20000
-	callerSpin = 2000
+	callerSpin = 20000
 )
 
 func newPool(n, workers int, fn func(int)) *pool {
@@ -115,6 +117,9 @@ func (p *pool) run() {
 	for i := 0; i < callerSpin; i++ {
 		if p.done.Load() == all {
 			return
+		}
+		if i%64 == 63 {
+			runtime.Gosched()
 		}
 	}
 	p.waiting.Store(true)

@@ -29,35 +29,90 @@ func (e *engine) isSimple() bool {
 	return !p.limited && p.exAlways && p.accumulate && !p.gradient && e.countBound < 0xFFFF
 }
 
-// simple32 is dense32 for a simple area. It walks the segment in blocks of
-// up to 64 neurons that share one word of fireBits, so the fired flags
-// collect in a register.
+// simple32 is dense32 for a simple area: whole blocks of 64 neurons go
+// through simpleBlockI32 (a positive threshold and a finite limit, as most
+// areas have) or simpleBlock32, the rest of the segment through
+// simpleRange32; all append the fired neurons to fired/pot from nf,
+// ascending.
 func (e *engine) simple32(sg segment, fired []uint32, pot []float32, nf int) int {
-	for lo := sg.from; lo < sg.to; {
-		hi := min(sg.to, lo|63+1)
-		e.fireBits[lo>>6] |= e.simpleBlock32(lo, hi, math.Float32bits(sg.v32))
-		lo = hi
+	from := sg.from
+	thr, lim := e.p.thr32, e.p.lim32
+	if thr > 0 && thr <= lim && lim <= math.MaxFloat32 {
+		for ; sg.to-from >= 64; from += 64 {
+			nf = e.simpleBlockI32(from, sg.v32, fired, pot, nf)
+		}
 	}
-	return e.collect32(sg, fired, pot, nf)
+	for ; sg.to-from >= 64; from += 64 {
+		nf = e.simpleBlock32(from, sg.v32, fired, pot, nf)
+	}
+	return e.simpleRange32(from, sg.to, sg.v32, fired, pot, nf)
 }
 
-// simpleBlock32 updates neurons [lo, hi) (within one 64-neuron word) and
-// returns their fired flags as bits of that word.
-func (e *engine) simpleBlock32(lo, hi uint32, rvb uint32) uint64 {
+// simpleBlockI32 is simpleBlock32 for 0 < threshold ≤ limit ≤ MaxFloat32,
+// with the window test in integers: then thr ≤ m ≤ lim exactly when the bits
+// of m, as an int32, lie between those of thr and lim (finite non-negative
+// floats order as their bits; a negative m, −0 included, has negative bits;
+// +Inf and NaNs have bits above any finite lim's), which is one unsigned
+// comparison.
+func (e *engine) simpleBlockI32(lo uint32, rv float32, fired []uint32, pot []float32, nf int) int {
 	p := &e.p
-	acc := e.acc32[lo:hi]
-	st := e.st[lo:hi]
+	acc := (*[64]float32)(e.acc32[lo : lo+64])
+	st := (*[64]uint32)(e.st[lo : lo+64])
+	mp := (*[64]float32)(e.mp32[lo : lo+64])
+	thrB := int32(math.Float32bits(p.thr32))
+	span := uint32(int32(math.Float32bits(p.lim32)) - thrB)
+	keep := p.keep32
+	cdFire := p.refr<<16 + 1
+	var fb [64]uint8
+	var mb [64]float32
+	n := 0
+	for j := 0; j < 64; j++ {
+		s := st[j]
+		m0 := mp[j]
+		m := m0 + acc[j]
+		acc[j] = rv
+		win := b2u(uint32(int32(math.Float32bits(m))-thrB) <= span)
+		refr := b2u(s >= 1<<16)
+		fw := s + cdFire
+		ns := s
+		if win != 0 {
+			ns = fw
+		}
+		if refr != 0 { // count down, keep the potential
+			ns = s - 1<<16
+		}
+		st[j] = ns
+		// sel3: see simpleRange32.
+		mp[j] = math.Float32frombits(sel3(math.Float32bits(float32(m*keep)), 0, math.Float32bits(m0), 0, win, refr))
+		fb[n&63] = uint8(j)
+		mb[n&63] = m
+		n += int(b2u(ns == fw))
+	}
+	out, outP := fired[nf:nf+n], pot[nf:nf+n]
+	for i := range out {
+		out[i] = lo + uint32(fb[i])
+		outP[i] = mb[i]
+	}
+	return nf + n
+}
+
+// simpleRange32 updates neurons [from, to) of a simple fp32 area (rv: their
+// drive) in one branch-free pass: every neuron's index and potential are
+// written at position nf of fired/pot, and nf advances only when it fired.
+func (e *engine) simpleRange32(from, to uint32, rv float32, fired []uint32, pot []float32, nf int) int {
+	p := &e.p
+	acc := e.acc32[from:to]
+	st := e.st[from:to]
 	st = st[:len(acc)]
-	mp := e.mp32[lo:hi]
+	mp := e.mp32[from:to]
 	mp = mp[:len(acc)]
 	thr, lim, keep := p.thr32, p.lim32, p.keep32
 	cdFire := p.refr<<16 + 1 // added to the state when firing: countdown and count+1
-	var fl [64]uint8         // fired flags (see simpleBlock8)
-	fl8 := fl[:len(acc)]
 	for j := range acc {
 		s := st[j]
 		m0 := mp[j]
 		m := m0 + acc[j]
+		acc[j] = rv
 		refr := b2u(s >= 1<<16)
 		fire := b2u(m >= thr) & b2u(m <= lim) &^ refr
 		ns := s
@@ -68,78 +123,207 @@ func (e *engine) simpleBlock32(lo, hi uint32, rvb uint32) uint64 {
 			ns = s - 1<<16
 		}
 		st[j] = ns
-		mb := math.Float32bits(m)
 		// Selected through an inlined call so the bit conversions happen
 		// before the selects and every select is a conditional move.
 		mp[j] = math.Float32frombits(sel3(math.Float32bits(float32(m*keep)), 0, math.Float32bits(m0), 0, fire, refr))
-		a := rvb // the sum restarts; a fired neuron's holds its potential until collect
-		if fire != 0 {
-			a = mb
-		}
-		acc[j] = math.Float32frombits(a)
-		fl8[j] = uint8(fire)
+		fired[nf] = from + uint32(j)
+		pot[nf] = m
+		nf += int(fire)
 	}
-	return packFlags(&fl) << (lo & 63)
+	return nf
+}
+
+// simpleBlock32 is simpleRange32 for the 64 neurons from lo, with fewer
+// values live in the loop: the fired neurons' offsets and potentials go to
+// buffers on the stack (at index n, advanced when one fires) and are copied
+// out after the loop, and whether a neuron fired is read back from its new
+// state (a firing neuron's is s + cdFire; any other new state keeps the
+// count, which differs from count+1 as counts stay below 0xFFFF on the
+// simple path).
+func (e *engine) simpleBlock32(lo uint32, rv float32, fired []uint32, pot []float32, nf int) int {
+	p := &e.p
+	acc := (*[64]float32)(e.acc32[lo : lo+64])
+	st := (*[64]uint32)(e.st[lo : lo+64])
+	mp := (*[64]float32)(e.mp32[lo : lo+64])
+	thr, lim, keep := p.thr32, p.lim32, p.keep32
+	cdFire := p.refr<<16 + 1
+	var fb [64]uint8
+	var mb [64]float32
+	n := 0
+	for j := 0; j < 64; j++ {
+		s := st[j]
+		m0 := mp[j]
+		m := m0 + acc[j]
+		acc[j] = rv
+		win := b2u(m >= thr) & b2u(m <= lim)
+		refr := b2u(s >= 1<<16)
+		fw := s + cdFire
+		ns := s
+		if win != 0 {
+			ns = fw
+		}
+		if refr != 0 { // count down, keep the potential
+			ns = s - 1<<16
+		}
+		st[j] = ns
+		// sel3: see simpleRange32.
+		mp[j] = math.Float32frombits(sel3(math.Float32bits(float32(m*keep)), 0, math.Float32bits(m0), 0, win, refr))
+		fb[n&63] = uint8(j)
+		mb[n&63] = m
+		n += int(b2u(ns == fw))
+	}
+	out, outP := fired[nf:nf+n], pot[nf:nf+n]
+	for i := range out {
+		out[i] = lo + uint32(fb[i])
+		outP[i] = mb[i]
+	}
+	return nf + n
 }
 
 // simple8 is dense8 for a simple area (see simple32). It requires plainAdd:
-// sums bounded by inputLimit, so adding the potential cannot overflow.
+// sums bounded by inputLimit, so adding the potential cannot overflow. The
+// simple path takes packed int8 areas only (isSimple), so the potential code
+// is the top byte of the state word. Whole blocks of 64 neurons take
+// simpleBlock8 when its conditions hold (fast8), the rest simpleRange8.
 func (e *engine) simple8(sg segment, fired []uint32, potF []int32, nf int) int {
-	salt := quant.DitherSalt(e.burst)
-	for lo := sg.from; lo < sg.to; {
-		hi := min(sg.to, lo|63+1)
-		e.fireBits[lo>>6] |= e.simpleBlock8(lo, hi, sg.vF, quant.DitherAt(e.spec.FirstID+lo, salt))
-		lo = hi
+	from := sg.from
+	if e.fast8(sg) {
+		salt := quant.DitherSalt(e.burst)
+		c := e.blockConst8(sg.vF)
+		for ; sg.to-from >= 64; from += 64 {
+			nf = e.simpleBlock8(from, &c, quant.DitherAt(e.spec.FirstID+from, salt), fired, potF, nf)
+		}
 	}
-	return e.collect8(sg, fired, potF, nf)
+	return e.simpleRange8(from, sg.to, sg.vF, fired, potF, nf)
 }
 
-// simpleBlock8 is simpleBlock32 for int8; d is the dither of neuron lo. The
-// simple path takes packed int8 areas only (isSimple), so the potential code
-// is the top byte of the state word. The loop works in "code × 256" units
-// (y = x + Zero·256), where the code range is fixed ([−128·256, 127·256]), so
-// the saturation uses constants and fewer registers stay live; the result is
-// StoreLeak's exactly.
-func (e *engine) simpleBlock8(lo, hi uint32, rv int32, d uint32) uint64 {
+// simpleRange8 updates neurons [from, to) of a simple int8 area (rv: their
+// drive) and appends the fired ones to fired/potF from nf.
+//
+// One branch-free pass: every neuron's index and fine potential are written
+// at position nf of fired/potF, and nf advances only when it fired, so the
+// fired list comes out ascending with no second pass. The loop works in
+// "code × 256" units (y = x + Zero·256), where the code range is fixed
+// ([−128·256, 127·256]), so the saturation uses constants. The store is
+// StoreLeak's exactly: with c = clamp(y), StoreLeak's code is the low byte of
+// ((c − Zero·256)·keep + dither) >> 23 + Zero, that is bits 23–30 of
+// c·keep + dither + (Zero·2²³ − Zero·256·keep) in wrapping int32 arithmetic
+// (adding a multiple of 2²³ before the shift is adding after it, and the low
+// byte of a sum depends only on the low bits of its terms); shifting that sum
+// left by one puts those bits in the code byte of the state word.
+func (e *engine) simpleRange8(from, to uint32, rv int32, fired []uint32, potF []int32, nf int) int {
 	p := &e.p
-	zero8 := int32(e.q.Zero) << quant.FineBits
-	acc := e.accF[lo:hi]
-	st := e.st[lo:hi]
+	zero := int32(e.q.Zero)
+	zero8 := zero << quant.FineBits
+	d := quant.DitherAt(e.spec.FirstID+from, quant.DitherSalt(e.burst)) // of neuron from
+	acc := e.accF[from:to]
+	st := e.st[from:to]
 	st = st[:len(acc)]
 	// thr ≤ x ≤ lim as one unsigned comparison on y (no overflow: |y| < 2^30).
 	thrY, span, keep := p.thrF+zero8, uint32(p.limF-p.thrF), p.keepQ
-	cdFire := p.refr<<16 + 1
-	var fl [64]uint8 // fired flags: a byte store per neuron, no loop-carried word
-	fl8 := fl[:len(acc)]
+	k0 := zero<<(quant.FineBits+quant.KeepBits) - zero8*keep // wraps; see above
+	// Added to the state bits of a firing neuron: countdown, count+1, and
+	// the code of 0 (the state bits are < 2^24, so nothing carries into it).
+	fireAdd := p.refr<<16 + 1 + uint32(uint8(zero))<<24
+	const ditherMask = 1<<(quant.FineBits+quant.KeepBits) - 1
 	for j := range acc {
 		w := st[j]
-		m0 := int32(int8(w >> 24))
+		y := acc[j] + int32(w&0xFF000000)>>(24-quant.FineBits) // |acc| ≤ inputLimit: no overflow
+		acc[j] = rv
 		s := w & 0x00FFFFFF
-		y := acc[j] + m0<<quant.FineBits // |acc| ≤ inputLimit: no overflow
-		refr := b2u(s >= 1<<16)
-		fire := b2u(uint32(y-thrY) <= span) &^ refr
-		ns := s
+		c := min(max(y, quant.MinCode<<quant.FineBits), quant.MaxCode<<quant.FineBits)
+		t := c*keep + int32(d&ditherMask) + k0
+		d += 0x9E3779B1 // DitherAt of the next neuron
+		nw := s | uint32(t)<<1&0xFF000000
+		fire := b2u(uint32(y-thrY) <= span) & b2u(s < 1<<16)
 		if fire != 0 {
-			ns = s + cdFire
+			nw = s + fireAdd
 		}
-		if refr != 0 {
-			ns = s - 1<<16
+		if s >= 1<<16 { // refractory: count down, keep the code
+			nw = w - 1<<16
 		}
-		ys := min(max(y, quant.MinCode<<quant.FineBits), quant.MaxCode<<quant.FineBits) - zero8
-		dj := d + uint32(j)*0x9E3779B1 // DitherAt of neuron lo+j
-		v := (ys*keep+int32(dj&(1<<(quant.FineBits+quant.KeepBits)-1)))>>(quant.FineBits+quant.KeepBits) + zero8>>quant.FineBits
-		a := rv
-		if fire != 0 {
-			v, a = zero8>>quant.FineBits, y-zero8
-		}
-		if refr != 0 {
-			v = m0
-		}
-		st[j] = ns | uint32(uint8(v))<<24
-		acc[j] = a
-		fl8[j] = uint8(fire)
+		st[j] = nw
+		fired[nf] = from + uint32(j)
+		potF[nf] = y - zero8
+		nf += int(fire)
 	}
-	return packFlags(&fl) << (lo & 63)
+	return nf
+}
+
+// fast8 reports whether segment sg may take simpleBlock8 in this burst: the
+// area has no threshold limit, its threshold code is in range, and no sum
+// can be negative (no inhibitory synapse, no negative point this burst, a
+// drive ≥ 0). Then the saturation of simpleRange8 never changes a stored
+// code: a sum is ≥ 0, so the potential is at least the lowest code's; and a
+// potential above the highest code is above the threshold, so the neuron
+// fires or is refractory and its leaked code is not used. Without a limit
+// the window test is y ≥ thrF + Zero·256, a signed comparison (no overflow:
+// |y| < 2^30 and |thrF| < 2^21).
+func (e *engine) fast8(sg segment) bool {
+	loF, hiF := e.q.FineRange()
+	return e.p.limF == math.MaxInt32 && !e.inhibitory && !e.negPoints && sg.vF >= 0 &&
+		e.p.thrF <= hiF && e.p.thrF >= loF-1<<16
+}
+
+// block8 are the per-segment constants of simpleBlock8.
+type block8 struct {
+	rv, zero8, thrY, keep, k0 int32
+	fireAdd                   uint32
+}
+
+func (e *engine) blockConst8(rv int32) block8 {
+	zero := int32(e.q.Zero)
+	zero8 := zero << quant.FineBits
+	return block8{
+		rv: rv, zero8: zero8, thrY: e.p.thrF + zero8, keep: e.p.keepQ,
+		k0:      zero<<(quant.FineBits+quant.KeepBits) - zero8*e.p.keepQ,
+		fireAdd: e.p.refr<<16 + 1 + uint32(uint8(zero))<<24,
+	}
+}
+
+// simpleBlock8 is simpleRange8 for the 64 neurons from lo when fast8 holds
+// (no saturation, no upper window bound), with fewer values live in the loop
+// so that they fit in registers: the fired neurons' offsets and potentials
+// go to buffers on the stack (at index n, advanced when one fires) and are
+// copied out after the loop, and whether a neuron fired is read back from
+// its new state (the state of a firing neuron is s + fireAdd; any other new
+// state keeps the count, which differs from count+1 as counts stay below
+// 0xFFFF on the simple path). d is the dither of neuron lo.
+func (e *engine) simpleBlock8(lo uint32, c *block8, d uint32, fired []uint32, potF []int32, nf int) int {
+	acc := (*[64]int32)(e.accF[lo : lo+64])
+	st := (*[64]uint32)(e.st[lo : lo+64])
+	rv, thrY, keep, k0, fireAdd := c.rv, c.thrY, c.keep, c.k0, c.fireAdd
+	const ditherMask = 1<<(quant.FineBits+quant.KeepBits) - 1
+	var fb [64]uint8
+	var yb [64]int32
+	n := 0
+	for j := 0; j < 64; j++ {
+		w := st[j]
+		y := acc[j] + int32(w&0xFF000000)>>(24-quant.FineBits)
+		acc[j] = rv
+		s := w & 0x00FFFFFF
+		t := y*keep + int32(d&ditherMask) + k0 // wraps (unused when it does)
+		d += 0x9E3779B1
+		nw := s | uint32(t)<<1&0xFF000000
+		fw := s + fireAdd
+		if y >= thrY {
+			nw = fw
+		}
+		if s >= 1<<16 {
+			nw = w - 1<<16
+		}
+		st[j] = nw
+		fb[n&63] = uint8(j)
+		yb[n&63] = y
+		n += int(b2u(nw == fw))
+	}
+	out, outP := fired[nf:nf+n], potF[nf:nf+n]
+	zero8 := c.zero8
+	for i := range out {
+		out[i] = lo + uint32(fb[i])
+		outP[i] = yb[i] - zero8
+	}
+	return nf + n
 }
 
 // packFlags turns 64 flag bytes (each 0 or 1) into a bit word, eight at a

@@ -27,6 +27,10 @@ func (e *engine) Step(burst Burst, in *Input) Output {
 	e.in = in
 	e.applyPlasticity(burst, in)
 	e.scatterPoints(in)
+	e.driveOnly = e.spec.Index != PowerArea && len(in.Points) == 0
+	for c := range min(len(e.conns), len(in.Fired)) {
+		e.driveOnly = e.driveOnly && len(in.Fired[c]) == 0
+	}
 	if e.pool != nil {
 		e.pool.run()
 	} else {
@@ -70,7 +74,9 @@ func (e *engine) scatterPoints(in *Input) {
 		return
 	}
 	acc := e.accF
+	e.negPoints = false
 	for _, p := range in.Points {
+		e.negPoints = e.negPoints || p.P < 0
 		if p.Local < n {
 			acc[p.Local] = clampInput(quant.SatAdd(acc[p.Local], e.q.EncodeFine(p.P)))
 			e.cand[p.Local>>6] |= 1 << (p.Local & 63)

@@ -2,6 +2,7 @@ package npu
 
 import (
 	"math"
+	"slices"
 
 	"github.com/spikemesh/spikemesh/quant"
 )
@@ -142,6 +143,9 @@ func (e *engine) buildTables() {
 	}
 	if e.prec == quant.INT8 {
 		e.plainAdd = e.inputBound() <= inputLimit
+	}
+	for _, c := range e.incoming {
+		e.inhibitory = e.inhibitory || slices.Contains(c.Inhibitory, true)
 	}
 }
 

@@ -167,6 +167,12 @@ func sel3(leaked, kept, old, blocked, fire, refr uint32) uint32 {
 // keep their potential in the sum for collect32. It returns the new number of
 // fired neurons in fired/pot.
 func (e *engine) dense32(sg segment, fired []uint32, pot []float32, nf int, sel *stateSel) int {
+	if e.noAccFast() {
+		nf, sg.from = e.noAcc32(sg, fired, pot, nf, sel)
+		if sg.from == sg.to {
+			return nf
+		}
+	}
 	for lo := sg.from; lo < sg.to; {
 		hi := min(sg.to, lo|63+1)
 		e.fireBits[lo>>6] |= e.denseBlock32(lo, hi, math.Float32bits(sg.v32), sel)

@@ -98,6 +98,12 @@ func (e *engine) update8(sh *shard) {
 
 // dense8 is update8 for a driven segment (see dense32).
 func (e *engine) dense8(sg segment, fired []uint32, potF []int32, nf int, sel *stateSel) int {
+	if e.noAccFast() {
+		nf, sg.from = e.noAcc8(sg, fired, potF, nf, sel)
+		if sg.from == sg.to {
+			return nf
+		}
+	}
 	for lo := sg.from; lo < sg.to; {
 		hi := min(sg.to, lo|63+1)
 		e.fireBits[lo>>6] |= e.denseBlock8(lo, hi, sg.vF, sel)

@@ -7,8 +7,12 @@
 // An int8 area stores each membrane potential as one signed byte q with one
 // Quantizer per area: real = (q − Zero) · Scale. The quantizer is chosen from
 // the area's threshold, threshold limit and input range (NewQuantizer) so that
-// the threshold is an exact code and the codes cover [bottom, top], the range
-// where a potential's exact value can change whether the neuron fires. A
+// the codes cover [bottom, top], the range where a potential's exact value can
+// change whether the neuron fires, and the threshold is an exact code a power
+// of two steps above zero: binary fractions of the threshold (t/2, t/4, …),
+// common in genomes and input schedules, are then exact too, so inputs that
+// sum to exactly the threshold fire as they do in float32. This costs at most
+// half the finest resolution the range would allow. A
 // potential above top is stored saturated; it still fires, since top is at
 // least the threshold.
 //

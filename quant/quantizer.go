@@ -53,10 +53,22 @@ func NewQuantizer(threshold, top, bottom float32) Quantizer {
 	s := (hi - lo) / 255
 	if t > 0 {
 		if k := math.Floor(t / s); k >= 1 {
-			s = t / k
+			// The threshold is the code p steps above zero, with p the largest
+			// power of two not above k: binary fractions of the threshold (t/2,
+			// t/4, ...) are then exact codes, which keeps inputs written as
+			// such fractions exact (they are common in genomes and input
+			// schedules). The scale is at most twice the finest possible. Keep
+			// a step of slack so that rounding the zero point up below still
+			// leaves [lo, hi] covered.
+			p := math.Exp2(math.Floor(math.Log2(k)))
+			if (hi-lo)/(t/p) > 254 && p >= 2 {
+				p /= 2
+			}
+			s = t / p
 		}
 	}
-	zero := math.Round(-lo/s) + MinCode
+	// Round the zero point up so that bottom stays inside the code range.
+	zero := math.Ceil(-lo/s-1e-9) + MinCode
 	zero = math.Max(MinCode, math.Min(MaxCode, zero))
 	return Quantizer{Scale: float32(s), Zero: int8(zero)}
 }

@@ -167,3 +167,28 @@ func FuzzMonotone(f *testing.F) {
 		}
 	})
 }
+
+// Binary fractions of the threshold are whole codes, so storing one loses
+// nothing: a potential carried over bursts and topped up to the threshold
+// reaches it in fixed point as in float32 (when the range leaves the threshold
+// at least four codes above zero).
+func TestQuantizerBinaryFractionsExact(t *testing.T) {
+	for _, c := range []struct{ thr, top, bottom float32 }{
+		{1, 1, 0}, {20, 20, 0}, {3.7, 10, -2.5}, {0.1, 0.1, 0}, {100, 150, -40}, {1, 40, 0},
+	} {
+		q := NewQuantizer(c.thr, c.top, c.bottom)
+		th := q.EncodeFine(c.thr)
+		if th%(1<<FineBits) != 0 {
+			t.Errorf("%+v: threshold %d fine units is not a whole code", c, th)
+		}
+		for _, div := range []float32{2, 4} {
+			f := q.EncodeFine(c.thr / div)
+			if f%(1<<FineBits) != 0 || float32(f)*div != float32(th) {
+				t.Errorf("%+v: threshold/%g encodes to %d fine units, want %g", c, div, f, float32(th)/div)
+			}
+		}
+		if lo, hi := q.Decode(MinCode), q.Decode(MaxCode); lo > c.bottom || hi < max(c.top, c.thr) {
+			t.Errorf("%+v: %v does not cover [bottom, top]", c, q)
+		}
+	}
+}
