@@ -3,7 +3,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 BIN := $(CURDIR)/.bin
 GO ?= go
 
-.PHONY: all build test vet fmt-check proto proto-check tools fuzz clean
+.PHONY: all build test vet fmt-check tidy-check proto proto-check tools fuzz clean
 
 all: build
 
@@ -12,7 +12,7 @@ build:
 
 # The test command of the README: vet, formatting, stale generated code, and
 # every test with the race detector.
-test: vet fmt-check proto-check
+test: vet fmt-check tidy-check proto-check
 	$(GO) test -race -count=1 ./...
 
 # Installs what the checks need and a fresh machine lacks: protoc (Debian's
@@ -24,6 +24,10 @@ tools:
 
 vet:
 	$(GO) vet ./...
+
+# Fails when go.mod or go.sum is not what go mod tidy would write.
+tidy-check:
+	$(GO) mod tidy -diff
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
