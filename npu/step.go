@@ -124,32 +124,7 @@ func (e *engine) scatter32(ic *inConn, k int, fired []uint32, pot []float32) {
 	acc, cand := e.acc32, e.cand
 	start, tgt, val := tb.start, tb.tgt, tb.c32
 	if ic.div == nil {
-		if e.shards[k].allDriven { // every target is a candidate anyway
-			for _, s := range fired {
-				if s >= ic.srcN {
-					continue
-				}
-				a, b := start[s], start[s+1]
-				ts, vs := tgt[a:b], val[a:b]
-				vs = vs[:len(ts)]
-				for j, t := range ts {
-					acc[t] += vs[j]
-				}
-			}
-			return
-		}
-		for _, s := range fired {
-			if s >= ic.srcN {
-				continue
-			}
-			a, b := start[s], start[s+1]
-			ts, vs := tgt[a:b], val[a:b]
-			vs = vs[:len(ts)]
-			for j, t := range ts {
-				acc[t] += vs[j]
-				cand[t>>6] |= 1 << (t & 63)
-			}
-		}
+		addRows(acc, cand, start, tgt, val, fired, ic.srcN, !e.shards[k].allDriven)
 		return
 	}
 	for i, s := range fired {
@@ -174,35 +149,8 @@ func (e *engine) scatter8(ic *inConn, k int, fired []uint32, pot []float32) {
 	tb := &ic.tabs[k]
 	acc, cand := e.accF, e.cand
 	start, tgt := tb.start, tb.tgt
-	if tb.kQ8 == nil && e.plainAdd && e.shards[k].allDriven {
-		val := tb.cF
-		for _, s := range fired {
-			if s >= ic.srcN {
-				continue
-			}
-			a, b := start[s], start[s+1]
-			ts, vs := tgt[a:b], val[a:b]
-			vs = vs[:len(ts)]
-			for j, t := range ts {
-				acc[t] += vs[j]
-			}
-		}
-		return
-	}
 	if tb.kQ8 == nil && e.plainAdd {
-		val := tb.cF
-		for _, s := range fired {
-			if s >= ic.srcN {
-				continue
-			}
-			a, b := start[s], start[s+1]
-			ts, vs := tgt[a:b], val[a:b]
-			vs = vs[:len(ts)]
-			for j, t := range ts {
-				acc[t] += vs[j]
-				cand[t>>6] |= 1 << (t & 63)
-			}
-		}
+		addRows(acc, cand, start, tgt, tb.cF, fired, ic.srcN, !e.shards[k].allDriven)
 		return
 	}
 	if tb.kQ8 == nil {
@@ -234,6 +182,41 @@ func (e *engine) scatter8(ic *inConn, k int, fired []uint32, pot []float32) {
 		for j, t := range ts {
 			v := (vs[j]*psp + 128) >> 8
 			acc[t] = quant.SatAdd(acc[t], int32(min(max(v, -1<<31), 1<<31-1)))
+			cand[t>>6] |= 1 << (t & 63)
+		}
+	}
+}
+
+// addRows adds the contribution rows of the fired source neurons to the
+// dense accumulator, each row in creation order (SPEC E7); with mark set it
+// also marks each target as a candidate (when every target already is one,
+// as under a drive covering the shard, the marking is skipped). Plain
+// addition: the caller has ruled out overflow (int8: engine.plainAdd).
+// Fired indices outside the source area are ignored.
+func addRows[V float32 | int32](acc []V, cand []uint64, start, tgt []uint32, val []V, fired []uint32, srcN uint32, mark bool) {
+	if !mark {
+		for _, s := range fired {
+			if s >= srcN {
+				continue
+			}
+			a, b := start[s], start[s+1]
+			ts, vs := tgt[a:b], val[a:b]
+			vs = vs[:len(ts)]
+			for j, t := range ts {
+				acc[t] += vs[j]
+			}
+		}
+		return
+	}
+	for _, s := range fired {
+		if s >= srcN {
+			continue
+		}
+		a, b := start[s], start[s+1]
+		ts, vs := tgt[a:b], val[a:b]
+		vs = vs[:len(ts)]
+		for j, t := range ts {
+			acc[t] += vs[j]
 			cand[t>>6] |= 1 << (t & 63)
 		}
 	}
