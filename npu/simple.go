@@ -338,42 +338,23 @@ func packFlags(fl *[64]uint8) uint64 {
 	return word
 }
 
-// collect32 appends the neurons of sg marked in fireBits, ascending, with
-// their firing potentials (left in the sums by the loop), and restarts their
-// sums at the segment's drive.
-func (e *engine) collect32(sg segment, fired []uint32, pot []float32, nf int) int {
+// collect appends the neurons of sg marked in fireBits, ascending, with
+// their firing potentials (left in the sums acc by the loop: float32 sums
+// for fp32, fine units for int8, decoded later), clears their marks and
+// restarts their sums at the segment's drive.
+func collect[V float32 | int32](fireBits []uint64, acc []V, drive V, sg segment, fired []uint32, pot []V, nf int) int {
 	for w := sg.from >> 6; w <= (sg.to-1)>>6; w++ {
-		word := e.fireBits[w] & segMask(w, sg.from, sg.to)
+		word := fireBits[w] & segMask(w, sg.from, sg.to)
 		if word == 0 {
 			continue
 		}
-		e.fireBits[w] &^= word
+		fireBits[w] &^= word
 		for word != 0 {
 			i := w<<6 | uint32(bits.TrailingZeros64(word))
 			word &= word - 1
 			fired[nf] = i
-			pot[nf] = e.acc32[i]
-			e.acc32[i] = sg.v32
-			nf++
-		}
-	}
-	return nf
-}
-
-// collect8 is collect32 for int8 (fine potentials, decoded later).
-func (e *engine) collect8(sg segment, fired []uint32, potF []int32, nf int) int {
-	for w := sg.from >> 6; w <= (sg.to-1)>>6; w++ {
-		word := e.fireBits[w] & segMask(w, sg.from, sg.to)
-		if word == 0 {
-			continue
-		}
-		e.fireBits[w] &^= word
-		for word != 0 {
-			i := w<<6 | uint32(bits.TrailingZeros64(word))
-			word &= word - 1
-			fired[nf] = i
-			potF[nf] = e.accF[i]
-			e.accF[i] = sg.vF
+			pot[nf] = acc[i]
+			acc[i] = drive
 			nf++
 		}
 	}

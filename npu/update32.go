@@ -164,7 +164,7 @@ func sel3(leaked, kept, old, blocked, fire, refr uint32) uint32 {
 // dense32 is update32 for a driven segment: every neuron is a candidate, so
 // the loop runs over the index range with no bitmap and no bounds checks, in
 // blocks of up to 64 neurons that share one word of fireBits; fired neurons
-// keep their potential in the sum for collect32. It returns the new number of
+// keep their potential in the sum for collect. It returns the new number of
 // fired neurons in fired/pot.
 func (e *engine) dense32(sg segment, fired []uint32, pot []float32, nf int, sel *stateSel) int {
 	if e.noAccFast() {
@@ -178,7 +178,7 @@ func (e *engine) dense32(sg segment, fired []uint32, pot []float32, nf int, sel 
 		e.fireBits[lo>>6] |= e.denseBlock32(lo, hi, math.Float32bits(sg.v32), sel)
 		lo = hi
 	}
-	return e.collect32(sg, fired, pot, nf)
+	return collect(e.fireBits, e.acc32, sg.v32, sg, fired, pot, nf)
 }
 
 // denseBlock32 updates neurons [lo, hi) (within one 64-neuron word) and

@@ -109,7 +109,7 @@ func (e *engine) dense8(sg segment, fired []uint32, potF []int32, nf int, sel *s
 		e.fireBits[lo>>6] |= e.denseBlock8(lo, hi, sg.vF, sel)
 		lo = hi
 	}
-	return e.collect8(sg, fired, potF, nf)
+	return collect(e.fireBits, e.accF, sg.vF, sg, fired, potF, nf)
 }
 
 // denseBlock8 is denseBlock32 for int8 (two passes; see there).
