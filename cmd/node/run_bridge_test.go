@@ -135,15 +135,28 @@ func TestBridgesEndToEnd(t *testing.T) {
 	if b2 <= b1 {
 		t.Fatalf("motor bursts %d then %d: not increasing", b1, b2)
 	}
-	// The control subject answers with the brain's stats.
+	// The control subject answers with the brain's stats. A motor frame of
+	// burst b leaves its area before the coordinator has heard from every
+	// area of burst b, so the brain's completed burst may still be b-1 when
+	// the frame arrives: ask again until burst b is complete (the brain runs
+	// on at 500 Hz, so the second answer already has it).
 	req, _ := proto.Marshal(&brainv1.Control{Command: &brainv1.Control_Stats{Stats: &brainv1.StatsRequest{}}})
-	reply, err := nc.Request(subjects.Prefix+"."+subjects.Brain+".ctl", req, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var st brainv1.Stats
-	if err := proto.Unmarshal(reply.Data, &st); err != nil {
-		t.Fatal(err)
+	for attempt := 0; ; attempt++ {
+		reply, err := nc.Request(subjects.Prefix+"."+subjects.Brain+".ctl", req, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := proto.Unmarshal(reply.Data, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Burst+1 < b2 {
+			t.Fatalf("stats %v: completed burst is behind motor burst %d by more than one", &st, b2)
+		}
+		if st.Burst >= b2 || attempt == 100 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if st.Burst < b2 || st.SensorDropped < flood+1 || st.SensorFrames < 2 || st.Spikes == 0 {
 		t.Fatalf("stats %v: want burst ≥ %d, ≥ %d sensor frames dropped, ≥ 2 taken, spikes", &st, b2, flood+1)
