@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // The fast paths of driven segments (dense.go, simple.go) against the
@@ -112,11 +113,120 @@ func TestSimpleBlockI32(t *testing.T) {
 		copy(b.st, a.st)
 		fa, pa := make([]uint32, 128), make([]float32, 128)
 		fb, pb := make([]uint32, 128), make([]float32, 128)
+		var c *engine
+		b0mp, b0acc, b0st := slices.Clone(a.mp32), slices.Clone(a.acc32), slices.Clone(a.st)
+		if haveKernels {
+			c, _ = newEngine(spec, precisions[0], nil, Options{})
+			copy(c.acc32, a.acc32)
+			copy(c.mp32, a.mp32)
+			copy(c.st, a.st)
+		}
 		na := a.simpleBlockI32(64, 3.5, fa, pa, 0)
 		nb := b.simpleBlock32(64, 3.5, fb, pb, 0)
 		if na != nb || !slices.Equal(fa[:na], fb[:nb]) || !slices.Equal(bits32(pa[:na]), bits32(pb[:nb])) ||
 			!slices.Equal(a.st, b.st) || !slices.Equal(bits32(a.mp32), bits32(b.mp32)) || !slices.Equal(bits32(a.acc32), bits32(b.acc32)) {
 			t.Fatalf("iteration %d: integer window test differs from the float one", it)
 		}
+		if c != nil {
+			fc, pc := make([]uint32, 128), make([]float32, 128)
+			for i := 3 + 64 + kernelSlack; i < 128; i++ {
+				fc[i], pc[i] = 0xDEADBEEF, -1
+			}
+			k := c.kernel32(3.5)
+			fc, pc = fc[3:], pc[3:] // an output that does not start at an aligned address
+			nc := c.simpleBlockK32(64, &k, fc, pc, 0)
+			for i := 64 + kernelSlack; i < len(fc); i++ {
+				if fc[i] != 0xDEADBEEF || pc[i] != -1 {
+					t.Fatalf("iteration %d: the kernel wrote entry %d, beyond its %d", it, i, 64+kernelSlack)
+				}
+			}
+			if nc != na || !slices.Equal(fa[:na], fc[:nc]) || !slices.Equal(bits32(pa[:na]), bits32(pc[:nc])) ||
+				!slices.Equal(a.st, c.st) || !slices.Equal(bits32(a.mp32), bits32(c.mp32)) || !slices.Equal(bits32(a.acc32), bits32(c.acc32)) {
+				for i := range 128 {
+					if a.st[i] != c.st[i] || math.Float32bits(a.mp32[i]) != math.Float32bits(c.mp32[i]) {
+						t.Logf("neuron %d: state %x / %x, potential %x / %x (in: mp %x acc %x st %x)", i, a.st[i], c.st[i], math.Float32bits(a.mp32[i]), math.Float32bits(c.mp32[i]), math.Float32bits(b0mp[i]), math.Float32bits(b0acc[i]), b0st[i])
+					}
+				}
+				t.Fatalf("iteration %d: the assembly kernel differs from the Go loop (fired %d / %d)", it, na, nc)
+			}
+		}
+	}
+	if !haveKernels {
+		t.Log("no fp32 kernel on this machine or build: the Go loops alone were compared")
+	}
+}
+
+// TestKernelLayout pins the offsets the assembly kernels read their
+// constants at.
+func TestKernelLayout(t *testing.T) {
+	var k kernel32
+	got := []uintptr{unsafe.Offsetof(k.rv), unsafe.Offsetof(k.thrB), unsafe.Offsetof(k.spanX), unsafe.Offsetof(k.keep),
+		unsafe.Offsetof(k.cdFire), unsafe.Offsetof(k.sign), unsafe.Offsetof(k.refrX), unsafe.Offsetof(k.down),
+		unsafe.Offsetof(k.lut), unsafe.Offsetof(k.lanes), unsafe.Offsetof(k.eight)}
+	if want := []uintptr{0, 4, 8, 12, 16, 20, 24, 28, 32, 40, 72}; !slices.Equal(got, want) {
+		t.Fatalf("kernel32 offsets %v, want %v (kernel_amd64.s reads these)", got, want)
+	}
+	var k8 kernel8
+	got = []uintptr{unsafe.Offsetof(k8.rv), unsafe.Offsetof(k8.thrY), unsafe.Offsetof(k8.keep), unsafe.Offsetof(k8.k0),
+		unsafe.Offsetof(k8.fireAdd), unsafe.Offsetof(k8.dmask), unsafe.Offsetof(k8.dstep), unsafe.Offsetof(k8.low24),
+		unsafe.Offsetof(k8.top8), unsafe.Offsetof(k8.refrB), unsafe.Offsetof(k8.down), unsafe.Offsetof(k8.zero8),
+		unsafe.Offsetof(k8.dlanes), unsafe.Offsetof(k8.lut), unsafe.Offsetof(k8.lanes), unsafe.Offsetof(k8.eight)}
+	if want := []uintptr{0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 80, 88, 120}; !slices.Equal(got, want) {
+		t.Fatalf("kernel8 offsets %v, want %v (kernel_amd64.s reads these)", got, want)
+	}
+}
+
+// simpleKernel8 must equal simpleBlock8 bit for bit: states with any code,
+// count and countdown of the simple path, sums across the int32 range
+// (the products wrap the same way), any dither.
+func TestSimpleKernel8(t *testing.T) {
+	if !haveKernels {
+		t.Skip("no int8 kernel on this machine or build (purego or not amd64 with AVX2): nothing to compare")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	int8p := precisions[1]
+	fired := 0
+	for it := range 2000 {
+		spec := area(3, 128, 0, func(p *Params) {
+			p.Threshold = []float32{20, 0.5, 1, 7}[it%4]
+			p.LeakPerBurst = float32(rng.Float64())
+			p.RefractoryBursts = uint16(rng.IntN(5))
+		})
+		a, err := newEngine(spec, int8p, nil, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := newEngine(spec, int8p, nil, Options{})
+		for i := range 128 {
+			switch rng.IntN(3) {
+			case 0:
+				a.accF[i] = int32(rng.Uint32())
+			default:
+				a.accF[i] = int32(rng.IntN(1<<16)) - 1<<14
+			}
+			a.st[i] = rng.Uint32()&0xFF000000 | uint32(rng.IntN(6))<<16 | uint32(rng.IntN(0xFFFF))
+		}
+		copy(b.accF, a.accF)
+		copy(b.st, a.st)
+		c := a.blockConst8(int32(rng.IntN(1 << 12)))
+		k := c.kernel8()
+		d := rng.Uint32()
+		fa, pa := make([]uint32, 128), make([]int32, 128)
+		fb, pb := make([]uint32, 128), make([]int32, 128)
+		na := a.simpleBlock8(64, &c, d, fa, pa, 0)
+		nb := b.simpleBlockK8(64, &k, d, fb, pb, 0)
+		if na != nb || !slices.Equal(fa[:na], fb[:nb]) || !slices.Equal(pa[:na], pb[:nb]) ||
+			!slices.Equal(a.st, b.st) || !slices.Equal(a.accF, b.accF) {
+			for i := range 128 {
+				if a.st[i] != b.st[i] {
+					t.Logf("neuron %d: state %x / %x", i, a.st[i], b.st[i])
+				}
+			}
+			t.Fatalf("iteration %d: the int8 kernel differs from the Go loop (fired %d / %d)", it, na, nb)
+		}
+		fired += na
+	}
+	if fired < 2000*64/10 || fired > 2000*64*9/10 {
+		t.Fatalf("%d of %d updates fired: the cases are not mixed", fired, 2000*64)
 	}
 }

@@ -432,3 +432,70 @@ func TestDriveEqualsPoints(t *testing.T) {
 		}
 	}
 }
+
+// uniformWeights gives every synapse of a source row the weight and sign of
+// the row's first, as genomes write them (one weight per rule), so that the
+// tables keep one value per row (table.row32, rowF).
+func uniformWeights(conns []*Connection) {
+	for _, c := range conns {
+		for s := 0; s+1 < len(c.Start); s++ {
+			for j := c.Start[s]; j < c.Start[s+1]; j++ {
+				c.Weight[j], c.Inhibitory[j] = c.Weight[c.Start[s]], c.Inhibitory[c.Start[s]]
+			}
+		}
+	}
+}
+
+// Tables with one value per row take addUniformRows: the same sums, bit for
+// bit, as the per-synapse loop, for both precisions and any worker count,
+// and for fp32 the naive simulator's.
+func TestUniformRows(t *testing.T) {
+	uniform := 0
+	for seed := uint64(1); seed <= 12; seed++ {
+		areas, conns := randomBrain(seed, seed%3 == 0)
+		uniformWeights(conns)
+		for _, prec := range precisions {
+			for _, w := range []int{1, 2} {
+				rows := mustRunner(t, areas, cloneConns(conns), prec, RunnerOptions{Workers: w})
+				uniformRows = false
+				plain := mustRunner(t, areas, cloneConns(conns), prec, RunnerOptions{Workers: w})
+				uniformRows = true
+				var nv *naive
+				if prec == quant.FP32 && w == 1 {
+					nv = newNaive(areas, cloneConns(conns))
+				}
+				for _, e := range rows.Engines() {
+					for _, ic := range e.(*handle).conns {
+						for _, tb := range ic.tabs {
+							if tb.row32 != nil || tb.rowF != nil {
+								uniform++
+							}
+						}
+					}
+				}
+				rng := rand.New(rand.NewPCG(seed, 5))
+				for b := 1; b <= 50; b++ {
+					pts := randomPoints(rng, areas)
+					got, want := rows.Step(pts), plain.Step(pts)
+					var ref [][]uint32
+					if nv != nil {
+						ref = nv.step(pts)
+					}
+					for a := range areas {
+						if !slices.Equal(got[a].Fired, want[a].Fired) || !slices.Equal(bits32(got[a].Potentials), bits32(want[a].Potentials)) {
+							t.Fatalf("%v seed %d workers %d burst %d area %d: uniform rows fired %v, per-synapse loop %v", prec, seed, w, b, a, got[a].Fired, want[a].Fired)
+						}
+						if ref != nil && !slices.Equal(got[a].Fired, ref[a]) {
+							t.Fatalf("seed %d burst %d area %d: uniform rows fired %v, naive %v", seed, b, a, got[a].Fired, ref[a])
+						}
+					}
+				}
+				rows.Close()
+				plain.Close()
+			}
+		}
+	}
+	if uniform < 20 {
+		t.Fatalf("only %d tables kept one value per row: the test does not reach addUniformRows", uniform)
+	}
+}

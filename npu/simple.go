@@ -38,6 +38,12 @@ func (e *engine) simple32(sg segment, fired []uint32, pot []float32, nf int) int
 	from := sg.from
 	thr, lim := e.p.thr32, e.p.lim32
 	if thr > 0 && thr <= lim && lim <= math.MaxFloat32 {
+		if haveKernels && sg.to-from >= 64 {
+			k := e.kernel32(sg.v32)
+			for ; sg.to-from >= 64; from += 64 {
+				nf = e.simpleBlockK32(from, &k, fired, pot, nf)
+			}
+		}
 		for ; sg.to-from >= 64; from += 64 {
 			nf = e.simpleBlockI32(from, sg.v32, fired, pot, nf)
 		}
@@ -46,6 +52,70 @@ func (e *engine) simple32(sg segment, fired []uint32, pot []float32, nf int) int
 		nf = e.simpleBlock32(from, sg.v32, fired, pot, nf)
 	}
 	return e.simpleRange32(from, sg.to, sg.v32, fired, pot, nf)
+}
+
+// kernel32 are the constants of simpleKernel32, laid out as the assembly
+// reads them (offsets checked by TestKernelLayout): the unsigned bounds
+// arrive with their sign bit flipped, for signed vector comparisons.
+type kernel32 struct {
+	rv     float32 // the segment's drive, the sums' restart value
+	thrB   int32   // bits of the threshold
+	spanX  uint32  // bits(limit) − bits(threshold), sign bit flipped
+	keep   float32 // 1 − leak
+	cdFire uint32  // added to the state of a neuron that fires
+	sign   uint32  // 1<<31
+	refrX  uint32  // 0xFFFF, sign bit flipped: states above it are refractory
+	down   uint32  // −1<<16: one burst off the countdown
+	lut    *[256]uint64
+	lanes  [8]uint32 // 0 … 7
+	eight  uint32
+}
+
+// compressLUT lists, for every 8-bit mask, the positions of its set bits in
+// ascending order, one per byte (the rest 0): the lane order that moves the
+// fired lanes of eight to the front.
+var compressLUT = func() *[256]uint64 {
+	var t [256]uint64
+	for m := range t {
+		k := 0
+		for j := range 8 {
+			if m>>j&1 != 0 {
+				t[m] |= uint64(j) << (8 * k)
+				k++
+			}
+		}
+	}
+	return &t
+}()
+
+var laneIndex = [8]uint32{0, 1, 2, 3, 4, 5, 6, 7}
+
+// kernelSlack is how far past the last fired entry the kernels may write:
+// fired lists have this much room beyond the shard's size (buildShards).
+const kernelSlack = 8
+
+// kernel32 returns simpleKernel32's constants for drive rv (the conditions
+// of simpleBlockI32 hold).
+func (e *engine) kernel32(rv float32) kernel32 {
+	p := &e.p
+	thrB := int32(math.Float32bits(p.thr32))
+	return kernel32{
+		rv: rv, thrB: thrB, spanX: uint32(int32(math.Float32bits(p.lim32))-thrB) ^ 1<<31,
+		keep: p.keep32, cdFire: p.refr<<16 + 1, sign: 1 << 31, refrX: 0xFFFF ^ 1<<31, down: 0xFFFF0000,
+		lut: compressLUT, lanes: laneIndex, eight: 8,
+	}
+}
+
+// simpleBlockK32 is simpleBlockI32 through simpleKernel32. fired and pot
+// have room for 64 + kernelSlack entries from nf: the neurons before this
+// block fired at most once each, and the lists have the slack.
+func (e *engine) simpleBlockK32(lo uint32, k *kernel32, fired []uint32, pot []float32, nf int) int {
+	acc := (*[64]float32)(e.acc32[lo : lo+64])
+	st := (*[64]uint32)(e.st[lo : lo+64])
+	mp := (*[64]float32)(e.mp32[lo : lo+64])
+	out := (*[64 + kernelSlack]uint32)(fired[nf : nf+64+kernelSlack])
+	outP := (*[64 + kernelSlack]float32)(pot[nf : nf+64+kernelSlack])
+	return nf + simpleKernel32(&acc[0], &st[0], &mp[0], k, &out[0], &outP[0], lo)
 }
 
 // simpleBlockI32 is simpleBlock32 for 0 < threshold ≤ limit ≤ MaxFloat32,
@@ -190,6 +260,12 @@ func (e *engine) simple8(sg segment, fired []uint32, potF []int32, nf int) int {
 	if e.fast8(sg) {
 		salt := quant.DitherSalt(e.burst)
 		c := e.blockConst8(sg.vF)
+		if haveKernels && sg.to-from >= 64 {
+			k := c.kernel8()
+			for ; sg.to-from >= 64; from += 64 {
+				nf = e.simpleBlockK8(from, &k, quant.DitherAt(e.spec.FirstID+from, salt), fired, potF, nf)
+			}
+		}
 		for ; sg.to-from >= 64; from += 64 {
 			nf = e.simpleBlock8(from, &c, quant.DitherAt(e.spec.FirstID+from, salt), fired, potF, nf)
 		}
@@ -233,7 +309,7 @@ func (e *engine) simpleRange8(from, to uint32, rv int32, fired []uint32, potF []
 		s := w & 0x00FFFFFF
 		c := min(max(y, quant.MinCode<<quant.FineBits), quant.MaxCode<<quant.FineBits)
 		t := c*keep + int32(d&ditherMask) + k0
-		d += 0x9E3779B1 // DitherAt of the next neuron
+		d += quant.DitherStep // DitherAt of the next neuron
 		nw := s | uint32(t)<<1&0xFF000000
 		fire := b2u(uint32(y-thrY) <= span) & b2u(s < 1<<16)
 		if fire != 0 {
@@ -281,6 +357,43 @@ func (e *engine) blockConst8(rv int32) block8 {
 	}
 }
 
+// kernel8 are the constants of simpleKernel8, laid out as the assembly reads
+// them (offsets checked by TestKernelLayout).
+type kernel8 struct {
+	rv, thrY, keep, k0 int32
+	fireAdd            uint32
+	dmask              uint32    // the dither bits used
+	dstep              uint32    // eight neurons' dither steps
+	low24, top8        uint32    // the state's count/countdown and code parts
+	refrB, down        uint32    // 0xFFFF: states above are refractory; −1<<16
+	zero8              int32     // Zero·256, taken off the potentials
+	dlanes             [8]uint32 // dither offsets of the first eight neurons
+	lut                *[256]uint64
+	lanes              [8]uint32 // 0 … 7
+	eight              uint32
+}
+
+func (c *block8) kernel8() kernel8 {
+	step := uint32(quant.DitherStep)
+	k := kernel8{rv: c.rv, thrY: c.thrY, keep: c.keep, k0: c.k0, fireAdd: c.fireAdd,
+		dmask: 1<<(quant.FineBits+quant.KeepBits) - 1, dstep: 8 * step,
+		low24: 0x00FFFFFF, top8: 0xFF000000, refrB: 0xFFFF, down: 0xFFFF0000, zero8: c.zero8,
+		lut: compressLUT, lanes: laneIndex, eight: 8}
+	for j := range k.dlanes {
+		k.dlanes[j] = uint32(j) * step
+	}
+	return k
+}
+
+// simpleBlockK8 is simpleBlock8 through simpleKernel8 (see simpleBlockK32).
+func (e *engine) simpleBlockK8(lo uint32, k *kernel8, d uint32, fired []uint32, potF []int32, nf int) int {
+	acc := (*[64]int32)(e.accF[lo : lo+64])
+	st := (*[64]uint32)(e.st[lo : lo+64])
+	out := (*[64 + kernelSlack]uint32)(fired[nf : nf+64+kernelSlack])
+	outP := (*[64 + kernelSlack]int32)(potF[nf : nf+64+kernelSlack])
+	return nf + simpleKernel8(&acc[0], &st[0], k, d, &out[0], &outP[0], lo)
+}
+
 // simpleBlock8 is simpleRange8 for the 64 neurons from lo when fast8 holds
 // (no saturation, no upper window bound), with fewer values live in the loop
 // so that they fit in registers: the fired neurons' offsets and potentials
@@ -303,7 +416,7 @@ func (e *engine) simpleBlock8(lo uint32, c *block8, d uint32, fired []uint32, po
 		acc[j] = rv
 		s := w & 0x00FFFFFF
 		t := y*keep + int32(d&ditherMask) + k0 // wraps (unused when it does)
-		d += 0x9E3779B1
+		d += quant.DitherStep
 		nw := s | uint32(t)<<1&0xFF000000
 		fw := s + fireAdd
 		if y >= thrY {

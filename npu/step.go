@@ -124,6 +124,10 @@ func (e *engine) scatter32(ic *inConn, k int, fired []uint32, pot []float32) {
 	acc, cand := e.acc32, e.cand
 	start, tgt, val := tb.start, tb.tgt, tb.c32
 	if ic.div == nil {
+		if tb.row32 != nil {
+			addUniformRows(acc, cand, start, tgt, tb.row32, fired, ic.srcN, !e.shards[k].allDriven)
+			return
+		}
 		addRows(acc, cand, start, tgt, val, fired, ic.srcN, !e.shards[k].allDriven)
 		return
 	}
@@ -150,6 +154,10 @@ func (e *engine) scatter8(ic *inConn, k int, fired []uint32, pot []float32) {
 	acc, cand := e.accF, e.cand
 	start, tgt := tb.start, tb.tgt
 	if tb.kQ8 == nil && e.plainAdd {
+		if tb.rowF != nil {
+			addUniformRows(acc, cand, start, tgt, tb.rowF, fired, ic.srcN, !e.shards[k].allDriven)
+			return
+		}
 		addRows(acc, cand, start, tgt, tb.cF, fired, ic.srcN, !e.shards[k].allDriven)
 		return
 	}
@@ -217,6 +225,34 @@ func addRows[V float32 | int32](acc []V, cand []uint64, start, tgt []uint32, val
 		vs = vs[:len(ts)]
 		for j, t := range ts {
 			acc[t] += vs[j]
+			cand[t>>6] |= 1 << (t & 63)
+		}
+	}
+}
+
+// addUniformRows is addRows for a table whose rows each add one value
+// (table.row32, table.rowF): row[s] is source s's value.
+func addUniformRows[V float32 | int32](acc []V, cand []uint64, start, tgt []uint32, row []V, fired []uint32, srcN uint32, mark bool) {
+	row = row[:srcN]
+	if !mark {
+		for _, s := range fired {
+			if s >= srcN {
+				continue
+			}
+			v := row[s]
+			for _, t := range tgt[start[s]:start[s+1]] {
+				acc[t] += v
+			}
+		}
+		return
+	}
+	for _, s := range fired {
+		if s >= srcN {
+			continue
+		}
+		v := row[s]
+		for _, t := range tgt[start[s]:start[s+1]] {
+			acc[t] += v
 			cand[t>>6] |= 1 << (t & 63)
 		}
 	}

@@ -36,6 +36,12 @@ type table struct {
 	cF    []int32   // int8: the signed contribution in fine units
 	kQ8   []int64   // int8 mp-driven: fine contribution per unit PSP, Q8
 	orig  []uint32  // index of the synapse in the Connection (plastic only)
+	// row32 / rowF: when every row of a fixed-weight table adds one value to
+	// all its targets (one weight per rule, as genomes write them), that
+	// value per source neuron; scatter then reads a value per fired source
+	// instead of one per synapse (the same additions in the same order).
+	row32 []float32
+	rowF  []int32
 }
 
 // inConn is one incoming connection as the engine uses it.
@@ -82,10 +88,12 @@ func (e *engine) buildShards() {
 			sh.segs = append(sh.segs, sg)
 			sh.allDriven = sh.allDriven && sg.driven
 		}
-		sh.fired = make([]uint32, 0, hi-lo)
-		sh.pot = make([]float32, 0, hi-lo)
+		// kernelSlack: the assembly kernels store whole vectors past the
+		// last fired neuron.
+		sh.fired = make([]uint32, 0, hi-lo+kernelSlack)
+		sh.pot = make([]float32, 0, hi-lo+kernelSlack)
 		if e.prec == quant.INT8 {
-			sh.potF = make([]int32, 0, hi-lo)
+			sh.potF = make([]int32, 0, hi-lo+kernelSlack)
 		}
 	}
 	e.out.Fired = make([]uint32, 0, e.n)
@@ -217,7 +225,49 @@ func (e *engine) buildTable(ic *inConn, h int) {
 		}
 		tb.start[s+1] = uint32(len(tb.tgt))
 	}
+	if tb.orig == nil && uniformRows {
+		switch {
+		case tb.c32 != nil && !c.MPDrivenPSP:
+			tb.row32 = rowValues(tb.start, tb.c32)
+		case tb.cF != nil:
+			tb.rowF = rowValues(tb.start, tb.cF)
+		}
+	}
 	ic.tabs[h] = tb
+}
+
+// uniformRows lets tables keep one value per row (tests turn it off to
+// compare both scatter loops).
+var uniformRows = true
+
+// rowValues returns the value of every row of val (rows by start) when each
+// row holds one value, bit for bit, and nil otherwise. Empty rows get 0.
+func rowValues[V float32 | int32](start []uint32, val []V) []V {
+	rows := make([]V, len(start)-1)
+	for s := range rows {
+		r := val[start[s]:start[s+1]]
+		if len(r) == 0 {
+			continue
+		}
+		for _, v := range r[1:] {
+			if !sameBits(v, r[0]) {
+				return nil
+			}
+		}
+		rows[s] = r[0]
+	}
+	return rows
+}
+
+// sameBits compares float32 values by their bits (−0 ≠ +0, a NaN equals
+// itself) and int32 values by value.
+func sameBits[V float32 | int32](a, b V) bool {
+	switch x := any(a).(type) {
+	case float32:
+		return math.Float32bits(x) == math.Float32bits(any(b).(float32))
+	default:
+		return a == b
+	}
 }
 
 // synapseValue32 is what an fp32 table stores for synapse j: the contribution,

@@ -173,7 +173,7 @@ func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 		}
 		v := zero
 		if accumulate {
-			dj := d + uint32(j)*0x9E3779B1 // DitherAt of neuron lo+j
+			dj := d + uint32(j)*quant.DitherStep // DitherAt of neuron lo+j
 			v = int32(q.StoreLeakSat(min(max(x, loF), hiF), keep, dj))
 			if refr|win != 0 {
 				v = m0

@@ -182,7 +182,11 @@ func DitherSalt(burst uint64) uint32 {
 }
 
 // DitherAt is Dither for the salt of a burst.
-func DitherAt(id, salt uint32) uint32 { return id*0x9E3779B1 + salt }
+func DitherAt(id, salt uint32) uint32 { return id*DitherStep + salt }
+
+// DitherStep is the difference between the dithers of consecutive neuron ids
+// (DitherAt), so that a loop over neurons can step the dither.
+const DitherStep = 0x9E3779B1
 
 // RoundHalfAway rounds v to the nearest integer, halves away from zero.
 func RoundHalfAway(v float32) float32 {

@@ -1,0 +1,26 @@
+//go:build !purego
+
+package npu
+
+import "golang.org/x/sys/cpu"
+
+// haveKernels reports whether the assembly kernels run here (AVX2 and
+// POPCNT). The build tag purego leaves them out and every area on the Go
+// loops.
+var haveKernels = cpu.X86.HasAVX2 && cpu.X86.HasPOPCNT
+
+// simpleKernel32 is simpleBlockI32's update of the 64 neurons at acc, st and
+// mp with the constants k (kernel_amd64.s). It appends the fired neurons'
+// indices (lo + j) and potentials at fired and pot, writing up to 72 entries
+// of each, and returns how many fired.
+//
+//go:noescape
+func simpleKernel32(acc *float32, st *uint32, mp *float32, k *kernel32, fired *uint32, pot *float32, lo uint32) int
+
+// simpleKernel8 is simpleBlock8's update of the 64 neurons at acc and st
+// with the constants k and the dither d of the first (kernel_amd64.s). It
+// appends the fired neurons' indices and fine potentials at fired and potF,
+// writing up to 72 entries of each, and returns how many fired.
+//
+//go:noescape
+func simpleKernel8(acc *int32, st *uint32, k *kernel8, d uint32, fired *uint32, potF *int32, lo uint32) int
