@@ -3,17 +3,23 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 BIN := $(CURDIR)/.bin
 GO ?= go
 
-.PHONY: all build test vet fmt-check tidy-check proto proto-check tools fuzz clean
+.PHONY: all build test vet fmt-check tidy-check purego-check proto proto-check tools fuzz clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/node ./cmd/node
 
-# The test command of the README: vet, formatting, stale generated code, and
-# every test with the race detector.
-test: vet fmt-check tidy-check proto-check
+# The test command of the README: vet, formatting, stale generated code, the
+# portable build, and every test with the race detector.
+test: vet fmt-check tidy-check proto-check purego-check
 	$(GO) test -race -count=1 ./...
+
+# The engine without its assembly kernels (build tag purego, and another
+# architecture) still builds, and its Go loops pass the engine's tests.
+purego-check:
+	GOARCH=arm64 $(GO) vet ./npu ./quant ./cortical
+	$(GO) test -tags purego -count=1 ./npu
 
 # Installs what the checks need and a fresh machine lacks: protoc (Debian's
 # protobuf-compiler) for the generated-code check.
