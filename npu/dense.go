@@ -246,6 +246,15 @@ func (e *engine) driveOnlyLimited(sg segment, win bool, fired []uint32, nf int, 
 		return nf, from
 	}
 	ps := pcgState(hashSeed(e.spec.FirstID+from, e.burst))
+	if haveKernels && p.exCut > 0 {
+		k := ln.kernel(p.exCut, zeroTop)
+		for ; sg.to-from >= 64; from += 64 {
+			out := (*[64 + kernelSlack]uint32)(fired[nf : nf+64+kernelSlack])
+			nf += limitedKernel(&e.st[from : from+64][0], &k, ps, &out[0], from)
+			ps += pcgIDStep64
+		}
+		return nf, from
+	}
 	for ; sg.to-from >= 64; from += 64 {
 		var ex [64]uint8
 		exFlags(&ex, ps, p.exCut)
@@ -257,6 +266,43 @@ func (e *engine) driveOnlyLimited(sg segment, win bool, fired []uint32, nf int, 
 		}
 	}
 	return nf, from
+}
+
+// limitedK are the constants of limitedKernel, laid out as the assembly
+// reads them (offsets checked by TestKernelLayout).
+type limitedK struct {
+	cutX    uint32 // (excitability cut − 1), sign bit flipped
+	sign    uint32 // 1<<31
+	hstep8  uint32 // eight neurons' hash-state steps
+	outMul  uint32 // pcgOut's multiplier
+	four    uint32
+	low24   uint32
+	limit   uint32
+	limitM2 uint32 // limit − 2: s + 1 ≥ limit ⇔ s > limit − 2
+	spanX   uint32 // span, sign bit flipped
+	fireA   uint32
+	fireSnA uint32
+	refrB   uint32 // 0xFFFF: states above are refractory
+	down    uint32 // −1<<16
+	zeroTop uint32
+	eight   uint32
+	_       uint32
+	hlanes  [8]uint32 // hash-state offsets of the first eight neurons
+	lut     *[256]uint64
+	lanes   [8]uint32 // 0 … 7
+}
+
+// kernel returns limitedKernel's constants for excitability cut exCut
+// (1 … 2³²) and the top bits zeroTop.
+func (ln *limitedNext) kernel(exCut uint64, zeroTop uint32) limitedK {
+	step := pcgIDStep
+	k := limitedK{cutX: uint32(exCut-1) ^ 1<<31, sign: 1 << 31, hstep8: 8 * step, outMul: pcgOutMul, four: 4,
+		low24: 0x00FFFFFF, limit: ln.limit, limitM2: ln.limit - 2, spanX: ln.span ^ 1<<31, fireA: ln.fireA,
+		fireSnA: ln.fireSnA, refrB: 0xFFFF, down: 0xFFFF0000, zeroTop: zeroTop, eight: 8, lut: compressLUT, lanes: laneIndex}
+	for j := range k.hlanes {
+		k.hlanes[j] = uint32(j) * step
+	}
+	return k
 }
 
 // limitedBlock is the loop of driveOnlyLimited for one block, apart so that

@@ -75,12 +75,13 @@
 // from one neuron to the next, and work in blocks of 64 neurons small enough
 // for their values to stay in registers.
 //
-// On amd64 with AVX2 the 64-neuron blocks of the simple loop run in assembly
+// On amd64 with AVX2 the 64-neuron blocks of the simple loop and of the
+// drive-only limited loop (excitability hash included) run in assembly
 // kernels (kernel_amd64.s): eight neurons per instruction, the same IEEE
 // float32 and wrapping int32 operations as the Go loops in the same order,
 // fired neurons appended by a permute-and-store per eight. They are a speed
-// choice, never a semantic one: TestSimpleBlockI32 and TestSimpleKernel8
-// compare them with the Go loops bit for bit (NaNs, infinities, wrapping
+// choice, never a semantic one: TestSimpleBlockI32, TestSimpleKernel8 and
+// TestLimitedKernel compare them with the Go loops bit for bit (NaNs, infinities, wrapping
 // products, dither included), and `-tags purego` (checked by make test)
 // builds the engine without them. Tables whose rows each add a single value
 // (one weight per rule, no plasticity: most genome connections) keep that

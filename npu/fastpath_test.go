@@ -2,6 +2,7 @@ package npu
 
 import (
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -173,6 +174,63 @@ func TestKernelLayout(t *testing.T) {
 		unsafe.Offsetof(k8.dlanes), unsafe.Offsetof(k8.lut), unsafe.Offsetof(k8.lanes), unsafe.Offsetof(k8.eight)}
 	if want := []uintptr{0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 80, 88, 120}; !slices.Equal(got, want) {
 		t.Fatalf("kernel8 offsets %v, want %v (kernel_amd64.s reads these)", got, want)
+	}
+	var kl limitedK
+	got = []uintptr{unsafe.Offsetof(kl.cutX), unsafe.Offsetof(kl.sign), unsafe.Offsetof(kl.hstep8), unsafe.Offsetof(kl.outMul),
+		unsafe.Offsetof(kl.four), unsafe.Offsetof(kl.low24), unsafe.Offsetof(kl.limit), unsafe.Offsetof(kl.limitM2),
+		unsafe.Offsetof(kl.spanX), unsafe.Offsetof(kl.fireA), unsafe.Offsetof(kl.fireSnA), unsafe.Offsetof(kl.refrB),
+		unsafe.Offsetof(kl.down), unsafe.Offsetof(kl.zeroTop), unsafe.Offsetof(kl.eight), unsafe.Offsetof(kl.hlanes),
+		unsafe.Offsetof(kl.lut), unsafe.Offsetof(kl.lanes)}
+	if want := []uintptr{0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 64, 96, 104}; !slices.Equal(got, want) {
+		t.Fatalf("limitedK offsets %v, want %v (kernel_amd64.s reads these)", got, want)
+	}
+}
+
+// limitedKernel must equal exFlags + limitedBlock bit for bit: any hash
+// state, excitability cut (always and near-never included), limit,
+// countdowns and counts.
+func TestLimitedKernel(t *testing.T) {
+	if !haveKernels {
+		t.Skip("no kernels on this machine or build (purego or not amd64 with AVX2): nothing to compare")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	fired := 0
+	for it := range 3000 {
+		limit := uint32(1 + rng.IntN(8))
+		if it%5 == 0 {
+			limit = uint32(1 + rng.IntN(0xFFFE))
+		}
+		refr := uint32(rng.IntN(6))
+		ln := limitedNext{limit: limit, span: 1<<16 - limit, fireA: refr<<16 + 1, fireSnA: min(refr+uint32(rng.IntN(20)), 0xFF)<<16 + 1}
+		exCut := []uint64{1 << 32, 1, 1 << 31, uint64(rng.Uint32()) + 1}[it%4]
+		zeroTop := uint32(rng.IntN(256)) << 24
+		var st [64]uint32
+		for j := range st {
+			count := uint32(rng.IntN(int(limit) + 2))
+			if rng.IntN(8) == 0 {
+				count = uint32(rng.IntN(0x10000))
+			}
+			st[j] = rng.Uint32()&0xFF000000 | uint32(rng.IntN(4))<<16 | count&0xFFFF
+		}
+		ps := rng.Uint32()
+		want := st
+		var ex [64]uint8
+		exFlags(&ex, ps, exCut)
+		word := limitedBlock(&want, &ex, &ln, zeroTop)
+		var wantFired []uint32
+		for ; word != 0; word &= word - 1 {
+			wantFired = append(wantFired, 1000+uint32(bits.TrailingZeros64(word)))
+		}
+		k := ln.kernel(exCut, zeroTop)
+		out := make([]uint32, 64+kernelSlack)
+		n := limitedKernel(&st[0], &k, ps, &out[0], 1000)
+		if st != want || !slices.Equal(out[:n], wantFired) {
+			t.Fatalf("iteration %d (limit %d, cut %d): the kernel differs from the Go loops: fired %v, want %v", it, limit, exCut, out[:n], wantFired)
+		}
+		fired += n
+	}
+	if fired < 3000*64/20 || fired > 3000*64*19/20 {
+		t.Fatalf("%d of %d updates fired: the cases are not mixed", fired, 3000*64)
 	}
 }
 

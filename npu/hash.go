@@ -30,9 +30,12 @@ const pcgIDStep = uint32(hashIDMul * 747796405 % (1 << 32))
 // pcgIDStep64 is 64·pcgIDStep mod 2³², the step of a block of 64 ids.
 const pcgIDStep64 = uint32(64 * hashIDMul * 747796405 % (1 << 32))
 
+// pcgOutMul is the multiplier of pcgOut.
+const pcgOutMul = 277803737
+
 // pcgOut is the output permutation of PCG state s.
 func pcgOut(s uint32) uint32 {
-	w := ((s >> ((s >> 28) + 4)) ^ s) * 277803737
+	w := ((s >> ((s >> 28) + 4)) ^ s) * pcgOutMul
 	return (w >> 22) ^ w
 }
 

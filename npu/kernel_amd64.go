@@ -24,3 +24,11 @@ func simpleKernel32(acc *float32, st *uint32, mp *float32, k *kernel32, fired *u
 //
 //go:noescape
 func simpleKernel8(acc *int32, st *uint32, k *kernel8, d uint32, fired *uint32, potF *int32, lo uint32) int
+
+// limitedKernel is exFlags and limitedBlock for the 64 neurons at st, whose
+// first hash state is ps, with the constants k (kernel_amd64.s). It appends
+// the fired neurons' indices at fired, writing up to 72 entries, and returns
+// how many fired.
+//
+//go:noescape
+func limitedKernel(st *uint32, k *limitedK, ps uint32, fired *uint32, lo uint32) int

@@ -170,3 +170,91 @@ loop8:
 	VZEROUPPER
 	MOVQ R10, ret+56(FP)
 	RET
+
+// func limitedKernel(st *uint32, k *limitedK, ps uint32, fired *uint32, lo uint32) int
+//
+// exFlags and limitedBlock of driveOnlyLimited for 64 neurons, eight lanes
+// at a time, in the same uint32 arithmetic:
+//
+//	h    = pcgOut(ps_j)                  (ps_j = ps + j·pcgIDStep)
+//	ex   = h ≤u cut−1
+//	s    = st & 0xFFFFFF
+//	r    = s − 1<<16, 0 when r − limit <u span
+//	fire = s < limit ∧ ex
+//	st   ← (s > 0xFFFF ? r : (fire ? s + (s+1 ≥ limit ? fireSnA : fireA) : 0)) | zeroTop
+//	fired ← lo + j for the lanes that fire
+TEXT ·limitedKernel(SB), NOSPLIT, $0-48
+	MOVQ st+0(FP), BX
+	MOVQ k+8(FP), SI
+	MOVQ fired+24(FP), R13
+	MOVL ps+16(FP), R10
+	VMOVD R10, X0
+	VPBROADCASTD X0, Y0
+	VPADDD 64(SI), Y0, Y0     // the hash states of the first eight
+	MOVL lo+32(FP), R10
+	VMOVD R10, X15
+	VPBROADCASTD X15, Y15
+	VPADDD 104(SI), Y15, Y15  // lo + lane
+	MOVQ 96(SI), R12          // the compress orders
+	VPBROADCASTD 4(SI), Y13   // 1<<31
+	VPBROADCASTD 20(SI), Y14  // 0xFFFFFF
+	VPBROADCASTD 24(SI), Y12  // limit
+	VPBROADCASTD 48(SI), Y11  // −1<<16
+	VPBROADCASTD 32(SI), Y10  // span ^ 1<<31
+	XORQ R10, R10             // fired so far
+	XORQ R9, R9               // byte offset
+
+loopL:
+	// h = pcgOut(state)
+	VPSRLD  $28, Y0, Y1
+	VPBROADCASTD 16(SI), Y2   // 4
+	VPADDD  Y2, Y1, Y1
+	VPSRLVD Y1, Y0, Y1
+	VPXOR   Y0, Y1, Y1
+	VPBROADCASTD 12(SI), Y2   // 277803737
+	VPMULLD Y2, Y1, Y1
+	VPSRLD  $22, Y1, Y2
+	VPXOR   Y1, Y2, Y1
+	VPXOR   Y13, Y1, Y1
+	VPBROADCASTD 0(SI), Y2    // (cut − 1) ^ 1<<31
+	VPCMPGTD Y2, Y1, Y1       // not excited: h >u cut − 1
+	// the state
+	VMOVDQU (BX)(R9*1), Y2
+	VPAND   Y14, Y2, Y2       // s
+	VPADDD  Y11, Y2, Y4       // r = s − 1<<16
+	VPSUBD  Y12, Y4, Y6
+	VPXOR   Y13, Y6, Y6
+	VPCMPGTD Y6, Y10, Y6      // r − limit <u span
+	VPANDN  Y4, Y6, Y4        // … then r = 0
+	VPBROADCASTD 28(SI), Y7   // limit − 2
+	VPCMPGTD Y7, Y2, Y7       // s + 1 ≥ limit
+	VPBROADCASTD 36(SI), Y8   // fireA
+	VPBROADCASTD 40(SI), Y9   // fireSnA
+	VBLENDVPS Y7, Y9, Y8, Y8
+	VPADDD  Y8, Y2, Y8        // s + add
+	VPCMPGTD Y2, Y12, Y5      // limit > s
+	VPANDN  Y5, Y1, Y5        // fire
+	VPAND   Y5, Y8, Y8        // fired state, or 0
+	VPBROADCASTD 44(SI), Y7   // 0xFFFF
+	VPCMPGTD Y7, Y2, Y7       // refractory: s > 0xFFFF
+	VBLENDVPS Y7, Y4, Y8, Y8
+	VPBROADCASTD 52(SI), Y7   // zeroTop
+	VPOR    Y7, Y8, Y8
+	VMOVDQU Y8, (BX)(R9*1)
+	VMOVMSKPS Y5, R11         // fired bits of the eight
+	VPMOVZXBD (R12)(R11*8), Y6
+	VPERMD  Y15, Y6, Y7
+	VMOVDQU Y7, (R13)(R10*4)
+	POPCNTQ R11, R11
+	ADDQ    R11, R10
+	VPBROADCASTD 56(SI), Y7   // 8
+	VPADDD  Y7, Y15, Y15
+	VPBROADCASTD 8(SI), Y7    // eight hash steps
+	VPADDD  Y7, Y0, Y0
+	ADDQ    $32, R9
+	CMPQ    R9, $256
+	JB      loopL
+
+	VZEROUPPER
+	MOVQ R10, ret+40(FP)
+	RET
