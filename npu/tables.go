@@ -144,13 +144,16 @@ func (e *engine) buildTables() {
 				ic.div[s] = divisor(c, s)
 			}
 		}
+	}
+	if e.prec == quant.INT8 {
+		e.plainAdd = e.inputBound() <= inputLimit
+	}
+	for k := range e.conns {
+		ic := &e.conns[k]
 		ic.tabs = make([]table, len(e.shards))
 		for h := range e.shards {
 			e.buildTable(ic, h)
 		}
-	}
-	if e.prec == quant.INT8 {
-		e.plainAdd = e.inputBound() <= inputLimit
 	}
 	for _, c := range e.incoming {
 		e.inhibitory = e.inhibitory || slices.Contains(c.Inhibitory, true)
@@ -225,12 +228,20 @@ func (e *engine) buildTable(ic *inConn, h int) {
 		}
 		tb.start[s+1] = uint32(len(tb.tgt))
 	}
+	// With a value per row, the per-synapse values are dropped where the
+	// scatter never reads them (fp32 without mp-driven PSP; int8 with
+	// plainAdd, whose saturating loop is the only other reader): 4 B per
+	// synapse less.
 	if tb.orig == nil && uniformRows {
 		switch {
 		case tb.c32 != nil && !c.MPDrivenPSP:
-			tb.row32 = rowValues(tb.start, tb.c32)
+			if tb.row32 = rowValues(tb.start, tb.c32); tb.row32 != nil {
+				tb.c32 = nil
+			}
 		case tb.cF != nil:
-			tb.rowF = rowValues(tb.start, tb.cF)
+			if tb.rowF = rowValues(tb.start, tb.cF); tb.rowF != nil && e.plainAdd {
+				tb.cF = nil
+			}
 		}
 	}
 	ic.tabs[h] = tb
