@@ -31,9 +31,9 @@ func (e *engine) isSimple() bool {
 
 // simple32 is dense32 for a simple area: whole blocks of 64 neurons go
 // through simpleBlockI32 (a positive threshold and a finite limit, as most
-// areas have) or simpleBlock32, the rest of the segment through
-// simpleRange32; all append the fired neurons to fired/pot from nf,
-// ascending.
+// areas have; its assembly twin simpleBlockK32 where the kernels run) or
+// simpleBlock32, the rest of the segment through simpleRange32; all append
+// the fired neurons to fired/pot from nf, ascending.
 func (e *engine) simple32(sg segment, fired []uint32, pot []float32, nf int) int {
 	from := sg.from
 	thr, lim := e.p.thr32, e.p.lim32
@@ -254,7 +254,8 @@ func (e *engine) simpleBlock32(lo uint32, rv float32, fired []uint32, pot []floa
 // sums bounded by inputLimit, so adding the potential cannot overflow. The
 // simple path takes packed int8 areas only (isSimple), so the potential code
 // is the top byte of the state word. Whole blocks of 64 neurons take
-// simpleBlock8 when its conditions hold (fast8), the rest simpleRange8.
+// simpleBlock8 (or its assembly twin simpleBlockK8 where the kernels run)
+// when its conditions hold (fast8), the rest simpleRange8.
 func (e *engine) simple8(sg segment, fired []uint32, potF []int32, nf int) int {
 	from := sg.from
 	if e.fast8(sg) {
