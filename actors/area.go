@@ -36,12 +36,26 @@ type outbox struct {
 	batches    []localBatch // one per local destination route
 }
 
-// route is one downstream destination of an area.
+// route is one downstream destination of an area: another area of this
+// node, or every destination area of another node (one NATS message).
 type route struct {
-	dst        int
+	dst        int        // destination area (local route)
 	local      *actor.PID // nil: over NATS
+	node       NodeID     // destination node when local is nil
 	subject    string     // NATS subject when local is nil
-	potentials bool       // destination needs firing-time potentials
+	potentials bool       // a destination needs firing-time potentials
+}
+
+// addNodeRoute makes sure one NATS route leads to node, carrying
+// potentials when any destination there needs them.
+func (a *area) addNodeRoute(node NodeID, subject string, potentials bool) {
+	for i := range a.routes {
+		if r := &a.routes[i]; r.local == nil && r.node == node {
+			r.potentials = r.potentials || potentials
+			return
+		}
+	}
+	a.routes = append(a.routes, route{dst: -1, node: node, subject: subject, potentials: potentials})
 }
 
 // area is the actor of one cortical area. It is only touched by its own
@@ -123,7 +137,7 @@ func (a *area) Receive(ctx actor.Context) {
 	case *localBatch:
 		err = a.onBatch(ctx, m.burst, m.src, m.fired, m.potentials)
 	case *wireBatch:
-		err = a.onWire(ctx, m.data)
+		err = a.onWire(ctx, m)
 	}
 	if err != nil {
 		a.fail(ctx, err)
@@ -210,23 +224,19 @@ func (a *area) onBatch(ctx actor.Context, burst npu.Burst, src int, fired []uint
 	return a.maybeStep(ctx)
 }
 
-func (a *area) onWire(ctx actor.Context, data []byte) error {
-	h, err := decodeHeader(data)
-	if err != nil {
-		return fmt.Errorf("bad spike batch from NATS: %w", err)
-	}
-	if int(h.dst) != a.index {
-		return fmt.Errorf("%w: spike batch for area %d delivered to area %d", ErrUnexpectedBatch, h.dst, a.index)
-	}
-	src := int(h.src)
+// onWire takes a batch that came over NATS; the bus checked its header.
+func (a *area) onWire(ctx actor.Context, m *wireBatch) error {
+	src := m.src
 	pos := -1
 	if src < len(a.slotOf) {
 		pos = a.slotOf[src]
 	}
+	h := batchHeader{burst: m.burst}
 	box, err := a.slotFor(src, pos, h.burst)
 	if err != nil {
 		return err
 	}
+	data := m.data
 	fired, pot, err := decodeBody(data, box.wireFired[pos][:0], box.wirePot[pos][:0])
 	if err != nil {
 		return fmt.Errorf("bad spike batch from area %d for burst %d: %w", src, h.burst, err)
@@ -310,7 +320,7 @@ func (a *area) send(ctx actor.Context, burst npu.Burst, ob *outbox) error {
 	}
 	for i := range a.routes {
 		r := &a.routes[i]
-		if a.rt.dropBatch != nil && a.rt.dropBatch(a.index, r.dst, burst) {
+		if a.rt.dropBatch != nil && a.rt.dropBatch(a.index, r.dst, r.node, burst) {
 			continue
 		}
 		var pot []float32
@@ -323,9 +333,10 @@ func (a *area) send(ctx actor.Context, burst npu.Burst, ob *outbox) error {
 			ctx.Send(r.local, b)
 			continue
 		}
-		a.enc = appendBatch(a.enc[:0], a.rt.cfg.Brain, burst, a.index, r.dst, ob.fired, pot)
+		a.enc = appendBatch(a.enc[:0], batchHeader{burst: burst, src: uint32(a.index), brain: a.rt.cfg.Brain,
+			run: a.rt.cfg.Run, epoch: a.rt.cfg.Epoch}, ob.fired, pot)
 		if err := a.rt.bus.publish(r.subject, a.enc); err != nil {
-			return fmt.Errorf("spike batch to area %d (%s): %w", r.dst, a.rt.areaName(r.dst), err)
+			return fmt.Errorf("spike batch to node %s: %w", r.node, err)
 		}
 	}
 	return nil

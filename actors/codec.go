@@ -21,24 +21,23 @@ const (
 	fieldFiredDelta = 4
 	fieldPotentials = 5
 	fieldBrain      = 6
+	fieldRun        = 7
+	fieldEpoch      = 8
 )
 
 var errBadBatch = errors.New("malformed spike batch")
 
-// appendBatch appends the encoding of one SpikeBatch to buf. fired must be
-// ascending; potentials is nil or parallel to fired.
-func appendBatch(buf []byte, brain string, burst npu.Burst, src, dst int, fired []uint32, potentials []float32) []byte {
-	if burst != 0 {
-		buf = protowire.AppendTag(buf, fieldBurst, protowire.VarintType)
-		buf = protowire.AppendVarint(buf, burst)
-	}
-	if src != 0 {
-		buf = protowire.AppendTag(buf, fieldSrcArea, protowire.VarintType)
-		buf = protowire.AppendVarint(buf, uint64(src))
-	}
-	if dst != 0 {
-		buf = protowire.AppendTag(buf, fieldDstArea, protowire.VarintType)
-		buf = protowire.AppendVarint(buf, uint64(dst))
+// appendBatch appends the encoding of one SpikeBatch with header h to buf.
+// fired must be ascending; potentials is nil or parallel to fired.
+func appendBatch(buf []byte, h batchHeader, fired []uint32, potentials []float32) []byte {
+	for _, f := range [...]struct {
+		num protowire.Number
+		v   uint64
+	}{{fieldBurst, h.burst}, {fieldSrcArea, uint64(h.src)}, {fieldDstArea, uint64(h.dst)}} {
+		if f.v != 0 {
+			buf = protowire.AppendTag(buf, f.num, protowire.VarintType)
+			buf = protowire.AppendVarint(buf, f.v)
+		}
 	}
 	if len(fired) > 0 {
 		size, prev := 0, uint32(0)
@@ -66,18 +65,28 @@ func appendBatch(buf []byte, brain string, burst npu.Burst, src, dst int, fired 
 			buf = protowire.AppendFixed32(buf, math.Float32bits(p))
 		}
 	}
-	if brain != "" {
+	if h.brain != "" {
 		buf = protowire.AppendTag(buf, fieldBrain, protowire.BytesType)
-		buf = protowire.AppendString(buf, brain)
+		buf = protowire.AppendString(buf, h.brain)
+	}
+	for _, f := range [...]struct {
+		num protowire.Number
+		v   uint64
+	}{{fieldRun, h.run}, {fieldEpoch, h.epoch}} {
+		if f.v != 0 {
+			buf = protowire.AppendTag(buf, f.num, protowire.VarintType)
+			buf = protowire.AppendVarint(buf, f.v)
+		}
 	}
 	return buf
 }
 
 // batchHeader is the scalar part of a SpikeBatch.
 type batchHeader struct {
-	burst    npu.Burst
-	src, dst uint32
-	brain    string
+	burst      npu.Burst
+	src, dst   uint32
+	brain      string
+	run, epoch uint64
 }
 
 // decodeHeader reads the scalar fields of an encoded SpikeBatch.
@@ -89,7 +98,7 @@ func decodeHeader(data []byte) (batchHeader, error) {
 			return h, errBadBatch
 		}
 		data = data[n:]
-		if typ == protowire.VarintType && num <= fieldDstArea {
+		if typ == protowire.VarintType && (num <= fieldDstArea || num == fieldRun || num == fieldEpoch) {
 			v, n := protowire.ConsumeVarint(data)
 			if n < 0 {
 				return h, errBadBatch
@@ -102,6 +111,10 @@ func decodeHeader(data []byte) (batchHeader, error) {
 				h.src = uint32(v)
 			case fieldDstArea:
 				h.dst = uint32(v)
+			case fieldRun:
+				h.run = v
+			case fieldEpoch:
+				h.epoch = v
 			}
 			continue
 		}
@@ -200,16 +213,17 @@ func decodeBody(data []byte, fired []uint32, potentials []float32) ([]uint32, []
 
 // SpikeBatchHeader is the scalar part of an encoded SpikeBatch.
 type SpikeBatchHeader struct {
-	Burst    npu.Burst
-	Src, Dst uint32
-	Brain    string
+	Burst      npu.Burst
+	Src, Dst   uint32
+	Brain      string
+	Run, Epoch uint64
 }
 
 // AppendSpikeBatch appends the protobuf encoding of a brainv1.SpikeBatch to
 // buf without allocating: fired (ascending) delta-encoded, potentials nil or
 // parallel to fired.
 func AppendSpikeBatch(buf []byte, brain string, burst npu.Burst, src, dst int, fired []uint32, potentials []float32) []byte {
-	return appendBatch(buf, brain, burst, src, dst, fired, potentials)
+	return appendBatch(buf, batchHeader{burst: burst, src: uint32(src), dst: uint32(dst), brain: brain}, fired, potentials)
 }
 
 // DecodeSpikeBatch decodes an encoded brainv1.SpikeBatch, appending its
@@ -220,5 +234,5 @@ func DecodeSpikeBatch(data []byte, fired []uint32, potentials []float32) (SpikeB
 		return SpikeBatchHeader{}, fired, potentials, err
 	}
 	fired, potentials, err = decodeBody(data, fired, potentials)
-	return SpikeBatchHeader{Burst: h.burst, Src: h.src, Dst: h.dst, Brain: h.brain}, fired, potentials, err
+	return SpikeBatchHeader{Burst: h.burst, Src: h.src, Dst: h.dst, Brain: h.brain, Run: h.run, Epoch: h.epoch}, fired, potentials, err
 }

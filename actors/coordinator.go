@@ -7,46 +7,62 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/spikemesh/spikemesh/cluster/lockstep"
+	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/npu"
 	"github.com/spikemesh/spikemesh/pns"
-
-	"github.com/spikemesh/spikemesh/cortical"
 )
 
 func areaToken(id cortical.ID) string { return pns.ID(id).Token() }
 
-// coordinator sends the ticks, gathers completions and paces bursts. It is
-// only touched by its own mailbox goroutine.
+// coordinator is the node's burst agent, the one actor that talks to the
+// lock step. On the brain's coordinator node (the leader, and the only node
+// of a single-process brain) it drives a lockstep.Machine whose
+// participants are the nodes: it fixes each burst's sensory input, ticks
+// the local areas and every other node, gathers completions and paces. On
+// any other node (a follower) it ticks the local areas when the leader's
+// Tick arrives and reports their completion back. It is only touched by its
+// own mailbox goroutine.
 type coordinator struct {
-	rt *Runtime
+	rt     *Runtime
+	leader bool
+	m      *lockstep.Machine // leader only
+	self   int               // this node's participant index
 
 	running  bool
 	stopping bool
-	burst    npu.Burst // burst in progress (ticked, not complete); 0: none
-	last     npu.Burst // last burst to run; 0: until stopped
-	waiting  bool      // a pacing timer is armed
+	last     npu.Burst // last burst to run (0: until stopped)
+	burst    npu.Burst // burst ticked to the local areas, not yet done locally (0: none)
+	local    npu.Burst // last burst the local areas completed
 
 	ticks  [2]tick // by burst parity
 	result BurstResult
 	tickAt time.Time
+	failed error // a fault that arrived between runs
 
-	epoch      time.Time // pacing reference: burst epochBurst ticks at epoch
-	epochBurst npu.Burst
-	stall      *time.Timer
-	failed     error // a fault that arrived between runs
+	wakeGen uint64      // generation of the armed pacing timer
+	stall   *time.Timer // stall check
 
-	interval time.Duration // between ticks; 0: free
-	paused   bool
-	held     npu.Burst // the burst a pause holds back (0: none)
+	// Follower: a tick that arrived before Run, and where the leader said
+	// the run ends.
+	early   *remoteTick
+	stopAt  npu.Burst
+	stopped bool
+	seen    npu.Burst // last BurstRecord handed to the observer
 }
 
 func newCoordinator(r *Runtime) *coordinator {
 	n := len(r.plan.Areas)
-	return &coordinator{
-		rt:       r,
-		interval: r.cfg.Interval,
-		result:   BurstResult{Fired: make([][]uint32, n)},
+	c := &coordinator{
+		rt:     r,
+		leader: r.leader(),
+		self:   r.participant(r.cfg.Node),
+		result: BurstResult{Fired: make([][]uint32, n)},
 	}
+	if c.leader {
+		c.m = lockstep.New(r.participants(), r.cfg.Interval)
+	}
+	return c
 }
 
 // Receive implements actor.Actor.
@@ -59,49 +75,43 @@ func (c *coordinator) Receive(ctx actor.Context) {
 	}()
 	switch m := ctx.Message().(type) {
 	case *start:
-		if c.running {
-			c.finish(fmt.Errorf("actors: Run called while running"))
-			return
-		}
-		c.running, c.stopping, c.last = true, false, m.last
-		if c.failed != nil {
-			c.finish(c.failed)
-			return
-		}
-		c.epoch, c.epochBurst = time.Now(), m.first
-		if c.paused {
-			c.held = m.first
-			return
-		}
-		c.tick(ctx, m.first)
+		c.onStart(ctx, m)
 	case *burstDone:
-		c.onDone(ctx, m.burst)
-	case *nextTick:
-		if c.running && c.waiting && m.burst == c.rt.Completed()+1 {
-			c.waiting = false
-			if c.paused {
-				c.held = m.burst
-				return
-			}
-			c.tick(ctx, m.burst)
+		c.onLocalDone(ctx, m.burst)
+	case *remoteDone:
+		c.onRemoteDone(ctx, m)
+	case *remoteTick:
+		c.onRemoteTick(ctx, m)
+	case *burstRecord:
+		c.onRecord(m)
+	case *wake:
+		if c.leader && m.gen == c.wakeGen {
+			c.apply(ctx, c.m.Wake(time.Now()))
 		}
 	case *setInterval:
-		c.interval = m.d
-		c.epoch, c.epochBurst = time.Now(), c.rt.Completed()+1
+		if c.leader {
+			c.apply(ctx, c.m.SetInterval(time.Now(), m.d))
+		}
 	case *pause:
-		c.paused = m.on
+		if !c.leader {
+			return
+		}
 		c.rt.paused.Store(m.on)
-		if !m.on && c.held != 0 {
-			b := c.held
-			c.held = 0
-			c.epoch, c.epochBurst = time.Now(), b
-			if c.running {
-				c.tick(ctx, b)
-			}
+		if m.on {
+			c.m.Pause()
+		} else {
+			c.apply(ctx, c.m.Resume(time.Now()))
 		}
 	case *stop:
 		c.stopping = true
-		if c.running && c.burst == 0 {
+		if !c.running {
+			return
+		}
+		if c.leader {
+			c.apply(ctx, c.m.Stop())
+		} else if c.burst == 0 {
+			// A follower stopped on its own (its process is ending): it
+			// leaves the lock step; the leader notices the missing node.
 			c.finish(nil)
 		}
 	case *fault:
@@ -112,25 +122,96 @@ func (c *coordinator) Receive(ctx actor.Context) {
 	}
 }
 
-// tick starts burst: sensory input, then Tick to every area.
-func (c *coordinator) tick(ctx actor.Context, burst npu.Burst) {
-	if c.last != 0 && burst > c.last || c.stopping {
-		c.finish(nil)
+func (c *coordinator) onStart(ctx actor.Context, m *start) {
+	if c.running {
+		c.finish(fmt.Errorf("actors: Run called while running"))
 		return
 	}
+	c.running, c.stopping, c.last = true, false, m.last
+	if c.failed != nil {
+		c.finish(c.failed)
+		return
+	}
+	if !c.leader {
+		c.rt.progress()
+		c.armStall()
+		if t := c.early; t != nil {
+			c.early = nil
+			c.onRemoteTick(ctx, t)
+		}
+		return
+	}
+	out, err := c.m.Start(time.Now(), m.first, m.last)
+	if err != nil {
+		c.finish(err)
+		return
+	}
+	c.apply(ctx, out)
+}
+
+// apply carries out what the lock step decided (leader).
+func (c *coordinator) apply(ctx actor.Context, out lockstep.Output) {
+	if b := out.Complete; b != 0 {
+		if err := c.complete(b); err != nil {
+			c.finish(err)
+			return
+		}
+	}
+	if b := out.Tick; b != 0 {
+		c.tickAll(ctx, b)
+	}
+	if !out.Wake.IsZero() {
+		c.wakeGen++
+		gen, self := c.wakeGen, ctx.Self()
+		time.AfterFunc(time.Until(out.Wake), func() { c.rt.system.Root.Send(self, &wake{gen: gen}) })
+	}
+	if out.Finished {
+		c.rt.bus.sendStop(c.m.Completed())
+		c.finish(nil)
+	}
+}
+
+// tickAll starts burst everywhere (leader): sensory input, then the Tick of
+// every other node, then the local areas.
+func (c *coordinator) tickAll(ctx actor.Context, burst npu.Burst) {
 	// Every area finished the previous burst, so none reads points now.
 	clear(c.rt.points)
 	if c.rt.sensors != nil {
 		c.rt.sensors.Points(burst, c.rt.points)
 	}
+	for i := range c.result.Fired {
+		c.result.Fired[i] = nil
+	}
+	c.result.Slowest, c.result.SlowestStep = -1, -1
+	c.tickAt = time.Now()
+	c.rt.current.Store(burst)
+	c.rt.tickAtNs.Store(c.tickAt.UnixNano())
+	c.armStall()
+	if err := c.rt.bus.sendTicks(burst, c.rt.points); err != nil {
+		c.finish(err)
+		return
+	}
+	c.tickLocal(ctx, burst)
+}
+
+// tickLocal sends Tick to every area of this node; a node without areas is
+// done at once.
+func (c *coordinator) tickLocal(ctx actor.Context, burst npu.Burst) {
 	c.burst = burst
+	if len(c.rt.local) == 0 {
+		c.onLocalDone(ctx, burst)
+		return
+	}
 	c.rt.remaining.Store(int64(len(c.rt.local)))
 	c.rt.allDone[burst&1].burst = burst
 	t := &c.ticks[burst&1]
 	t.burst = burst
-	c.tickAt = time.Now()
-	c.rt.current.Store(burst)
-	c.rt.tickAtNs.Store(c.tickAt.UnixNano())
+	for _, i := range c.rt.local {
+		ctx.Send(c.rt.areas[i], t)
+	}
+}
+
+func (c *coordinator) armStall() {
 	if d := c.rt.cfg.StallTimeout; d > 0 {
 		if c.stall == nil {
 			c.stall = time.AfterFunc(d, c.rt.checkStall)
@@ -138,12 +219,10 @@ func (c *coordinator) tick(ctx actor.Context, burst npu.Burst) {
 			c.stall.Reset(d)
 		}
 	}
-	for _, i := range c.rt.local {
-		ctx.Send(c.rt.areas[i], t)
-	}
 }
 
-func (c *coordinator) onDone(ctx actor.Context, burst npu.Burst) {
+// onLocalDone: every local area finished burst.
+func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
 	if !c.running {
 		return
 	}
@@ -152,7 +231,6 @@ func (c *coordinator) onDone(ctx actor.Context, burst npu.Burst) {
 		return
 	}
 	res := &c.result
-	res.Spikes, res.Slowest, res.SlowestStep = 0, -1, -1
 	for _, i := range c.rt.local {
 		m := &c.rt.reports[i]
 		if m.burst != burst || m.area != i {
@@ -160,54 +238,172 @@ func (c *coordinator) onDone(ctx actor.Context, burst npu.Burst) {
 				i, c.rt.areaName(i), m.burst, m.area, burst))
 			return
 		}
+	}
+	c.burst = 0
+	c.local = burst
+	if !c.leader {
+		c.rt.completed.Store(burst)
+		c.rt.current.Store(0)
+		c.rt.progress()
+		if err := c.rt.bus.sendDone(burst, c.rt.local, c.rt.reports); err != nil {
+			c.finish(err)
+			return
+		}
+		if !c.rt.observesAll() && c.rt.cfg.Observer != nil {
+			// Without the whole brain's record, the observer sees this
+			// node's areas.
+			res.Slowest, res.SlowestStep = -1, -1
+			c.fillLocal(res)
+			res.Burst, res.Elapsed, res.Spikes = burst, time.Since(c.tickAt), 0
+			for _, f := range res.Fired {
+				res.Spikes += len(f)
+			}
+			if err := c.rt.cfg.Observer(res); err != nil {
+				c.finish(fmt.Errorf("actors: burst %d: %w", burst, err))
+				return
+			}
+		}
+		c.maybeEnd()
+		return
+	}
+	c.fillLocal(res)
+	c.rt.nodeDone[c.self].Store(burst)
+	out, err := c.m.Done(time.Now(), c.self, burst)
+	if err != nil {
+		c.finish(err)
+		return
+	}
+	c.apply(ctx, out)
+}
+
+// fillLocal copies the local areas' reports into res.
+func (c *coordinator) fillLocal(res *BurstResult) {
+	for _, i := range c.rt.local {
+		m := &c.rt.reports[i]
 		res.Fired[i] = nil
 		if len(m.fired) > 0 {
 			res.Fired[i] = m.fired
 		}
-		res.Spikes += len(m.fired)
 		if d := time.Duration(m.stepNs); d > res.SlowestStep {
 			res.Slowest, res.SlowestStep = i, d
 		}
 	}
+}
 
-	c.burst = 0
-	c.rt.current.Store(0)
+// onRemoteDone: another node finished a burst (leader).
+func (c *coordinator) onRemoteDone(ctx actor.Context, m *remoteDone) {
+	if !c.leader || !c.running {
+		c.rt.ignore(&c.rt.ignored.stale)
+		return
+	}
+	cur, _ := c.m.InProgress()
+	if m.burst != cur || m.participant == c.self {
+		c.rt.ignore(&c.rt.ignored.stale)
+		return
+	}
+	for k, a := range m.areas {
+		c.result.Fired[a] = m.fired[k]
+		if d := time.Duration(m.stepNs[k]); d > c.result.SlowestStep {
+			c.result.Slowest, c.result.SlowestStep = a, d
+		}
+	}
+	out, err := c.m.Done(time.Now(), m.participant, m.burst)
+	if err != nil { // a duplicate: ignored, like any stale message
+		c.rt.ignore(&c.rt.ignored.stale)
+		return
+	}
+	c.rt.nodeDone[m.participant].Store(m.burst)
+	c.apply(ctx, out)
+}
+
+// complete hands burst, complete on every node, to the observer (leader).
+func (c *coordinator) complete(burst npu.Burst) error {
+	res := &c.result
 	res.Burst = burst
 	res.Elapsed = time.Since(c.tickAt)
+	res.Spikes = 0
+	for _, f := range res.Fired {
+		res.Spikes += len(f)
+	}
 	c.rt.completed.Store(burst)
+	c.rt.current.Store(0)
+	if err := c.rt.bus.sendRecord(res); err != nil {
+		return err
+	}
 	if obs := c.rt.cfg.Observer; obs != nil {
 		if err := obs(res); err != nil {
-			c.finish(fmt.Errorf("actors: burst %d: %w", burst, err))
+			return fmt.Errorf("actors: burst %d: %w", burst, err)
+		}
+	}
+	return nil
+}
+
+// onRemoteTick: the leader's Tick (follower).
+func (c *coordinator) onRemoteTick(ctx actor.Context, m *remoteTick) {
+	if c.leader {
+		c.rt.ignore(&c.rt.ignored.stale)
+		return
+	}
+	if !c.running {
+		if c.early == nil && !c.stopped {
+			c.early = m
+		}
+		return
+	}
+	if m.stop {
+		c.stopAt, c.stopped = m.last, true
+		c.maybeEnd()
+		return
+	}
+	if m.burst != c.local+1 || c.burst != 0 {
+		c.rt.ignore(&c.rt.ignored.stale)
+		return
+	}
+	clear(c.rt.points)
+	for k, a := range m.areas {
+		c.rt.points[a] = m.points[k]
+	}
+	c.tickAt = time.Now()
+	c.rt.current.Store(m.burst)
+	c.rt.progress()
+	c.armStall()
+	c.tickLocal(ctx, m.burst)
+}
+
+// onRecord: a complete burst of the whole brain from the leader (follower
+// that observes).
+func (c *coordinator) onRecord(m *burstRecord) {
+	if c.leader || !c.running || m.burst != c.seen+1 {
+		c.rt.ignore(&c.rt.ignored.stale)
+		return
+	}
+	c.seen = m.burst
+	res := &BurstResult{Burst: m.burst, Fired: m.fired, Elapsed: m.elapsed, Slowest: -1}
+	for _, f := range m.fired {
+		res.Spikes += len(f)
+	}
+	if obs := c.rt.cfg.Observer; obs != nil {
+		if err := obs(res); err != nil {
+			c.finish(fmt.Errorf("actors: burst %d: %w", m.burst, err))
 			return
 		}
 	}
-	next := burst + 1
-	if c.stopping || c.last != 0 && next > c.last {
+	c.maybeEnd()
+}
+
+// maybeEnd ends a follower's run between bursts when its own Run was
+// stopped, or once the leader said stop and everything up to the leader's
+// last burst is done here (and observed, when observing).
+func (c *coordinator) maybeEnd() {
+	switch {
+	case c.burst != 0:
+	case c.stopping:
 		c.finish(nil)
-		return
+	case !c.stopped || c.local < c.stopAt:
+	case c.rt.observesAll() && c.seen < c.stopAt:
+	default:
+		c.finish(nil)
 	}
-	if c.paused {
-		c.held = next
-		return
-	}
-	iv := c.interval
-	if iv <= 0 {
-		c.tick(ctx, next)
-		return
-	}
-	due := c.epoch.Add(time.Duration(next-c.epochBurst) * iv)
-	wait := time.Until(due)
-	if wait <= 0 {
-		if -wait > iv {
-			// Behind by more than one interval: do not race to catch up.
-			c.epoch, c.epochBurst = time.Now(), next
-		}
-		c.tick(ctx, next)
-		return
-	}
-	c.waiting = true
-	self := ctx.Self()
-	time.AfterFunc(wait, func() { c.rt.system.Root.Send(self, &nextTick{burst: next}) })
 }
 
 // finish ends the run with err (nil: success). Later messages are ignored.
@@ -216,8 +412,7 @@ func (c *coordinator) finish(err error) {
 		return
 	}
 	c.running = false
-	c.waiting = false
-	c.held = 0
+	c.wakeGen++
 	if c.stall != nil {
 		c.stall.Stop()
 	}

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/spikemesh/spikemesh/npu"
 )
 
@@ -25,9 +27,45 @@ type localBatch struct {
 	potentials []float32 // nil unless the destination needs them
 }
 
-// wireBatch is an encoded SpikeBatch received from NATS.
+// wireBatch is an encoded SpikeBatch received from NATS, from area src for
+// burst (read from its header by the bus).
 type wireBatch struct {
-	data []byte
+	data  []byte
+	src   int
+	burst npu.Burst
+}
+
+// remoteTick is the leader's Tick for this node, decoded: the sensory
+// points of this node's areas (points[k] for areas[k]), or the end of the
+// run after burst last.
+type remoteTick struct {
+	burst  npu.Burst
+	areas  []int
+	points [][]npu.Point
+	stop   bool
+	last   npu.Burst
+}
+
+// remoteDone is another node's completion of burst, decoded: what each of
+// its areas fired.
+type remoteDone struct {
+	participant int
+	burst       npu.Burst
+	areas       []int
+	fired       [][]uint32
+	stepNs      []int64
+}
+
+// burstRecord is a complete burst of the whole brain from the leader.
+type burstRecord struct {
+	burst   npu.Burst
+	fired   [][]uint32 // by area index
+	elapsed time.Duration
+}
+
+// wake is the leader's pacing timer; gen tells a stale timer apart.
+type wake struct {
+	gen uint64
 }
 
 // completed is an area's report that it finished a burst (the in-process
@@ -62,7 +100,4 @@ type start struct {
 // stop asks the coordinator to finish the current burst and end the run.
 type stop struct{}
 
-// nextTick is the coordinator's pacing timer firing for burst.
-type nextTick struct {
-	burst npu.Burst
-}
+

@@ -14,24 +14,34 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/spikemesh/spikemesh/npu"
+	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
 )
 
-// natsBus carries spike batches over NATS: one connection per runtime,
-// used to publish every batch leaving an area of this node and to receive,
-// through one subscription per destination area, every batch arriving.
-// Core NATS drops messages when a subscriber falls behind; the pending
-// limits below hold at least four bursts of the largest possible traffic,
-// so a drop means something is badly wrong, and is a fault.
+// natsBus is the node's one NATS connection for everything between areas
+// and nodes: spike batches (one subscription for every batch to this
+// node's areas, fanned out to the destination areas by source), and in a
+// cluster the lock step's ticks, completions, complete bursts and the
+// start-up handshake (lockstep_nats.go). Core NATS drops messages when a
+// subscriber falls behind; the pending limits below hold at least four
+// bursts of the largest possible traffic, so a drop means something is
+// badly wrong, and is a fault. A message that is malformed or belongs to
+// another run or epoch is ignored and counted, never a fault.
 type natsBus struct {
-	rt      *Runtime
-	nc      *nats.Conn
-	mu      sync.Mutex
-	subs    []*nats.Subscription
-	dropped atomic.Uint64 // messages reported lost by slow-consumer errors
+	rt       *Runtime
+	nc       *nats.Conn
+	fanout   [][]*actor.PID      // by source area: local destinations reached over NATS
+	remoteIn [][]*npu.Connection // by destination area: connections reached over NATS
+	mu       sync.Mutex
+	subs     []*nats.Subscription
+	spikes   *nats.Subscription
+	dropped  atomic.Uint64 // messages reported lost by slow-consumer errors
+	probed   atomic.Bool   // every other node's subscriptions are visible
+	tickBuf  []byte
+	ticks    []*brainv1.Tick // by participant, reused
 }
 
-func newBus(r *Runtime) (*natsBus, error) {
-	b := &natsBus{rt: r}
+func newBus(r *Runtime, fanout [][]*actor.PID, remoteIn [][]*npu.Connection) (*natsBus, error) {
+	b := &natsBus{rt: r, fanout: fanout, remoteIn: remoteIn}
 	nc, err := r.cfg.Dial(
 		nats.Name("spikemesh-spikes-"+string(r.cfg.Node)),
 		nats.ErrorHandler(b.onError),
@@ -40,8 +50,8 @@ func newBus(r *Runtime) (*natsBus, error) {
 				b.fault(fmt.Errorf("actors: NATS connection for spikes lost: %w", err))
 			}
 		}),
-		// Batches are small and many: a larger write buffer and no
-		// reconnect buffering (a lost connection is a fault, not a pause).
+		// Batches are small and many: no reconnect buffering (a lost
+		// connection is a fault, not a pause).
 		nats.ReconnectBufSize(-1),
 	)
 	if err != nil {
@@ -49,6 +59,68 @@ func newBus(r *Runtime) (*natsBus, error) {
 	}
 	b.nc = nc
 	return b, nil
+}
+
+// start subscribes everything this node receives, the probe subject last
+// (see Handshake), and waits until the server has seen the subscriptions.
+func (b *natsBus) start() error {
+	r := b.rt
+	var msgs, bytes int
+	for _, conns := range b.remoteIn {
+		for _, c := range conns {
+			msgs += 4
+			bytes += 4 * maxBatchBytes(uint32(len(c.Start)-1), c.MPDrivenPSP)
+		}
+	}
+	if msgs > 0 {
+		// Two bursts are in flight at most (see doc.go); allow four.
+		sub, err := b.subscribe(r.spikeSubject(r.cfg.Node), b.onSpikes, 64+msgs, 1<<20+bytes)
+		if err != nil {
+			return err
+		}
+		b.spikes = sub
+	}
+	if err := b.subscribeLockstep(); err != nil {
+		return err
+	}
+	return b.flush()
+}
+
+// subscribe subscribes handler to subject with pending limits.
+func (b *natsBus) subscribe(subject string, handler nats.MsgHandler, msgs, bytes int) (*nats.Subscription, error) {
+	sub, err := b.nc.Subscribe(subject, handler)
+	if err != nil {
+		return nil, fmt.Errorf("actors: subscribing to %s: %w", subject, err)
+	}
+	if err := sub.SetPendingLimits(msgs, bytes); err != nil {
+		return nil, fmt.Errorf("actors: pending limits of %s: %w", subject, err)
+	}
+	b.mu.Lock()
+	b.subs = append(b.subs, sub)
+	b.mu.Unlock()
+	return sub, nil
+}
+
+// onSpikes takes a batch for this node's areas: the header is checked once
+// here, the body is decoded by each destination area.
+func (b *natsBus) onSpikes(m *nats.Msg) {
+	r := b.rt
+	h, err := decodeHeader(m.Data)
+	switch {
+	case err != nil:
+		r.ignore(&r.ignored.malformed)
+	case h.run != r.cfg.Run:
+		r.ignore(&r.ignored.run)
+	case h.epoch != r.cfg.Epoch:
+		r.ignore(&r.ignored.epoch)
+	case int(h.src) >= len(b.fanout) || len(b.fanout[h.src]) == 0 || h.burst == 0:
+		r.ignore(&r.ignored.unknown)
+	default:
+		root := r.system.Root
+		for _, pid := range b.fanout[h.src] {
+			root.Send(pid, &wireBatch{data: m.Data, src: int(h.src), burst: h.burst})
+		}
+	}
 }
 
 // maxBatchBytes bounds the encoding of one batch from an area of n neurons.
@@ -60,32 +132,8 @@ func maxBatchBytes(n uint32, potentials bool) int {
 	return size
 }
 
-// subscribe delivers the batches of conns (all into dst) to the actor pid.
-func (b *natsBus) subscribe(dst int, subject string, pid *actor.PID, conns []*npu.Connection) error {
-	root := b.rt.system.Root
-	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) {
-		root.Send(pid, &wireBatch{data: m.Data})
-	})
-	if err != nil {
-		return fmt.Errorf("actors: subscribing area %d (%s) to %s: %w", dst, b.rt.areaName(dst), subject, err)
-	}
-	// Two bursts are in flight at most (see doc.go); allow four.
-	msgs, bytes := 64, 1<<20
-	for _, c := range conns {
-		msgs += 4
-		bytes += 4 * maxBatchBytes(uint32(len(c.Start)-1), c.MPDrivenPSP)
-	}
-	if err := sub.SetPendingLimits(msgs, bytes); err != nil {
-		return fmt.Errorf("actors: pending limits of %s: %w", subject, err)
-	}
-	b.mu.Lock()
-	b.subs = append(b.subs, sub)
-	b.mu.Unlock()
-	return nil
-}
-
-// flush waits until the server has seen every subscription, so no batch
-// published after New returns can miss its subscriber.
+// flush waits until the server has seen every subscription, so no message
+// published by this node's server after it returns can miss a subscriber.
 func (b *natsBus) flush() error {
 	if err := b.nc.FlushTimeout(10 * time.Second); err != nil {
 		return fmt.Errorf("actors: NATS flush: %w", err)
@@ -126,6 +174,9 @@ func (b *natsBus) droppedTotal() uint64 {
 }
 
 func (b *natsBus) close() {
+	if b == nil {
+		return
+	}
 	// Count drops before the subscriptions go away.
 	b.dropped.Store(b.droppedTotal())
 	b.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,16 @@ type Config struct {
 	Placement Placement
 	// Node is this process's node; "" means LocalNode.
 	Node NodeID
+	// Cluster, when the placement puts areas on other nodes, says who takes
+	// part in the lock step. nil: every area runs here.
+	Cluster *Cluster
+	// Run identifies this run of the brain in every message between nodes
+	// (spike batches, ticks, completions); messages of another run are
+	// ignored and counted. 0 picks a random one (one process); every node
+	// of a cluster must be given the same.
+	Run uint64
+	// Epoch is the placement's version, carried like Run; 0 means 1.
+	Epoch uint64
 	// Dial connects to NATS with the options given (the runtime adds its
 	// error handlers). Needed when spikes travel over NATS: areas on other
 	// nodes, or SpikesViaNATS. nil: no NATS.
@@ -78,8 +89,9 @@ type Config struct {
 	// Interval is the time between ticks; 0 runs free (next tick as soon as a
 	// burst completes).
 	Interval time.Duration
-	// StallTimeout stops the run with ErrStalled when a burst takes longer;
-	// 0 disables the check.
+	// StallTimeout stops the run with ErrStalled when a burst takes longer
+	// (on a follower node: when no tick comes for that long); 0 disables
+	// the check.
 	StallTimeout time.Duration
 	// InlineWork: an area whose neurons plus incoming synapses number fewer
 	// runs on the goroutine of the actor that sends it a message rather than
@@ -92,12 +104,36 @@ type Config struct {
 	Logger     *slog.Logger // nil: discard
 }
 
+// Cluster describes the nodes of a brain spread over several processes.
+// Every node is given the same Nodes, Coordinator, Run and Epoch.
+type Cluster struct {
+	// Nodes takes part in the lock step, one participant each, in this
+	// order; it includes Config.Node and every node the placement names.
+	Nodes []NodeID
+	// Coordinator is the node that paces the brain, feeds its sensory input
+	// and hands every complete burst to its observer.
+	Coordinator NodeID
+	// Observe (on a node other than the coordinator) receives every
+	// complete burst of the whole brain from the coordinator and hands it
+	// to the Observer, as the coordinator does; without it the Observer
+	// sees this node's areas only.
+	Observe bool
+	// Observed (on the coordinator) publishes every complete burst for the
+	// nodes that Observe.
+	Observed bool
+}
+
 // Runtime runs one brain's areas of this node as actors.
 type Runtime struct {
-	cfg    Config
-	plan   *cortical.Plan
-	log    *slog.Logger
-	system *actor.ActorSystem
+	cfg       Config
+	plan      *cortical.Plan
+	log       *slog.Logger
+	system    *actor.ActorSystem
+	placement Placement
+	nodes     []NodeID       // participants of the lock step
+	nodeIndex map[NodeID]int // participant index by node
+	nodeDone  []atomic.Uint64
+	ignored   ignoredCounts
 
 	sensors Sensors
 	motors  Motors
@@ -132,7 +168,7 @@ type Runtime struct {
 	pinned    *pinnedDispatcher
 
 	// dropBatch, set by tests before Run, loses the batches it selects.
-	dropBatch func(src, dst int, burst npu.Burst) bool
+	dropBatch func(src, dst int, node NodeID, burst npu.Burst) bool
 }
 
 // New spawns the actors of the areas placed on this node and, when spikes
@@ -156,21 +192,27 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.Brain == "" {
 		cfg.Brain = "brain"
 	}
+	if cfg.Run == 0 {
+		cfg.Run = rand.Uint64() | 1
+	}
+	if cfg.Epoch == 0 {
+		cfg.Epoch = 1
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Runtime{cfg: cfg, plan: cfg.Plan, log: log, sensors: cfg.Sensors, motors: cfg.Motors,
 		result: make(chan error, 1), stalled: make(chan error, 1), next: 1, points: make([][]npu.Point, len(cfg.Plan.Areas))}
+	if err := r.setNodes(); err != nil {
+		return nil, err
+	}
 	r.areas = make([]*actor.PID, len(cfg.Plan.Areas))
 	r.reports = make([]completed, len(cfg.Plan.Areas))
 	r.doneBurst = make([]atomic.Uint64, len(cfg.Plan.Areas))
 	for i := range cfg.Plan.Areas {
 		if cfg.Placement.Node(i) != cfg.Node {
-			// The cross-node barrier (ticks and completions between
-			// coordinators) belongs to the cluster issue.
-			return nil, fmt.Errorf("actors: area %d (%s) is placed on node %q; running areas on other nodes is not supported yet",
-				i, r.areaName(i), cfg.Placement.Node(i))
+			continue
 		}
 		e := cfg.Engines[i]
 		if e == nil {
@@ -219,53 +261,95 @@ func New(cfg Config) (*Runtime, error) {
 	return r, nil
 }
 
+// setNodes checks the cluster description against the placement and
+// numbers the participants of the lock step.
+func (r *Runtime) setNodes() error {
+	cfg := &r.cfg
+	r.placement = cfg.Placement
+	if cfg.Cluster == nil {
+		r.nodes = []NodeID{cfg.Node}
+	} else {
+		r.nodes = cfg.Cluster.Nodes
+	}
+	r.nodeIndex = make(map[NodeID]int, len(r.nodes))
+	for i, n := range r.nodes {
+		if _, dup := r.nodeIndex[n]; dup || n == "" {
+			return fmt.Errorf("actors: node %q listed twice or empty in Cluster.Nodes", n)
+		}
+		r.nodeIndex[n] = i
+	}
+	if _, ok := r.nodeIndex[cfg.Node]; !ok {
+		return fmt.Errorf("actors: this node %q is not among the cluster's nodes %v", cfg.Node, r.nodes)
+	}
+	if cfg.Cluster != nil {
+		if _, ok := r.nodeIndex[cfg.Cluster.Coordinator]; !ok {
+			return fmt.Errorf("actors: coordinator %q is not among the cluster's nodes %v", cfg.Cluster.Coordinator, r.nodes)
+		}
+	}
+	for i := range cfg.Plan.Areas {
+		if _, ok := r.nodeIndex[cfg.Placement.Node(i)]; !ok {
+			return fmt.Errorf("actors: area %d (%s) is placed on node %q, which is not among the cluster's nodes %v",
+				i, r.areaName(i), cfg.Placement.Node(i), r.nodes)
+		}
+	}
+	r.nodeDone = make([]atomic.Uint64, len(r.nodes))
+	return nil
+}
+
+// leader reports whether this node paces the brain.
+func (r *Runtime) leader() bool {
+	return r.cfg.Cluster == nil || r.cfg.Cluster.Coordinator == r.cfg.Node
+}
+
+func (r *Runtime) participant(n NodeID) int { return r.nodeIndex[n] }
+func (r *Runtime) participants() int        { return len(r.nodes) }
+
+// observesAll reports whether this node's observer sees the whole brain.
+func (r *Runtime) observesAll() bool {
+	return r.leader() || r.cfg.Cluster.Observe
+}
+
+// progress notes that the lock step moved (follower stall check).
+func (r *Runtime) progress() { r.tickAtNs.Store(time.Now().UnixNano()) }
+
 // wire builds every area's downstream routes and, where batches travel over
-// NATS, connects and subscribes the destinations.
+// NATS, connects and subscribes. A batch to areas of another node travels
+// as one message per (source area, destination node).
 func (r *Runtime) wire(areas []*area) error {
 	overNATS := func(src, dst int) bool {
-		return r.cfg.SpikesViaNATS || r.cfg.Placement.Node(src) != r.cfg.Placement.Node(dst)
+		return r.cfg.SpikesViaNATS || r.placement.Node(src) != r.placement.Node(dst)
 	}
-	remoteIn := make([][]*npu.Connection, len(areas)) // per destination, connections over NATS
-	needBus := false
+	fanout := make([][]*actor.PID, len(areas)) // by source: local destinations reached over NATS
+	remoteIn := make([][]*npu.Connection, len(areas))
 	for _, c := range r.plan.Connections {
 		if c.Src < 0 || c.Src >= len(areas) || c.Dst < 0 || c.Dst >= len(areas) {
 			return fmt.Errorf("actors: connection %d→%d outside the plan's %d areas", c.Src, c.Dst, len(areas))
 		}
 		nats := overNATS(c.Src, c.Dst)
 		if a := areas[c.Src]; a != nil {
-			rt := route{dst: c.Dst, potentials: c.MPDrivenPSP}
-			if nats {
-				rt.subject = r.spikeSubject(c.Dst)
+			if !nats {
+				a.routes = append(a.routes, route{dst: c.Dst, local: r.areas[c.Dst], potentials: c.MPDrivenPSP})
 			} else {
-				rt.local = r.areas[c.Dst]
+				a.addNodeRoute(r.placement.Node(c.Dst), r.spikeSubject(r.placement.Node(c.Dst)), c.MPDrivenPSP)
 			}
-			a.routes = append(a.routes, rt)
 		}
-		if nats {
-			needBus = true
+		if nats && r.areas[c.Dst] != nil {
+			fanout[c.Src] = append(fanout[c.Src], r.areas[c.Dst])
 			remoteIn[c.Dst] = append(remoteIn[c.Dst], c)
 		}
 	}
-	if !needBus {
+	if r.cfg.Cluster == nil && !r.cfg.SpikesViaNATS {
 		return nil
 	}
 	if r.cfg.Dial == nil {
-		return errors.New("actors: spikes must travel over NATS but Config.Dial is nil")
+		return errors.New("actors: spikes or the lock step must travel over NATS but Config.Dial is nil")
 	}
-	bus, err := newBus(r)
+	bus, err := newBus(r, fanout, remoteIn)
 	if err != nil {
 		return err
 	}
 	r.bus = bus
-	for dst, conns := range remoteIn {
-		if len(conns) == 0 || r.areas[dst] == nil {
-			continue
-		}
-		if err := bus.subscribe(dst, r.spikeSubject(dst), r.areas[dst], conns); err != nil {
-			return err
-		}
-	}
-	return bus.flush()
+	return bus.start()
 }
 
 // checkIncoming makes sure an engine expects exactly the batches the plan's
@@ -303,10 +387,14 @@ func areaWork(e npu.Engine) int {
 	return w
 }
 
-// spikeSubject is <prefix>.<brain>.spikes.<token of dst>.
-func (r *Runtime) spikeSubject(dst int) string {
-	return r.cfg.SubjectPrefix + "." + r.cfg.Brain + ".spikes." + areaToken(r.plan.Areas[dst].ID)
+// subject is <prefix>.<brain>.<rest>.
+func (r *Runtime) subject(rest string) string {
+	return r.cfg.SubjectPrefix + "." + r.cfg.Brain + "." + rest
 }
+
+// spikeSubject is <prefix>.<brain>.spikes.<token of node>: every batch to
+// the areas of one node.
+func (r *Runtime) spikeSubject(n NodeID) string { return r.subject("spikes." + NodeToken(n)) }
 
 func (r *Runtime) areaName(i int) string {
 	if i >= 0 && i < len(r.plan.Areas) {
@@ -343,21 +431,38 @@ func (r *Runtime) Run(ctx context.Context, bursts uint64) error {
 
 // checkStall runs on the stall timer's goroutine: when the burst in
 // progress is older than StallTimeout it ends Run with ErrStalled, naming
-// the areas that have not completed it.
+// the nodes and local areas that have not completed it; on a follower, also
+// when no tick came from the coordinator for that long.
 func (r *Runtime) checkStall() {
 	burst := r.current.Load()
 	age := time.Since(time.Unix(0, r.tickAtNs.Load()))
-	if burst == 0 || age < r.cfg.StallTimeout {
+	if age < r.cfg.StallTimeout {
 		return
 	}
-	var names []string
-	for _, i := range r.local {
-		if r.doneBurst[i].Load() != burst {
-			names = append(names, fmt.Sprintf("%d (%s)", i, r.areaName(i)))
+	var err error
+	switch {
+	case burst == 0 && r.leader():
+		return
+	case burst == 0:
+		err = fmt.Errorf("%w: no tick for burst %d from the coordinator (node %s) within %v",
+			ErrStalled, r.Completed()+1, r.cfg.Cluster.Coordinator, age.Round(time.Millisecond))
+	default:
+		var names []string
+		for _, i := range r.local {
+			if r.doneBurst[i].Load() != burst {
+				names = append(names, fmt.Sprintf("%d (%s)", i, r.areaName(i)))
+			}
 		}
+		if r.leader() {
+			for p, n := range r.nodes {
+				if p != r.participant(r.cfg.Node) && r.nodeDone[p].Load() != burst {
+					names = append(names, fmt.Sprintf("node %s", n))
+				}
+			}
+		}
+		err = fmt.Errorf("%w: burst %d not complete after %v; waiting for areas %s",
+			ErrStalled, burst, age.Round(time.Millisecond), strings.Join(names, ", "))
 	}
-	err := fmt.Errorf("%w: burst %d not complete after %v; waiting for areas %s",
-		ErrStalled, burst, age.Round(time.Millisecond), strings.Join(names, ", "))
 	select {
 	case r.stalled <- err:
 	default:

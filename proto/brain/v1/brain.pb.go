@@ -25,10 +25,19 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Tick tells every area to run burst `burst`.
+// Tick tells every area of one node to run burst `burst` (subject
+// <prefix>.<brain>.lockstep.tick.<node>). It carries the burst's sensory
+// input of that node's areas, which the coordinator's intake fixed. A Tick
+// with stop set and burst 0 ends the run after `last`, the last burst the
+// coordinator completed.
 type Tick struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Burst         uint64                 `protobuf:"varint,1,opt,name=burst,proto3" json:"burst,omitempty"`
+	Run           uint64                 `protobuf:"varint,2,opt,name=run,proto3" json:"run,omitempty"`     // the run's identity: messages of another run are ignored
+	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"` // the placement's version: messages of another epoch are ignored
+	Points        []*AreaPoints          `protobuf:"bytes,4,rep,name=points,proto3" json:"points,omitempty"`
+	Stop          bool                   `protobuf:"varint,5,opt,name=stop,proto3" json:"stop,omitempty"`
+	Last          uint64                 `protobuf:"varint,6,opt,name=last,proto3" json:"last,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -70,6 +79,401 @@ func (x *Tick) GetBurst() uint64 {
 	return 0
 }
 
+func (x *Tick) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *Tick) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Tick) GetPoints() []*AreaPoints {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *Tick) GetStop() bool {
+	if x != nil {
+		return x.Stop
+	}
+	return false
+}
+
+func (x *Tick) GetLast() uint64 {
+	if x != nil {
+		return x.Last
+	}
+	return 0
+}
+
+// AreaPoints is the sensory input of one area for one burst: neurons (local
+// indices) and the potential each receives, in the order the intake gave.
+type AreaPoints struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Area          uint32                 `protobuf:"varint,1,opt,name=area,proto3" json:"area,omitempty"`
+	Local         []uint32               `protobuf:"varint,2,rep,packed,name=local,proto3" json:"local,omitempty"`
+	P             []float32              `protobuf:"fixed32,3,rep,packed,name=p,proto3" json:"p,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AreaPoints) Reset() {
+	*x = AreaPoints{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AreaPoints) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AreaPoints) ProtoMessage() {}
+
+func (x *AreaPoints) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AreaPoints.ProtoReflect.Descriptor instead.
+func (*AreaPoints) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AreaPoints) GetArea() uint32 {
+	if x != nil {
+		return x.Area
+	}
+	return 0
+}
+
+func (x *AreaPoints) GetLocal() []uint32 {
+	if x != nil {
+		return x.Local
+	}
+	return nil
+}
+
+func (x *AreaPoints) GetP() []float32 {
+	if x != nil {
+		return x.P
+	}
+	return nil
+}
+
+// NodeDone is a node's report that every area it runs finished a burst
+// (subject <prefix>.<brain>.lockstep.done), with what each area fired.
+type NodeDone struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Burst         uint64                 `protobuf:"varint,3,opt,name=burst,proto3" json:"burst,omitempty"`
+	Node          string                 `protobuf:"bytes,4,opt,name=node,proto3" json:"node,omitempty"`
+	Areas         []*AreaFired           `protobuf:"bytes,5,rep,name=areas,proto3" json:"areas,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeDone) Reset() {
+	*x = NodeDone{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeDone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeDone) ProtoMessage() {}
+
+func (x *NodeDone) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeDone.ProtoReflect.Descriptor instead.
+func (*NodeDone) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *NodeDone) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *NodeDone) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *NodeDone) GetBurst() uint64 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+func (x *NodeDone) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *NodeDone) GetAreas() []*AreaFired {
+	if x != nil {
+		return x.Areas
+	}
+	return nil
+}
+
+// AreaFired is what one area fired in one burst.
+type AreaFired struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Area  uint32                 `protobuf:"varint,1,opt,name=area,proto3" json:"area,omitempty"`
+	// Local indices, ascending, delta-encoded as in SpikeBatch.
+	FiredDelta    []uint32 `protobuf:"varint,2,rep,packed,name=fired_delta,json=firedDelta,proto3" json:"fired_delta,omitempty"`
+	StepNs        uint64   `protobuf:"varint,3,opt,name=step_ns,json=stepNs,proto3" json:"step_ns,omitempty"` // time in the neuron update
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AreaFired) Reset() {
+	*x = AreaFired{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AreaFired) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AreaFired) ProtoMessage() {}
+
+func (x *AreaFired) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AreaFired.ProtoReflect.Descriptor instead.
+func (*AreaFired) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AreaFired) GetArea() uint32 {
+	if x != nil {
+		return x.Area
+	}
+	return 0
+}
+
+func (x *AreaFired) GetFiredDelta() []uint32 {
+	if x != nil {
+		return x.FiredDelta
+	}
+	return nil
+}
+
+func (x *AreaFired) GetStepNs() uint64 {
+	if x != nil {
+		return x.StepNs
+	}
+	return 0
+}
+
+// BurstRecord is one complete burst of the whole brain, published by the
+// coordinator (subject <prefix>.<brain>.lockstep.burst) for nodes that
+// record or observe the brain.
+type BurstRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Burst         uint64                 `protobuf:"varint,3,opt,name=burst,proto3" json:"burst,omitempty"`
+	Areas         []*AreaFired           `protobuf:"bytes,4,rep,name=areas,proto3" json:"areas,omitempty"`                           // areas that fired, ascending by index
+	ElapsedNs     uint64                 `protobuf:"varint,5,opt,name=elapsed_ns,json=elapsedNs,proto3" json:"elapsed_ns,omitempty"` // from the tick to the last completion
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BurstRecord) Reset() {
+	*x = BurstRecord{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BurstRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BurstRecord) ProtoMessage() {}
+
+func (x *BurstRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BurstRecord.ProtoReflect.Descriptor instead.
+func (*BurstRecord) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BurstRecord) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *BurstRecord) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *BurstRecord) GetBurst() uint64 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+func (x *BurstRecord) GetAreas() []*AreaFired {
+	if x != nil {
+		return x.Areas
+	}
+	return nil
+}
+
+func (x *BurstRecord) GetElapsedNs() uint64 {
+	if x != nil {
+		return x.ElapsedNs
+	}
+	return 0
+}
+
+// Ready asks a node (subject <prefix>.<brain>.lockstep.ready.<node>) whether
+// it sees every other node's subscriptions and agrees on the run: the
+// answer is a Ready with ok set, or with error saying what differs.
+type Ready struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Placement     string                 `protobuf:"bytes,3,opt,name=placement,proto3" json:"placement,omitempty"` // digest of the placement (area → node)
+	Ok            bool                   `protobuf:"varint,4,opt,name=ok,proto3" json:"ok,omitempty"`
+	Error         string                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ready) Reset() {
+	*x = Ready{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ready) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ready) ProtoMessage() {}
+
+func (x *Ready) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ready.ProtoReflect.Descriptor instead.
+func (*Ready) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Ready) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *Ready) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Ready) GetPlacement() string {
+	if x != nil {
+		return x.Placement
+	}
+	return ""
+}
+
+func (x *Ready) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *Ready) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // BurstCompleted is an area's report that it finished a burst.
 type BurstCompleted struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -84,7 +488,7 @@ type BurstCompleted struct {
 
 func (x *BurstCompleted) Reset() {
 	*x = BurstCompleted{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[1]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -96,7 +500,7 @@ func (x *BurstCompleted) String() string {
 func (*BurstCompleted) ProtoMessage() {}
 
 func (x *BurstCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[1]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -109,7 +513,7 @@ func (x *BurstCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BurstCompleted.ProtoReflect.Descriptor instead.
 func (*BurstCompleted) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{1}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BurstCompleted) GetBurst() uint64 {
@@ -163,13 +567,15 @@ type SpikeBatch struct {
 	// only when a destination needs them (source area is mp_driven_psp).
 	Potentials    []float32 `protobuf:"fixed32,5,rep,packed,name=potentials,proto3" json:"potentials,omitempty"`
 	Brain         string    `protobuf:"bytes,6,opt,name=brain,proto3" json:"brain,omitempty"`
+	Run           uint64    `protobuf:"varint,7,opt,name=run,proto3" json:"run,omitempty"`     // the run's identity: batches of another run are ignored
+	Epoch         uint64    `protobuf:"varint,8,opt,name=epoch,proto3" json:"epoch,omitempty"` // the placement's version: batches of another epoch are ignored
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SpikeBatch) Reset() {
 	*x = SpikeBatch{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[2]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -181,7 +587,7 @@ func (x *SpikeBatch) String() string {
 func (*SpikeBatch) ProtoMessage() {}
 
 func (x *SpikeBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[2]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -194,7 +600,7 @@ func (x *SpikeBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpikeBatch.ProtoReflect.Descriptor instead.
 func (*SpikeBatch) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{2}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SpikeBatch) GetBurst() uint64 {
@@ -239,8 +645,22 @@ func (x *SpikeBatch) GetBrain() string {
 	return ""
 }
 
+func (x *SpikeBatch) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *SpikeBatch) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
 // XYZP is a list of voxel points with potentials, as parallel arrays
-// (reference §7.1).
+// (FEAGI's XYZP layout).
 type XYZP struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	X             []uint32               `protobuf:"varint,1,rep,packed,name=x,proto3" json:"x,omitempty"`
@@ -253,7 +673,7 @@ type XYZP struct {
 
 func (x *XYZP) Reset() {
 	*x = XYZP{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[3]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +685,7 @@ func (x *XYZP) String() string {
 func (*XYZP) ProtoMessage() {}
 
 func (x *XYZP) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[3]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +698,7 @@ func (x *XYZP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XYZP.ProtoReflect.Descriptor instead.
 func (*XYZP) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{3}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *XYZP) GetX() []uint32 {
@@ -310,7 +730,7 @@ func (x *XYZP) GetP() []float32 {
 }
 
 // SensorFrame is sensory input for one area. The latest frame per area wins
-// per burst (SPEC 16).
+// per burst.
 type SensorFrame struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Area          string                 `protobuf:"bytes,1,opt,name=area,proto3" json:"area,omitempty"`    // canonical base64 ID or the ID as written in the genome
@@ -322,7 +742,7 @@ type SensorFrame struct {
 
 func (x *SensorFrame) Reset() {
 	*x = SensorFrame{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[4]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -334,7 +754,7 @@ func (x *SensorFrame) String() string {
 func (*SensorFrame) ProtoMessage() {}
 
 func (x *SensorFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[4]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -347,7 +767,7 @@ func (x *SensorFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SensorFrame.ProtoReflect.Descriptor instead.
 func (*SensorFrame) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{4}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SensorFrame) GetArea() string {
@@ -372,7 +792,7 @@ func (x *SensorFrame) GetPoints() *XYZP {
 }
 
 // MotorFrame is the output of one OPU area after a burst: the voxels of its
-// fired neurons with firing-time potentials (SPEC 17).
+// fired neurons with firing-time potentials.
 type MotorFrame struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Area          string                 `protobuf:"bytes,1,opt,name=area,proto3" json:"area,omitempty"` // canonical base64 ID
@@ -384,7 +804,7 @@ type MotorFrame struct {
 
 func (x *MotorFrame) Reset() {
 	*x = MotorFrame{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[5]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +816,7 @@ func (x *MotorFrame) String() string {
 func (*MotorFrame) ProtoMessage() {}
 
 func (x *MotorFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[5]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +829,7 @@ func (x *MotorFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MotorFrame.ProtoReflect.Descriptor instead.
 func (*MotorFrame) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{5}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MotorFrame) GetArea() string {
@@ -449,7 +869,7 @@ type Control struct {
 
 func (x *Control) Reset() {
 	*x = Control{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[6]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +881,7 @@ func (x *Control) String() string {
 func (*Control) ProtoMessage() {}
 
 func (x *Control) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[6]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +894,7 @@ func (x *Control) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Control.ProtoReflect.Descriptor instead.
 func (*Control) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{6}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Control) GetCommand() isControl_Command {
@@ -559,7 +979,7 @@ type SetRate struct {
 
 func (x *SetRate) Reset() {
 	*x = SetRate{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[7]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -571,7 +991,7 @@ func (x *SetRate) String() string {
 func (*SetRate) ProtoMessage() {}
 
 func (x *SetRate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[7]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -584,7 +1004,7 @@ func (x *SetRate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRate.ProtoReflect.Descriptor instead.
 func (*SetRate) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{7}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SetRate) GetHz() float64 {
@@ -609,7 +1029,7 @@ type Pause struct {
 
 func (x *Pause) Reset() {
 	*x = Pause{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[8]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +1041,7 @@ func (x *Pause) String() string {
 func (*Pause) ProtoMessage() {}
 
 func (x *Pause) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[8]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +1054,7 @@ func (x *Pause) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pause.ProtoReflect.Descriptor instead.
 func (*Pause) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{8}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{13}
 }
 
 type Resume struct {
@@ -645,7 +1065,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[9]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +1077,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[9]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +1090,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{9}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{14}
 }
 
 type StatsRequest struct {
@@ -681,7 +1101,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[10]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +1113,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[10]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +1126,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{10}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{15}
 }
 
 // Stats answers a StatsRequest.
@@ -725,7 +1145,7 @@ type Stats struct {
 
 func (x *Stats) Reset() {
 	*x = Stats{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[11]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +1157,7 @@ func (x *Stats) String() string {
 func (*Stats) ProtoMessage() {}
 
 func (x *Stats) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[11]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +1170,7 @@ func (x *Stats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stats.ProtoReflect.Descriptor instead.
 func (*Stats) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{11}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Stats) GetBurst() uint64 {
@@ -806,15 +1226,49 @@ var File_proto_brain_v1_brain_proto protoreflect.FileDescriptor
 
 const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\n" +
-	"\x1aproto/brain/v1/brain.proto\x12\bbrain.v1\"\x1c\n" +
+	"\x1aproto/brain/v1/brain.proto\x12\bbrain.v1\"\x9a\x01\n" +
 	"\x04Tick\x12\x14\n" +
-	"\x05burst\x18\x01 \x01(\x04R\x05burst\"\x82\x01\n" +
+	"\x05burst\x18\x01 \x01(\x04R\x05burst\x12\x10\n" +
+	"\x03run\x18\x02 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12,\n" +
+	"\x06points\x18\x04 \x03(\v2\x14.brain.v1.AreaPointsR\x06points\x12\x12\n" +
+	"\x04stop\x18\x05 \x01(\bR\x04stop\x12\x12\n" +
+	"\x04last\x18\x06 \x01(\x04R\x04last\"D\n" +
+	"\n" +
+	"AreaPoints\x12\x12\n" +
+	"\x04area\x18\x01 \x01(\rR\x04area\x12\x14\n" +
+	"\x05local\x18\x02 \x03(\rR\x05local\x12\f\n" +
+	"\x01p\x18\x03 \x03(\x02R\x01p\"\x87\x01\n" +
+	"\bNodeDone\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x14\n" +
+	"\x05burst\x18\x03 \x01(\x04R\x05burst\x12\x12\n" +
+	"\x04node\x18\x04 \x01(\tR\x04node\x12)\n" +
+	"\x05areas\x18\x05 \x03(\v2\x13.brain.v1.AreaFiredR\x05areas\"Y\n" +
+	"\tAreaFired\x12\x12\n" +
+	"\x04area\x18\x01 \x01(\rR\x04area\x12\x1f\n" +
+	"\vfired_delta\x18\x02 \x03(\rR\n" +
+	"firedDelta\x12\x17\n" +
+	"\astep_ns\x18\x03 \x01(\x04R\x06stepNs\"\x95\x01\n" +
+	"\vBurstRecord\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x14\n" +
+	"\x05burst\x18\x03 \x01(\x04R\x05burst\x12)\n" +
+	"\x05areas\x18\x04 \x03(\v2\x13.brain.v1.AreaFiredR\x05areas\x12\x1d\n" +
+	"\n" +
+	"elapsed_ns\x18\x05 \x01(\x04R\telapsedNs\"s\n" +
+	"\x05Ready\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x1c\n" +
+	"\tplacement\x18\x03 \x01(\tR\tplacement\x12\x0e\n" +
+	"\x02ok\x18\x04 \x01(\bR\x02ok\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\"\x82\x01\n" +
 	"\x0eBurstCompleted\x12\x14\n" +
 	"\x05burst\x18\x01 \x01(\x04R\x05burst\x12\x12\n" +
 	"\x04area\x18\x02 \x01(\rR\x04area\x12\x14\n" +
 	"\x05fired\x18\x03 \x01(\rR\x05fired\x12\x17\n" +
 	"\astep_ns\x18\x04 \x01(\x04R\x06stepNs\x12\x17\n" +
-	"\await_ns\x18\x05 \x01(\x04R\x06waitNs\"\xaf\x01\n" +
+	"\await_ns\x18\x05 \x01(\x04R\x06waitNs\"\xd7\x01\n" +
 	"\n" +
 	"SpikeBatch\x12\x14\n" +
 	"\x05burst\x18\x01 \x01(\x04R\x05burst\x12\x19\n" +
@@ -825,7 +1279,9 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\n" +
 	"potentials\x18\x05 \x03(\x02R\n" +
 	"potentials\x12\x14\n" +
-	"\x05brain\x18\x06 \x01(\tR\x05brain\">\n" +
+	"\x05brain\x18\x06 \x01(\tR\x05brain\x12\x10\n" +
+	"\x03run\x18\a \x01(\x04R\x03run\x12\x14\n" +
+	"\x05epoch\x18\b \x01(\x04R\x05epoch\">\n" +
 	"\x04XYZP\x12\f\n" +
 	"\x01x\x18\x01 \x03(\rR\x01x\x12\f\n" +
 	"\x01y\x18\x02 \x03(\rR\x01y\x12\f\n" +
@@ -873,33 +1329,41 @@ func file_proto_brain_v1_brain_proto_rawDescGZIP() []byte {
 	return file_proto_brain_v1_brain_proto_rawDescData
 }
 
-var file_proto_brain_v1_brain_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_proto_brain_v1_brain_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_proto_brain_v1_brain_proto_goTypes = []any{
 	(*Tick)(nil),           // 0: brain.v1.Tick
-	(*BurstCompleted)(nil), // 1: brain.v1.BurstCompleted
-	(*SpikeBatch)(nil),     // 2: brain.v1.SpikeBatch
-	(*XYZP)(nil),           // 3: brain.v1.XYZP
-	(*SensorFrame)(nil),    // 4: brain.v1.SensorFrame
-	(*MotorFrame)(nil),     // 5: brain.v1.MotorFrame
-	(*Control)(nil),        // 6: brain.v1.Control
-	(*SetRate)(nil),        // 7: brain.v1.SetRate
-	(*Pause)(nil),          // 8: brain.v1.Pause
-	(*Resume)(nil),         // 9: brain.v1.Resume
-	(*StatsRequest)(nil),   // 10: brain.v1.StatsRequest
-	(*Stats)(nil),          // 11: brain.v1.Stats
+	(*AreaPoints)(nil),     // 1: brain.v1.AreaPoints
+	(*NodeDone)(nil),       // 2: brain.v1.NodeDone
+	(*AreaFired)(nil),      // 3: brain.v1.AreaFired
+	(*BurstRecord)(nil),    // 4: brain.v1.BurstRecord
+	(*Ready)(nil),          // 5: brain.v1.Ready
+	(*BurstCompleted)(nil), // 6: brain.v1.BurstCompleted
+	(*SpikeBatch)(nil),     // 7: brain.v1.SpikeBatch
+	(*XYZP)(nil),           // 8: brain.v1.XYZP
+	(*SensorFrame)(nil),    // 9: brain.v1.SensorFrame
+	(*MotorFrame)(nil),     // 10: brain.v1.MotorFrame
+	(*Control)(nil),        // 11: brain.v1.Control
+	(*SetRate)(nil),        // 12: brain.v1.SetRate
+	(*Pause)(nil),          // 13: brain.v1.Pause
+	(*Resume)(nil),         // 14: brain.v1.Resume
+	(*StatsRequest)(nil),   // 15: brain.v1.StatsRequest
+	(*Stats)(nil),          // 16: brain.v1.Stats
 }
 var file_proto_brain_v1_brain_proto_depIdxs = []int32{
-	3,  // 0: brain.v1.SensorFrame.points:type_name -> brain.v1.XYZP
-	3,  // 1: brain.v1.MotorFrame.points:type_name -> brain.v1.XYZP
-	7,  // 2: brain.v1.Control.set_rate:type_name -> brain.v1.SetRate
-	8,  // 3: brain.v1.Control.pause:type_name -> brain.v1.Pause
-	9,  // 4: brain.v1.Control.resume:type_name -> brain.v1.Resume
-	10, // 5: brain.v1.Control.stats:type_name -> brain.v1.StatsRequest
-	6,  // [6:6] is the sub-list for method output_type
-	6,  // [6:6] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	1,  // 0: brain.v1.Tick.points:type_name -> brain.v1.AreaPoints
+	3,  // 1: brain.v1.NodeDone.areas:type_name -> brain.v1.AreaFired
+	3,  // 2: brain.v1.BurstRecord.areas:type_name -> brain.v1.AreaFired
+	8,  // 3: brain.v1.SensorFrame.points:type_name -> brain.v1.XYZP
+	8,  // 4: brain.v1.MotorFrame.points:type_name -> brain.v1.XYZP
+	12, // 5: brain.v1.Control.set_rate:type_name -> brain.v1.SetRate
+	13, // 6: brain.v1.Control.pause:type_name -> brain.v1.Pause
+	14, // 7: brain.v1.Control.resume:type_name -> brain.v1.Resume
+	15, // 8: brain.v1.Control.stats:type_name -> brain.v1.StatsRequest
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_proto_brain_v1_brain_proto_init() }
@@ -907,7 +1371,7 @@ func file_proto_brain_v1_brain_proto_init() {
 	if File_proto_brain_v1_brain_proto != nil {
 		return
 	}
-	file_proto_brain_v1_brain_proto_msgTypes[6].OneofWrappers = []any{
+	file_proto_brain_v1_brain_proto_msgTypes[11].OneofWrappers = []any{
 		(*Control_SetRate)(nil),
 		(*Control_Pause)(nil),
 		(*Control_Resume)(nil),
@@ -919,7 +1383,7 @@ func file_proto_brain_v1_brain_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_brain_v1_brain_proto_rawDesc), len(file_proto_brain_v1_brain_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,269 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/spikemesh/spikemesh/npu"
+	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
+)
+
+// clusterRun runs plan on len(nodes) runtimes of one process that talk only
+// over NATS, placed by place, and returns the records of the coordinator
+// and of an observing follower.
+func clusterRun(t *testing.T, seed uint64, nodes []NodeID, place func(area int) NodeID, bursts uint64, interval time.Duration) (lead, follow [][][]uint32, rts []*Runtime) {
+	t.Helper()
+	ns := startNATS(t)
+	plan := fakePlan(seed, 9, 24)
+	table := make(Table, len(plan.Areas))
+	for i := range table {
+		table[i] = place(i)
+	}
+	recs := make([]recorder, len(nodes))
+	for k, n := range nodes {
+		engines, _ := fakeEngines(plan)
+		for i := range engines {
+			if table[i] != n {
+				engines[i] = nil
+			}
+		}
+		cl := &Cluster{Nodes: nodes, Coordinator: nodes[0], Observe: k == 1, Observed: true}
+		var sensors Sensors
+		if k == 0 {
+			sensors = pulses{24}
+		}
+		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n, Cluster: cl,
+			Run: 77, Epoch: 3, Dial: dialer(ns), Sensors: sensors, Observer: recs[k].observe,
+			StallTimeout: time.Minute, Interval: interval}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(rts))
+	for k, r := range rts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[k] = r.Handshake(ctx); errs[k] == nil {
+				errs[k] = r.Run(ctx, bursts)
+			}
+		}()
+	}
+	wg.Wait()
+	for k, err := range errs {
+		if err != nil {
+			t.Fatalf("node %s: %v", nodes[k], err)
+		}
+	}
+	return recs[0].bursts, recs[1].bursts, rts
+}
+
+// TestClusterMatchesSequential: a brain whose areas are spread over three
+// runtimes that talk only over NATS gives the sequential spike trains, bit
+// for bit, for several placements (one node holding nothing, every area on
+// its own node's neighbour, all areas on a follower).
+func TestClusterMatchesSequential(t *testing.T) {
+	nodes := []NodeID{"n0", "n1", "n2"}
+	places := map[string]func(int) NodeID{
+		"round-robin":      func(i int) NodeID { return nodes[i%3] },
+		"coordinator-idle": func(i int) NodeID { return nodes[1+i%2] },
+		"all-on-n2":        func(int) NodeID { return "n2" },
+		"blocks":           func(i int) NodeID { return nodes[min(i/3, 2)] },
+	}
+	for name, place := range places {
+		t.Run(name, func(t *testing.T) {
+			const bursts = 40
+			plan := fakePlan(5, 9, 24)
+			want := sequential(plan, bursts, pulses{24})
+			lead, follow, rts := clusterRun(t, 5, nodes, place, bursts, 0)
+			compareRuns(t, want, lead)
+			compareRuns(t, want, follow)
+			for _, r := range rts {
+				if ig := r.Ignored(); ig != (Ignored{}) {
+					t.Errorf("node %s ignored %+v", r.cfg.Node, ig)
+				}
+				if r.Completed() != bursts {
+					t.Errorf("node %s completed %d", r.cfg.Node, r.Completed())
+				}
+			}
+		})
+	}
+}
+
+// TestClusterIgnoresForeignTraffic: batches, ticks and completions of
+// another run or epoch, malformed ones and ones from unknown nodes are
+// counted and ignored; the record is unchanged.
+func TestClusterIgnoresForeignTraffic(t *testing.T) {
+	ns := startNATS(t)
+	nodes := []NodeID{"a", "b"}
+	plan := fakePlan(6, 9, 24)
+	const bursts = 30
+	want := sequential(plan, bursts, pulses{24})
+	table := make(Table, len(plan.Areas))
+	for i := range table {
+		table[i] = nodes[i%2]
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	forge := func() {
+		// Another run, another epoch, garbage, an unknown node.
+		pub := func(subj string, m proto.Message) {
+			data, _ := proto.Marshal(m)
+			_ = nc.Publish(subj, data)
+		}
+		for _, n := range []string{"a", "b"} {
+			_ = nc.Publish("spikemesh.brain.spikes."+n, appendBatch(nil, batchHeader{burst: 3, src: 4, run: 78, epoch: 3}, []uint32{1}, nil))
+			_ = nc.Publish("spikemesh.brain.spikes."+n, appendBatch(nil, batchHeader{burst: 3, src: 4, run: 77, epoch: 2}, []uint32{1}, nil))
+			_ = nc.Publish("spikemesh.brain.spikes."+n, []byte{0xff, 0xff, 0xff})
+		}
+		pub("spikemesh.brain.lockstep.tick.b", &brainv1.Tick{Run: 78, Epoch: 3, Burst: 2})
+		pub("spikemesh.brain.lockstep.done", &brainv1.NodeDone{Run: 77, Epoch: 3, Burst: 2, Node: "mallory"})
+		_ = nc.Publish("spikemesh.brain.lockstep.done", []byte{0x0a})
+		_ = nc.Flush()
+	}
+	var recs [2]recorder
+	recs[0].onB = func(b npu.Burst) {
+		if b == 5 {
+			forge()
+		}
+	}
+	var rts []*Runtime
+	for k, n := range nodes {
+		engines, _ := fakeEngines(plan)
+		for i := range engines {
+			if table[i] != n {
+				engines[i] = nil
+			}
+		}
+		var sensors Sensors
+		if k == 0 {
+			sensors = pulses{24}
+		}
+		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
+			Cluster: &Cluster{Nodes: nodes, Coordinator: "a"}, Run: 77, Epoch: 3, Dial: dialer(ns),
+			Sensors: sensors, Observer: recs[k].observe, StallTimeout: time.Minute}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errs := make(chan error, 2)
+	for _, r := range rts {
+		go func() {
+			err := r.Handshake(ctx)
+			if err == nil {
+				err = r.Run(ctx, bursts)
+			}
+			errs <- err
+		}()
+	}
+	for range rts {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	compareRuns(t, want, recs[0].bursts)
+	var total Ignored
+	for _, r := range rts {
+		ig := r.Ignored()
+		total.Run += ig.Run
+		total.Epoch += ig.Epoch
+		total.Malformed += ig.Malformed
+		total.Unknown += ig.Unknown
+	}
+	if total.Run != 3 || total.Epoch != 2 || total.Malformed != 3 || total.Unknown != 1 {
+		t.Fatalf("ignored %+v, want run 3, epoch 2, malformed 3, unknown 1", total)
+	}
+}
+
+// TestClusterHandshakeRefusesOtherPlacement: a follower that computed
+// another placement is named by the coordinator's handshake.
+func TestClusterHandshakeRefusesOtherPlacement(t *testing.T) {
+	ns := startNATS(t)
+	plan := fakePlan(7, 6, 8)
+	nodes := []NodeID{"a", "b"}
+	var rts []*Runtime
+	for k, n := range nodes {
+		table := make(Table, len(plan.Areas))
+		for i := range table {
+			table[i] = nodes[(i+k*(i%2))%2] // b disagrees on odd areas
+		}
+		engines, _ := fakeEngines(plan)
+		for i := range engines {
+			if table[i] != n {
+				engines[i] = nil
+			}
+		}
+		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
+			Cluster: &Cluster{Nodes: nodes, Coordinator: "a"}, Run: 1, Dial: dialer(ns)}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() { _ = rts[1].Handshake(ctx) }()
+	err := rts[0].Handshake(ctx)
+	if err == nil || !strings.Contains(err.Error(), "node b") || !strings.Contains(err.Error(), "placement") {
+		t.Fatalf("handshake = %v, want node b's other placement", err)
+	}
+}
+
+// TestClusterStallNamesNode: when a follower never completes a burst, the
+// coordinator's stall error names it.
+func TestClusterStallNamesNode(t *testing.T) {
+	ns := startNATS(t)
+	plan := fakePlan(8, 6, 8)
+	nodes := []NodeID{"a", "b"}
+	table := make(Table, len(plan.Areas))
+	for i := range table {
+		table[i] = nodes[i%2]
+	}
+	var rts []*Runtime
+	var block chan struct{}
+	for _, n := range nodes {
+		engines, fakes := fakeEngines(plan)
+		for i := range engines {
+			if table[i] != n {
+				engines[i] = nil
+			}
+		}
+		if n == "b" {
+			block = make(chan struct{})
+			fakes[5].blockAt, fakes[5].block = 4, block
+		}
+		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
+			Cluster: &Cluster{Nodes: nodes, Coordinator: "a"}, Run: 1, Dial: dialer(ns), StallTimeout: 200 * time.Millisecond}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	lead, follower := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(follower)
+		err := rts[1].Handshake(ctx)
+		if err == nil {
+			err = rts[1].Run(ctx, 10)
+		}
+		if err == nil || !strings.Contains(err.Error(), "burst 4") || !strings.Contains(err.Error(), fmt.Sprintf("5 (%s)", plan.Areas[5].ID)) {
+			t.Errorf("follower: %v, want its own stall of burst 4 naming area 5", err)
+		}
+	}()
+	go func() {
+		err := rts[0].Handshake(ctx)
+		if err == nil {
+			err = rts[0].Run(ctx, 10)
+		}
+		lead <- err
+	}()
+	err := <-lead
+	close(block)
+	<-follower
+	if err == nil || !strings.Contains(err.Error(), "burst 4") || !strings.Contains(err.Error(), "node b") {
+		t.Fatalf("coordinator: %v, want a stall of burst 4 naming node b", err)
+	}
+}

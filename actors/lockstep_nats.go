@@ -1,0 +1,462 @@
+package actors
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/spikemesh/spikemesh/npu"
+	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
+)
+
+// The lock step between nodes travels on these subjects, below
+// <prefix>.<brain>.lockstep:
+//
+//	tick.<node>   Tick: the leader starts a burst on a node (with the
+//	              sensory points of its areas), or ends the run
+//	done          NodeDone: a node finished a burst (what its areas fired)
+//	burst         BurstRecord: a complete burst, for nodes that observe
+//	probe.<node>  request-reply: the node's subscriptions are visible
+//	ready.<node>  request-reply (Ready): the node sees every other node and
+//	              agrees on the run, the epoch and the placement
+//
+// Every message carries the run and the epoch; one of another run or epoch
+// is ignored and counted.
+
+var tokenSafe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// NodeToken is the form of a node name in NATS subjects: the name itself
+// when it is made of letters, digits, '-' and '_', else "b64-" and its
+// URL-safe base64.
+func NodeToken(n NodeID) string {
+	if tokenSafe.MatchString(string(n)) {
+		return string(n)
+	}
+	return "b64-" + base64.RawURLEncoding.EncodeToString([]byte(n))
+}
+
+// Ignored counts messages between nodes that were ignored, by reason.
+type Ignored struct {
+	Run       uint64 // another run of a brain with the same subjects
+	Epoch     uint64 // another placement version
+	Malformed uint64 // did not decode
+	Unknown   uint64 // from an area or node this node does not expect
+	Stale     uint64 // for a burst that is not the one in progress, or a duplicate
+}
+
+type ignoredCounts struct {
+	run, epoch, malformed, unknown, stale atomic.Uint64
+}
+
+// Ignored returns the messages ignored so far.
+func (r *Runtime) Ignored() Ignored {
+	c := &r.ignored
+	return Ignored{Run: c.run.Load(), Epoch: c.epoch.Load(), Malformed: c.malformed.Load(),
+		Unknown: c.unknown.Load(), Stale: c.stale.Load()}
+}
+
+// ignore counts one ignored message; the first of each reason is logged.
+func (r *Runtime) ignore(c *atomic.Uint64) {
+	if c.Add(1) != 1 {
+		return
+	}
+	reason := map[*atomic.Uint64]string{&r.ignored.run: "another run", &r.ignored.epoch: "another epoch",
+		&r.ignored.malformed: "malformed", &r.ignored.unknown: "unknown source", &r.ignored.stale: "stale or duplicate"}[c]
+	r.log.Warn("message from NATS ignored (logged once per reason; see the ignored counts)", "reason", reason)
+}
+
+// PlacementDigest is a short digest of which node runs each area; nodes
+// compare it before the first burst.
+func (r *Runtime) PlacementDigest() string {
+	h := sha256.New()
+	for i := range r.plan.Areas {
+		fmt.Fprintf(h, "%d=%s\n", i, r.placement.Node(i))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+func (b *natsBus) lockstepSubject(rest string) string { return b.rt.subject("lockstep." + rest) }
+
+// subscribeLockstep subscribes what this node's role receives; the probe
+// subject comes last, so that a peer that sees it sees the others too.
+func (b *natsBus) subscribeLockstep() error {
+	r := b.rt
+	cl := r.cfg.Cluster
+	if cl == nil {
+		return nil
+	}
+	self := NodeToken(r.cfg.Node)
+	const msgs, bytes = 1 << 12, 256 << 20
+	if r.leader() {
+		if _, err := b.subscribe(b.lockstepSubject("done"), b.onDone, msgs, bytes); err != nil {
+			return err
+		}
+	} else {
+		if _, err := b.subscribe(b.lockstepSubject("tick."+self), b.onTick, msgs, bytes); err != nil {
+			return err
+		}
+		if cl.Observe {
+			if _, err := b.subscribe(b.lockstepSubject("burst"), b.onRecord, msgs, bytes); err != nil {
+				return err
+			}
+		}
+		if _, err := b.subscribe(b.lockstepSubject("ready."+self), b.onReady, 64, 1<<20); err != nil {
+			return err
+		}
+	}
+	_, err := b.subscribe(b.lockstepSubject("probe."+self), func(m *nats.Msg) { _ = m.Respond(nil) }, 64, 1<<20)
+	return err
+}
+
+// Handshake returns once every node of the cluster can reach every other:
+// this node sees every other node's subscriptions (a reply on its probe
+// subject, subscribed last), and on the coordinator, every other node says
+// it sees all the others and agrees on the run, the epoch and the
+// placement. Interest spreads between routed NATS servers asynchronously,
+// so without this a first batch could find no subscriber and be lost.
+// Single-process runtimes return at once.
+func (r *Runtime) Handshake(ctx context.Context) error {
+	b := r.bus
+	if r.cfg.Cluster == nil || b == nil {
+		return nil
+	}
+	for _, n := range r.nodes {
+		if n == r.cfg.Node {
+			continue
+		}
+		if _, err := b.retry(ctx, b.lockstepSubject("probe."+NodeToken(n)), nil, func(*nats.Msg) (bool, error) { return true, nil }); err != nil {
+			return fmt.Errorf("actors: node %s does not answer on NATS: %w", n, err)
+		}
+	}
+	b.probed.Store(true)
+	if !r.leader() {
+		return nil
+	}
+	ask, err := proto.Marshal(&brainv1.Ready{Run: r.cfg.Run, Epoch: r.cfg.Epoch, Placement: r.PlacementDigest()})
+	if err != nil {
+		return err
+	}
+	for _, n := range r.nodes {
+		if n == r.cfg.Node {
+			continue
+		}
+		_, err := b.retry(ctx, b.lockstepSubject("ready."+NodeToken(n)), ask, func(m *nats.Msg) (bool, error) {
+			var rd brainv1.Ready
+			if err := proto.Unmarshal(m.Data, &rd); err != nil {
+				return false, fmt.Errorf("bad answer: %w", err)
+			}
+			if rd.Error != "" {
+				return false, errors.New(rd.Error)
+			}
+			return rd.Ok, nil
+		})
+		if err != nil {
+			return fmt.Errorf("actors: node %s is not ready: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// retry sends a request to subject until accept takes an answer, accept
+// fails, or ctx ends.
+func (b *natsBus) retry(ctx context.Context, subject string, data []byte, accept func(*nats.Msg) (bool, error)) (*nats.Msg, error) {
+	wait := 5 * time.Millisecond
+	var last error
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		m, err := b.nc.RequestWithContext(rctx, subject, data)
+		cancel()
+		if err == nil {
+			ok, aerr := accept(m)
+			if aerr != nil {
+				return nil, aerr
+			}
+			if ok {
+				return m, nil
+			}
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if last == nil {
+				last = errors.New("it never said it was ready")
+			}
+			return nil, fmt.Errorf("%w (last: %v)", ctx.Err(), last)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// onReady answers the coordinator's Ready (follower).
+func (b *natsBus) onReady(m *nats.Msg) {
+	r := b.rt
+	var ask brainv1.Ready
+	reply := &brainv1.Ready{Run: r.cfg.Run, Epoch: r.cfg.Epoch, Placement: r.PlacementDigest()}
+	if err := proto.Unmarshal(m.Data, &ask); err != nil {
+		r.ignore(&r.ignored.malformed)
+		return
+	}
+	switch {
+	case ask.Run != reply.Run:
+		reply.Error = fmt.Sprintf("node %s runs run %x, the coordinator %x", r.cfg.Node, reply.Run, ask.Run)
+	case ask.Epoch != reply.Epoch:
+		reply.Error = fmt.Sprintf("node %s is at epoch %d, the coordinator at %d", r.cfg.Node, reply.Epoch, ask.Epoch)
+	case ask.Placement != reply.Placement:
+		reply.Error = fmt.Sprintf("node %s computed another placement of the areas (digest %s, the coordinator's %s)",
+			r.cfg.Node, reply.Placement, ask.Placement)
+	default:
+		reply.Ok = b.probed.Load()
+	}
+	data, err := proto.Marshal(reply)
+	if err == nil {
+		err = m.Respond(data)
+	}
+	if err != nil {
+		r.log.Warn("ready reply failed", "err", err)
+	}
+}
+
+// sendTicks publishes the Tick of burst to every other node, each with the
+// sensory points of its own areas (leader).
+func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
+	if b == nil || b.rt.cfg.Cluster == nil {
+		return nil
+	}
+	r := b.rt
+	if b.ticks == nil {
+		b.ticks = make([]*brainv1.Tick, len(r.nodes))
+		for p := range b.ticks {
+			b.ticks[p] = &brainv1.Tick{}
+		}
+	}
+	for p := range b.ticks {
+		t := b.ticks[p]
+		t.Burst, t.Run, t.Epoch, t.Stop, t.Last = burst, r.cfg.Run, r.cfg.Epoch, false, 0
+		t.Points = t.Points[:0]
+	}
+	for a, pts := range points {
+		if len(pts) == 0 {
+			continue
+		}
+		p := r.participant(r.placement.Node(a))
+		ap := &brainv1.AreaPoints{Area: uint32(a), Local: make([]uint32, len(pts)), P: make([]float32, len(pts))}
+		for k, pt := range pts {
+			ap.Local[k], ap.P[k] = pt.Local, pt.P
+		}
+		b.ticks[p].Points = append(b.ticks[p].Points, ap)
+	}
+	for p, n := range r.nodes {
+		if n == r.cfg.Node {
+			continue
+		}
+		if err := b.publishProto(b.lockstepSubject("tick."+NodeToken(n)), b.ticks[p]); err != nil {
+			return fmt.Errorf("actors: tick of burst %d to node %s: %w", burst, n, err)
+		}
+	}
+	return nil
+}
+
+// sendStop tells every other node that the run ended after burst last.
+func (b *natsBus) sendStop(last npu.Burst) {
+	if b == nil || b.rt.cfg.Cluster == nil {
+		return
+	}
+	r := b.rt
+	t := &brainv1.Tick{Run: r.cfg.Run, Epoch: r.cfg.Epoch, Stop: true, Last: last}
+	for _, n := range r.nodes {
+		if n != r.cfg.Node {
+			if err := b.publishProto(b.lockstepSubject("tick."+NodeToken(n)), t); err != nil {
+				r.log.Warn("stop to node failed", "node", n, "err", err)
+			}
+		}
+	}
+	_ = b.nc.Flush()
+}
+
+func (b *natsBus) publishProto(subject string, m proto.Message) error {
+	var err error
+	b.tickBuf, err = proto.MarshalOptions{}.MarshalAppend(b.tickBuf[:0], m)
+	if err != nil {
+		return err
+	}
+	return b.nc.Publish(subject, b.tickBuf)
+}
+
+// appendFired appends the AreaFired of area (fired ascending, delta-encoded).
+func appendFired(dst []*brainv1.AreaFired, area int, fired []uint32, stepNs int64) []*brainv1.AreaFired {
+	af := &brainv1.AreaFired{Area: uint32(area), StepNs: uint64(max(stepNs, 0)), FiredDelta: make([]uint32, len(fired))}
+	prev := uint32(0)
+	for k, f := range fired {
+		af.FiredDelta[k] = f - prev
+		prev = f
+	}
+	return append(dst, af)
+}
+
+// undelta decodes AreaFired's indices; false when they are not ascending or
+// not below n.
+func undelta(deltas []uint32, n uint32) ([]uint32, bool) {
+	out := make([]uint32, len(deltas))
+	prev := uint32(0)
+	for k, d := range deltas {
+		v := prev + d
+		if (k > 0 && (d == 0 || v < prev)) || v >= n {
+			return nil, false
+		}
+		out[k], prev = v, v
+	}
+	return out, true
+}
+
+// sendDone reports that this node's areas finished burst (follower).
+func (b *natsBus) sendDone(burst npu.Burst, local []int, reports []completed) error {
+	r := b.rt
+	m := &brainv1.NodeDone{Run: r.cfg.Run, Epoch: r.cfg.Epoch, Burst: burst, Node: string(r.cfg.Node)}
+	for _, a := range local {
+		m.Areas = appendFired(m.Areas, a, reports[a].fired, reports[a].stepNs)
+	}
+	if err := b.publishProto(b.lockstepSubject("done"), m); err != nil {
+		return fmt.Errorf("actors: completion of burst %d: %w", burst, err)
+	}
+	return nil
+}
+
+// sendRecord publishes a complete burst for the nodes that observe (leader).
+func (b *natsBus) sendRecord(res *BurstResult) error {
+	if b == nil || b.rt.cfg.Cluster == nil || !b.rt.cfg.Cluster.Observed {
+		return nil
+	}
+	r := b.rt
+	m := &brainv1.BurstRecord{Run: r.cfg.Run, Epoch: r.cfg.Epoch, Burst: res.Burst, ElapsedNs: uint64(max(res.Elapsed, 0))}
+	for a, f := range res.Fired {
+		if len(f) > 0 {
+			m.Areas = appendFired(m.Areas, a, f, 0)
+		}
+	}
+	if err := b.publishProto(b.lockstepSubject("burst"), m); err != nil {
+		return fmt.Errorf("actors: record of burst %d: %w", res.Burst, err)
+	}
+	return nil
+}
+
+// currentRun checks a message's run and epoch, counting it when it is not of
+// this run and epoch.
+func (r *Runtime) currentRun(run, epoch uint64) bool {
+	switch {
+	case run != r.cfg.Run:
+		r.ignore(&r.ignored.run)
+	case epoch != r.cfg.Epoch:
+		r.ignore(&r.ignored.epoch)
+	default:
+		return true
+	}
+	return false
+}
+
+// onTick decodes the leader's Tick (follower).
+func (b *natsBus) onTick(m *nats.Msg) {
+	r := b.rt
+	var t brainv1.Tick
+	if err := proto.Unmarshal(m.Data, &t); err != nil {
+		r.ignore(&r.ignored.malformed)
+		return
+	}
+	if !r.currentRun(t.Run, t.Epoch) {
+		return
+	}
+	rt := &remoteTick{burst: t.Burst, stop: t.Stop, last: t.Last}
+	if !t.Stop && t.Burst == 0 {
+		r.ignore(&r.ignored.malformed)
+		return
+	}
+	for _, ap := range t.Points {
+		a := int(ap.Area)
+		if a >= len(r.plan.Areas) || r.placement.Node(a) != r.cfg.Node || len(ap.Local) != len(ap.P) {
+			r.ignore(&r.ignored.malformed)
+			return
+		}
+		n := r.plan.Areas[a].Neurons()
+		pts := make([]npu.Point, len(ap.Local))
+		for k := range pts {
+			if ap.Local[k] >= n {
+				r.ignore(&r.ignored.malformed)
+				return
+			}
+			pts[k] = npu.Point{Local: ap.Local[k], P: ap.P[k]}
+		}
+		rt.areas, rt.points = append(rt.areas, a), append(rt.points, pts)
+	}
+	r.system.Root.Send(r.coordinator, rt)
+}
+
+// onDone decodes another node's NodeDone (leader).
+func (b *natsBus) onDone(m *nats.Msg) {
+	r := b.rt
+	var d brainv1.NodeDone
+	if err := proto.Unmarshal(m.Data, &d); err != nil {
+		r.ignore(&r.ignored.malformed)
+		return
+	}
+	if !r.currentRun(d.Run, d.Epoch) {
+		return
+	}
+	p, ok := r.nodeIndex[NodeID(d.Node)]
+	if !ok {
+		r.ignore(&r.ignored.unknown)
+		return
+	}
+	rd := &remoteDone{participant: p, burst: d.Burst}
+	for _, af := range d.Areas {
+		a := int(af.Area)
+		if a >= len(r.plan.Areas) || r.placement.Node(a) != NodeID(d.Node) {
+			r.ignore(&r.ignored.unknown)
+			return
+		}
+		fired, ok := undelta(af.FiredDelta, r.plan.Areas[a].Neurons())
+		if !ok {
+			r.ignore(&r.ignored.malformed)
+			return
+		}
+		rd.areas, rd.fired, rd.stepNs = append(rd.areas, a), append(rd.fired, fired), append(rd.stepNs, int64(min(af.StepNs, 1<<62)))
+	}
+	r.system.Root.Send(r.coordinator, rd)
+}
+
+// onRecord decodes a complete burst from the leader (observing follower).
+func (b *natsBus) onRecord(m *nats.Msg) {
+	r := b.rt
+	var rec brainv1.BurstRecord
+	if err := proto.Unmarshal(m.Data, &rec); err != nil {
+		r.ignore(&r.ignored.malformed)
+		return
+	}
+	if !r.currentRun(rec.Run, rec.Epoch) {
+		return
+	}
+	br := &burstRecord{burst: rec.Burst, fired: make([][]uint32, len(r.plan.Areas)), elapsed: time.Duration(min(rec.ElapsedNs, 1<<62))}
+	for _, af := range rec.Areas {
+		a := int(af.Area)
+		if a >= len(r.plan.Areas) {
+			r.ignore(&r.ignored.unknown)
+			return
+		}
+		fired, ok := undelta(af.FiredDelta, r.plan.Areas[a].Neurons())
+		if !ok {
+			r.ignore(&r.ignored.malformed)
+			return
+		}
+		br.fired[a] = fired
+	}
+	r.system.Root.Send(r.coordinator, br)
+}
