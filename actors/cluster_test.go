@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
@@ -265,5 +266,72 @@ func TestClusterStallNamesNode(t *testing.T) {
 	<-follower
 	if err == nil || !strings.Contains(err.Error(), "burst 4") || !strings.Contains(err.Error(), "node b") {
 		t.Fatalf("coordinator: %v, want a stall of burst 4 naming node b", err)
+	}
+}
+
+// TestClusterOverRoutedServers: three runtimes, each connected to its own
+// embedded server, the servers routed into one NATS cluster: the handshake
+// waits for interest to spread, and the spike trains are the sequential
+// ones.
+func TestClusterOverRoutedServers(t *testing.T) {
+	var servers []*server.Server
+	for k := range 3 {
+		o := NATSServer{Name: fmt.Sprintf("s%d", k), Cluster: "127.0.0.1:-1", ClusterName: "test"}
+		if k > 0 {
+			o.Routes = []string{"nats-route://" + servers[0].ClusterAddr().String()}
+		}
+		ns, err := StartNATS(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+		servers = append(servers, ns)
+	}
+	nodes := []NodeID{"n0", "n1", "n2"}
+	plan := fakePlan(11, 9, 24)
+	const bursts = 30
+	want := sequential(plan, bursts, pulses{24})
+	table := make(Table, len(plan.Areas))
+	for i := range table {
+		table[i] = nodes[(i*7)%3]
+	}
+	recs := make([]recorder, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errs := make(chan error, 3)
+	// Each node starts running as soon as it exists, the coordinator first:
+	// only the handshake keeps its first tick from going to nodes that do
+	// not listen yet.
+	for k, n := range nodes {
+		engines, _ := fakeEngines(plan)
+		for i := range engines {
+			if table[i] != n {
+				engines[i] = nil
+			}
+		}
+		var sensors Sensors
+		if k == 0 {
+			sensors = pulses{24}
+		}
+		url := servers[k].ClientURL()
+		r := newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
+			Cluster: &Cluster{Nodes: nodes, Coordinator: "n0", Observe: true, Observed: true}, Run: 5,
+			Dial:    func(opts ...nats.Option) (*nats.Conn, error) { return nats.Connect(url, opts...) },
+			Sensors: sensors, Observer: recs[k].observe, StallTimeout: 10 * time.Second})
+		go func() {
+			err := r.Handshake(ctx)
+			if err == nil {
+				err = r.Run(ctx, bursts)
+			}
+			errs <- err
+		}()
+	}
+	for range nodes {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k := range recs {
+		compareRuns(t, want, recs[k].bursts)
 	}
 }

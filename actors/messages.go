@@ -99,5 +99,3 @@ type start struct {
 
 // stop asks the coordinator to finish the current burst and end the run.
 type stop struct{}
-
-

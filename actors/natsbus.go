@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -191,14 +192,47 @@ func (b *natsBus) close() {
 // otherwise it listens on listen (host:port; port -1 picks a free one, see
 // ClientURL). Shut it down with Shutdown.
 func EmbeddedNATS(listen string) (*server.Server, error) {
+	return StartNATS(NATSServer{Listen: listen})
+}
+
+// NATSServer configures an embedded NATS server.
+type NATSServer struct {
+	// Name names the server among its routed peers (default
+	// "spikemesh-embedded").
+	Name string
+	// Listen is the client listener (host:port, port -1: a free one); ""
+	// opens none (in-process clients only), unless Cluster is set, which
+	// needs one: then 127.0.0.1:-1.
+	Listen string
+	// Cluster is the route listener (host:port) of a NATS cluster formed by
+	// the embedded servers of several nodes; "" for none.
+	Cluster string
+	// ClusterName must be the same on every routed server.
+	ClusterName string
+	// Routes are the peers' route URLs (nats-route://host:port); the
+	// server keeps trying to reach them.
+	Routes []string
+}
+
+// StartNATS starts an embedded NATS server as o says and waits until it
+// accepts connections.
+func StartNATS(o NATSServer) (*server.Server, error) {
 	opts := &server.Options{
-		ServerName: "spikemesh-embedded",
-		DontListen: listen == "",
+		ServerName: o.Name,
+		DontListen: o.Listen == "" && o.Cluster == "",
 		NoSigs:     true,
 		NoLog:      true,
 		// Spike batches of large areas can exceed the 1 MB default.
 		MaxPayload: 64 << 20,
 		MaxPending: 256 << 20,
+	}
+	if opts.ServerName == "" {
+		opts.ServerName = "spikemesh-embedded"
+	}
+	listen := o.Listen
+	if listen == "" && o.Cluster != "" {
+		// A server that does not listen for clients never starts routing.
+		listen = "127.0.0.1:-1"
 	}
 	if listen != "" {
 		host, port, err := splitHostPort(listen)
@@ -206,6 +240,23 @@ func EmbeddedNATS(listen string) (*server.Server, error) {
 			return nil, err
 		}
 		opts.Host, opts.Port = host, port
+	}
+	if o.Cluster != "" {
+		host, port, err := splitHostPort(o.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: host, Port: port}
+		if opts.Cluster.Name == "" {
+			opts.Cluster.Name = "spikemesh"
+		}
+		for _, r := range o.Routes {
+			u, err := url.Parse(r)
+			if err != nil || u.Host == "" {
+				return nil, fmt.Errorf("actors: NATS route %q: want nats-route://host:port", r)
+			}
+			opts.Routes = append(opts.Routes, u)
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
