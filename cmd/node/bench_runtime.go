@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/spikemesh/spikemesh/actors"
+	"github.com/spikemesh/spikemesh/brain"
 	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/npu"
 	"github.com/spikemesh/spikemesh/quant"
@@ -71,12 +72,12 @@ func benchActors(o benchOptions, emit func(any)) error {
 	const neurons = 8
 	viaNATS := o.Extra["nats"] == "1"
 	plan := ringPlan(k, neurons)
-	engs, closeEngines, err := engines(plan)
+	engs, closeEngines, err := brain.Engines(plan)
 	if err != nil {
 		return err
 	}
 	defer closeEngines()
-	cfg := actors.Config{Plan: plan, Engines: engs, SpikesViaNATS: viaNATS, InlineWork: inlineWork}
+	cfg := actors.Config{Plan: plan, Engines: engs, SpikesViaNATS: viaNATS, InlineWork: brain.InlineWork}
 	if v, err := strconv.Atoi(o.Extra["inline"]); err == nil {
 		cfg.InlineWork = v // 0: every area on goroutines of its own
 	}

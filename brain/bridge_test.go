@@ -1,4 +1,4 @@
-package main
+package brain
 
 import (
 	"context"
@@ -71,14 +71,14 @@ func TestBridgesEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type result struct {
-		sum *runSummary
+		sum *Summary
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		sum, err := runBrain(ctx, runConfig{Genome: genome, Rate: 500, NATS: ns.ClientURL(),
+		sum, err := Run(ctx, Config{Genome: genome, Rate: 500, NATS: ns.ClientURL(),
 			SubjectPrefix: subjects.Prefix, Brain: subjects.Brain, Quiet: true,
-			ready: func() { close(ready) }})
+			Ready: func() { close(ready) }})
 		done <- result{sum, err}
 	}()
 	select {

@@ -1,0 +1,315 @@
+package brain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spikemesh/spikemesh/actors"
+	"github.com/spikemesh/spikemesh/cortical"
+	"github.com/spikemesh/spikemesh/genomes"
+	"github.com/spikemesh/spikemesh/npu"
+	"github.com/spikemesh/spikemesh/pns"
+	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
+	"github.com/spikemesh/spikemesh/quant"
+)
+
+// ErrInterrupted is returned (wrapped) by Run when its context ends before
+// the brain has grown: there is nothing to run and no record.
+var ErrInterrupted = errors.New("interrupted while growing the brain")
+
+// Summary is what a run did.
+type Summary struct {
+	Bursts        uint64
+	Wall          time.Duration
+	BurstP50      time.Duration
+	BurstP99      time.Duration
+	Spikes        []uint64 // by area index
+	Dropped       uint64   // spike batches lost by NATS
+	SensorDropped uint64   // sensor frames rejected or lost (NATS and Inputs)
+	PointsDropped uint64   // points of accepted frames dropped (outside the area, p = 0, ...)
+	Intake        pns.IntakeStats
+}
+
+// runner runs the bursts of a grown brain. Both implementations, the actor
+// runtime and npu's reference runner, call the observer they were built
+// with after every burst, in order, so that everything downstream of a
+// burst (statistics, the record, the status line) is shared.
+type runner interface {
+	// run runs bursts bursts (0: until ctx ends). Cancelling ctx finishes
+	// the burst in progress and returns nil.
+	run(ctx context.Context, bursts uint64) error
+	// dropped returns the spike batches and sensor frames lost on the way.
+	dropped() (spikes, sensor uint64)
+	close()
+}
+
+// Run grows the brain of c.Genome and runs it as `node run` does, until
+// c.Bursts bursts are done or ctx ends (which finishes the burst in
+// progress, flushes the record and returns no error). Cancelling ctx while
+// the brain grows returns ErrInterrupted. The summary is returned, and
+// printed to c.Stderr, whenever bursts ran, even with an error.
+func Run(ctx context.Context, c Config) (*Summary, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	log := c.Logger
+	ui := newStatusUI(c.Stderr.(*Console), c.Quiet, log)
+
+	data, err := readGenome(c.Genome)
+	if err != nil {
+		return nil, err
+	}
+	opts := cortical.Options{Seed: c.Seed, Progress: ui.growth}
+	if c.Precision != "" {
+		p, warning, err := quant.ParsePrecision(c.Precision)
+		if err != nil {
+			return nil, fmt.Errorf("--precision: %w", err)
+		}
+		if warning != "" {
+			log.Warn(warning)
+		}
+		opts.Precision = &p
+	}
+	t0 := time.Now()
+	plan, err := grow(ctx, data, c.Genome, opts)
+	ui.growthEnded()
+	if err != nil {
+		return nil, err
+	}
+	ui.grown(c.Genome, plan, time.Since(t0))
+	for _, w := range plan.Warnings {
+		log.Warn("genome", "warning", w)
+	}
+
+	areas := make([]pns.Area, len(plan.Areas))
+	ids := make([]string, len(plan.Areas))
+	for i := range plan.Areas {
+		a := &plan.Areas[i]
+		areas[i] = pns.Area{ID: pns.ID(a.ID), Geometry: pns.Geometry{Dims: a.Dims, PerVoxel: a.PerVoxel}}
+		ids[i] = a.ID.String()
+	}
+	intake := pns.NewIntake(areas, plan.AreaIndex, pns.DefaultLimits())
+	feed := &actors.SensorFeed{Intake: intake}
+	if c.Inputs != "" {
+		f, err := os.Open(c.Inputs)
+		if err != nil {
+			return nil, fmt.Errorf("--inputs: %w", err)
+		}
+		feed.Schedule, err = actors.ReadSchedule(f, intake.Resolve, log)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--inputs %s: %w", c.Inputs, err)
+		}
+	}
+
+	rec, err := NewRecorder(c.Record, ids, RecordOptions{Sync: c.RecordSync})
+	if err != nil {
+		return nil, err
+	}
+	stats := actors.NewStats(len(plan.Areas))
+	// Read concurrently by control requests.
+	var bursts, spikes atomic.Uint64
+	var startNs atomic.Int64
+	observe := func(r *actors.BurstResult) error {
+		stats.Add(r)
+		spikes.Add(uint64(r.Spikes))
+		bursts.Add(1)
+		ui.status(plan, stats, r)
+		return rec.Write(r.Burst, r.Fired)
+	}
+	ctlStats := func(s *brainv1.Stats) {
+		st := intake.Stats()
+		s.Spikes, s.SensorFrames, s.SensorDropped = spikes.Load(), st.Taken, st.Dropped()
+		if t := startNs.Load(); t != 0 {
+			if d := time.Since(time.Unix(0, t)).Seconds(); d > 0 {
+				s.BurstsPerSecond = float64(bursts.Load()) / d
+			}
+		}
+	}
+
+	var r runner
+	if c.Runner == RunnerReference {
+		r, err = newReference(plan, feed, interval(&c, plan), observe)
+	} else {
+		r, err = newActorRunner(&c, plan, areas, feed, observe, ctlStats)
+	}
+	if err != nil {
+		rec.Close()
+		return nil, err
+	}
+	if c.Ready != nil {
+		c.Ready()
+	}
+	start := time.Now()
+	startNs.Store(start.UnixNano())
+	err = r.run(ctx, c.Bursts)
+	wall := time.Since(start)
+	spikeDrops, sensorDrops := r.dropped()
+	r.close()
+	if ferr := rec.Close(); err == nil {
+		err = ferr
+	}
+	sum := &Summary{Bursts: stats.Bursts, Wall: wall, BurstP50: stats.Quantile(0.5), BurstP99: stats.Quantile(0.99),
+		Spikes: stats.Spikes, Dropped: spikeDrops}
+	st := intake.Stats()
+	sum.Intake = st
+	sum.SensorDropped, sum.PointsDropped = st.Dropped()+sensorDrops, st.PointsDropped
+	if s := feed.Schedule; s != nil {
+		sum.SensorDropped += uint64(s.BadLines + s.UnknownAreas)
+		sum.PointsDropped += uint64(s.BadPoints)
+	}
+	ui.done(plan, sum)
+	return sum, err
+}
+
+// grow loads and grows the genome, giving up when ctx ends first.
+//
+// TODO(cortical): growth cannot be stopped from outside yet. Once
+// cortical.Options has a cancellation hook (a Context or Cancel field that
+// growth polls between rules), pass ctx through it; until then an
+// interrupted growth goes on in the background, and its result is dropped,
+// until it finishes or the process exits.
+func grow(ctx context.Context, data []byte, name string, opts cortical.Options) (*cortical.Plan, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInterrupted, err)
+	}
+	type result struct {
+		plan *cortical.Plan
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := cortical.Load(data, name, opts)
+		done <- result{p, err}
+	}()
+	select {
+	case r := <-done:
+		return r.plan, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
+	}
+}
+
+// readGenome reads a genome file, or an embedded genome by name.
+func readGenome(name string) ([]byte, error) {
+	data, err := os.ReadFile(name)
+	if err == nil {
+		return data, nil
+	}
+	if data, e := genomes.Read(name); e == nil {
+		return data, nil
+	}
+	return nil, fmt.Errorf("--genome %q: no such file and no embedded genome of that name (embedded: %s): %w",
+		name, strings.Join(genomes.Names(), ", "), err)
+}
+
+// Engines builds one npu engine per area of plan, by area index, and a
+// function that closes them all.
+func Engines(plan *cortical.Plan) ([]npu.Engine, func(), error) {
+	out := make([]npu.Engine, len(plan.Areas))
+	closeAll := func() {
+		for _, e := range out {
+			if c, ok := e.(interface{ Close() }); ok {
+				c.Close()
+			}
+		}
+	}
+	conns := plan.Connections // sorted by (Dst, Src)
+	for i := range plan.Areas {
+		k := 0
+		for k < len(conns) && conns[k].Dst == i {
+			k++
+		}
+		e, err := npu.NewEngine(plan.Areas[i].AreaSpec, plan.Precision, slices.Clip(conns[:k]))
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		out[i] = e
+		conns = conns[k:]
+	}
+	return out, closeAll, nil
+}
+
+// interval is the time between bursts: none with Free, else 1/Rate or the
+// genome's rate (free when the genome has none).
+func interval(c *Config, plan *cortical.Plan) time.Duration {
+	hz := c.Rate
+	if hz == 0 {
+		hz = plan.Genome.BurstRateHz
+	}
+	if c.Free || CheckRate(hz) != nil {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / hz)
+}
+
+// reference runs a brain with npu's single-process reference runner, fed by
+// the same sensor feed and observed like the actor runtime.
+type reference struct {
+	r       *npu.Runner
+	n       int
+	feed    *actors.SensorFeed
+	every   time.Duration
+	observe actors.Observer
+}
+
+func newReference(plan *cortical.Plan, feed *actors.SensorFeed, every time.Duration, observe actors.Observer) (*reference, error) {
+	specs := make([]npu.AreaSpec, len(plan.Areas))
+	for i := range plan.Areas {
+		specs[i] = plan.Areas[i].AreaSpec
+	}
+	r, err := npu.NewRunner(specs, plan.Connections, plan.Precision, npu.RunnerOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &reference{r: r, n: len(specs), feed: feed, every: every, observe: observe}, nil
+}
+
+func (ref *reference) run(ctx context.Context, bursts uint64) error {
+	points := make([][]npu.Point, ref.n)
+	res := actors.BurstResult{Fired: make([][]uint32, ref.n)}
+	epoch := time.Now()
+	for b := npu.Burst(1); bursts == 0 || b <= bursts; b++ {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if ref.every > 0 {
+			if wait := time.Until(epoch.Add(time.Duration(b-1) * ref.every)); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return nil
+				}
+			}
+		}
+		clear(points)
+		ref.feed.Points(b, points)
+		t0 := time.Now()
+		outs := ref.r.Step(points)
+		res.Burst, res.Elapsed, res.Spikes, res.Slowest, res.SlowestStep = b, time.Since(t0), 0, -1, 0
+		for i, o := range outs {
+			res.Fired[i] = nil
+			if len(o.Fired) > 0 {
+				res.Fired[i] = o.Fired
+			}
+			res.Spikes += len(o.Fired)
+		}
+		if err := ref.observe(&res); err != nil {
+			return fmt.Errorf("burst %d: %w", b, err)
+		}
+	}
+	return nil
+}
+
+func (ref *reference) dropped() (uint64, uint64) { return 0, 0 }
+
+func (ref *reference) close() { ref.r.Close() }
