@@ -19,6 +19,8 @@ type Meta struct {
 	HTTP          string  // HOST:PORT of its HTTP endpoint ("" if none)
 	Digest        Digest  // what must agree across the cluster
 	Capacity      float64 // relative weight for placement; <= 0 means 1
+	Boot          uint64  // random per process start: tells two runs of one cluster apart
+	Records       bool    // this node writes the whole brain's record
 }
 
 // Digest sums up what every node of one brain must agree on. Nodes whose
@@ -100,6 +102,8 @@ type wireMeta struct {
 	Precision string  `json:"p"`
 	Bursts    uint64  `json:"b"`
 	Capacity  float64 `json:"c"`
+	Boot      uint64  `json:"o,omitempty"`
+	Records   bool    `json:"r,omitempty"`
 }
 
 func encodeMeta(m Meta) ([]byte, error) {
@@ -116,6 +120,8 @@ func encodeMeta(m Meta) ([]byte, error) {
 		Precision: m.Digest.Precision,
 		Bursts:    m.Digest.Bursts,
 		Capacity:  m.Capacity,
+		Boot:      m.Boot,
+		Records:   m.Records,
 	})
 	if err != nil {
 		return nil, err
@@ -143,5 +149,7 @@ func decodeMeta(b []byte) (Meta, error) {
 		HTTP:          w.HTTP,
 		Digest:        Digest{Genome: w.Genome, Seed: w.Seed, Precision: w.Precision, Bursts: w.Bursts},
 		Capacity:      w.Capacity,
+		Boot:          w.Boot,
+		Records:       w.Records,
 	}, nil
 }
