@@ -32,11 +32,15 @@ const InlineWork = 4096
 // whatever was set up.
 type actorRunner struct {
 	rt     *actors.Runtime
-	bridge *natsio.SensorBridge
+	bridge *natsio.SensorBridge // nil on a cluster node that does not coordinate
 	undo   []func()
 }
 
-func newActorRunner(c *Config, plan *cortical.Plan, areas []pns.Area, feed *actors.SensorFeed,
+// newActorRunner sets up the actor runtime of this node: in cluster mode it
+// joins the cluster first, runs only the areas placed here, takes sensory
+// input and control requests only on the coordinating node, and returns
+// once every node can reach every other.
+func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, genome []byte, areas []pns.Area, feed *actors.SensorFeed,
 	observe actors.Observer, ctlStats func(*brainv1.Stats)) (_ *actorRunner, err error) {
 	log := c.Logger
 	a := &actorRunner{}
@@ -45,10 +49,22 @@ func newActorRunner(c *Config, plan *cortical.Plan, areas []pns.Area, feed *acto
 			a.close()
 		}
 	}()
+	var cn *clusterNode
+	if c.Cluster.Enabled() {
+		if cn, err = joinCluster(ctx, c, plan, genome, log); err != nil {
+			return nil, err
+		}
+		a.undo = append(a.undo, cn.close)
+	}
 	where := "NATS at " + RedactURL(c.NATS)
 	dial := func(opts ...nats.Option) (*nats.Conn, error) { return nats.Connect(c.NATS, opts...) }
 	if c.NATS == "" {
-		ns, err := startEmbedded(c.NATSListen)
+		opts := actors.NATSServer{Listen: c.NATSListen}
+		if cn != nil && c.Cluster.NATSCluster != "" {
+			opts.Name, opts.Cluster, opts.Routes = c.Cluster.NodeName, c.Cluster.NATSCluster, cn.routes
+			opts.ClusterName = "spikemesh-" + c.Brain
+		}
+		ns, err := startEmbedded(opts)
 		if err != nil {
 			return nil, err
 		}
@@ -76,50 +92,79 @@ func newActorRunner(c *Config, plan *cortical.Plan, areas []pns.Area, feed *acto
 	}
 	a.undo = append(a.undo, nc.Close)
 	subjects := pns.Subjects{Prefix: c.SubjectPrefix, Brain: c.Brain}
-	a.bridge, err = natsio.SubscribeSensors(nc, subjects, feed.Intake, natsio.WithLogger(log))
-	if err != nil {
-		return nil, err
+	leader := cn == nil || cn.coordinator == cn.self
+	if leader {
+		// Sensory input lands on the coordinator, which fixes every burst's
+		// points for every node.
+		a.bridge, err = natsio.SubscribeSensors(nc, subjects, feed.Intake, natsio.WithLogger(log))
+		if err != nil {
+			return nil, err
+		}
+		a.undo = append(a.undo, func() { _ = a.bridge.Close() })
 	}
-	a.undo = append(a.undo, func() { _ = a.bridge.Close() })
 	pub, err := natsio.NewMotorPublisher(nc, subjects, areas)
 	if err != nil {
 		return nil, err
 	}
-	engs, closeEngines, err := Engines(plan)
+	cfg := actors.Config{
+		Plan: plan, Dial: dial, SpikesViaNATS: c.SpikesViaNATS,
+		SubjectPrefix: subjects.Prefix, Brain: subjects.Brain,
+		Interval: interval(c, plan), StallTimeout: c.StallTimeout, InlineWork: InlineWork,
+		Motors: motors{pub}, Observer: observe, Logger: log,
+	}
+	keep := func(int) bool { return true }
+	if cn != nil {
+		cfg.Placement, cfg.Node, cfg.Run = cn.placement, cn.self, cn.run
+		cfg.Cluster = &actors.Cluster{Nodes: cn.nodes, Coordinator: cn.coordinator, Observe: c.Record != "", Observed: cn.observed}
+		keep = func(i int) bool { return cn.placement[i] == cn.self }
+	}
+	if leader {
+		cfg.Sensors = feed
+	}
+	engs, closeEngines, err := EnginesFor(plan, keep)
 	if err != nil {
 		return nil, err
 	}
 	a.undo = append(a.undo, closeEngines)
-	a.rt, err = actors.New(actors.Config{
-		Plan: plan, Engines: engs, Dial: dial, SpikesViaNATS: c.SpikesViaNATS,
-		SubjectPrefix: subjects.Prefix, Brain: subjects.Brain,
-		Interval: interval(c, plan), StallTimeout: c.StallTimeout, InlineWork: InlineWork,
-		Sensors: feed, Motors: motors{pub}, Observer: observe, Logger: log,
-	})
-	if err != nil {
+	cfg.Engines = engs
+	if a.rt, err = actors.New(cfg); err != nil {
 		return nil, err
 	}
 	a.undo = append(a.undo, a.rt.Close)
-	ctl, err := a.rt.ServeControl(nc, subjects.Prefix+"."+subjects.Brain+".ctl", func(s *brainv1.Stats) {
-		ctlStats(s)
-		s.SensorDropped += a.bridge.SlowConsumerDrops()
-	})
-	if err != nil {
-		return nil, err
+	if leader {
+		ctl, err := a.rt.ServeControl(nc, subjects.Prefix+"."+subjects.Brain+".ctl", func(s *brainv1.Stats) {
+			ctlStats(s)
+			s.SensorDropped += a.bridge.SlowConsumerDrops()
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.undo = append(a.undo, func() { _ = ctl.Unsubscribe() })
 	}
-	a.undo = append(a.undo, func() { _ = ctl.Unsubscribe() })
 	// The server must know the sensor and control subscriptions before
 	// anyone is told the brain is ready: core NATS delivers only to known
 	// subscribers.
 	if err := nc.FlushTimeout(10 * time.Second); err != nil {
 		return nil, fmt.Errorf("flushing subscriptions to %s: %w", where, err)
 	}
+	if cn != nil {
+		hctx, cancel := context.WithTimeout(ctx, c.Cluster.JoinTimeout)
+		defer cancel()
+		if err := a.rt.Handshake(hctx); err != nil {
+			return nil, fmt.Errorf("cluster handshake: %w", err)
+		}
+	}
 	return a, nil
 }
 
 func (a *actorRunner) run(ctx context.Context, bursts uint64) error { return a.rt.Run(ctx, bursts) }
 
-func (a *actorRunner) dropped() (uint64, uint64) { return a.rt.Dropped(), a.bridge.SlowConsumerDrops() }
+func (a *actorRunner) dropped() (uint64, uint64) {
+	if a.bridge == nil {
+		return a.rt.Dropped(), 0
+	}
+	return a.rt.Dropped(), a.bridge.SlowConsumerDrops()
+}
 
 func (a *actorRunner) close() {
 	for i := len(a.undo) - 1; i >= 0; i-- {
@@ -131,7 +176,13 @@ func (a *actorRunner) close() {
 // startEmbedded starts the embedded NATS server. A listen address whose
 // port is taken is refused at once, naming it, rather than after the
 // server's readiness timeout.
-func startEmbedded(listen string) (*server.Server, error) {
+func startEmbedded(o actors.NATSServer) (*server.Server, error) {
+	listen := o.Listen
+	if o.Cluster != "" {
+		if err := checkFree(o.Cluster, "--nats-cluster"); err != nil {
+			return nil, err
+		}
+	}
 	if listen != "" {
 		host, port, err := splitListen(listen)
 		if err != nil {
@@ -148,11 +199,30 @@ func startEmbedded(listen string) (*server.Server, error) {
 			l.Close()
 		}
 	}
-	ns, err := actors.EmbeddedNATS(listen)
+	ns, err := actors.StartNATS(o)
 	if err != nil {
-		return nil, fmt.Errorf("--nats-listen %s: %w", listen, err)
+		return nil, fmt.Errorf("embedded NATS server: %w", err)
 	}
 	return ns, nil
+}
+
+// checkFree refuses a listen address whose port another process holds.
+func checkFree(hp, flag string) error {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", flag, hp, err)
+	}
+	if p == "0" || p == "-1" {
+		return nil
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(host, p))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%s %s: address in use (another process listens there)", flag, hp)
+		}
+		return fmt.Errorf("%s %s: %w", flag, hp, err)
+	}
+	return l.Close()
 }
 
 // motors adapts the pns motor publisher to actors.Motors.

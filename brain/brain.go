@@ -137,7 +137,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	if c.Runner == RunnerReference {
 		r, err = newReference(plan, feed, interval(&c, plan), observe)
 	} else {
-		r, err = newActorRunner(&c, plan, areas, feed, observe, ctlStats)
+		r, err = newActorRunner(ctx, &c, plan, data, areas, feed, observe, ctlStats)
 	}
 	if err != nil {
 		rec.Close()
@@ -212,6 +212,12 @@ func readGenome(name string) ([]byte, error) {
 // Engines builds one npu engine per area of plan, by area index, and a
 // function that closes them all.
 func Engines(plan *cortical.Plan) ([]npu.Engine, func(), error) {
+	return EnginesFor(plan, func(int) bool { return true })
+}
+
+// EnginesFor builds the engines of the areas keep selects (nil for the
+// others), as Engines does.
+func EnginesFor(plan *cortical.Plan, keep func(area int) bool) ([]npu.Engine, func(), error) {
 	out := make([]npu.Engine, len(plan.Areas))
 	closeAll := func() {
 		for _, e := range out {
@@ -225,6 +231,10 @@ func Engines(plan *cortical.Plan) ([]npu.Engine, func(), error) {
 		k := 0
 		for k < len(conns) && conns[k].Dst == i {
 			k++
+		}
+		if !keep(i) {
+			conns = conns[k:]
+			continue
 		}
 		e, err := npu.NewEngine(plan.Areas[i].AreaSpec, plan.Precision, slices.Clip(conns[:k]))
 		if err != nil {

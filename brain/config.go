@@ -83,6 +83,11 @@ type Config struct {
 	// (--quiet).
 	Quiet bool
 
+	// Cluster mode: the brain runs over several node processes, each
+	// started with the same command line apart from its own name and
+	// addresses. ClusterBind enables it.
+	Cluster ClusterConfig
+
 	// Stderr receives progress, the status line, the summary and, unless
 	// Logger is given, the log. nil discards them. When it is a *Console,
 	// Run draws its status line through it; otherwise Validate wraps it in
@@ -156,6 +161,9 @@ func (c *Config) Validate() error {
 		if _, _, err := quant.ParsePrecision(c.Precision); err != nil {
 			return fmt.Errorf("--precision: %w", err)
 		}
+	}
+	if err := c.Cluster.validate(c); err != nil {
+		return err
 	}
 	if c.Rate != 0 {
 		if err := CheckRate(c.Rate); err != nil {

@@ -46,6 +46,7 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 	fs.DurationVar(&c.StallTimeout, "stall-timeout", 2*time.Minute, "fail when one burst takes longer (0: never)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "print only errors and the summary")
 	logs.register(fs)
+	registerClusterFlags(fs, &c.Cluster)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: node run [--genome FILE|NAME] [--bursts N] [--record FILE] [--inputs FILE] [flags]")
 		fmt.Fprintln(stderr, "\nGrows the brain and runs it burst by burst. Output goes to stderr; SIGINT or SIGTERM")
