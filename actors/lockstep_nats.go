@@ -460,3 +460,31 @@ func (b *natsBus) onRecord(m *nats.Msg) {
 	}
 	r.system.Root.Send(r.coordinator, br)
 }
+
+// BusStats returns the messages and bytes this node has published on NATS
+// (spike batches and the lock step; 0 when nothing travels over NATS).
+func (r *Runtime) BusStats() (msgs, bytes uint64) {
+	if r.bus == nil {
+		return 0, 0
+	}
+	s := r.bus.nc.Stats()
+	return s.OutMsgs, s.OutBytes
+}
+
+// PingNode measures n request-reply round trips to another node over the
+// lock step's NATS path (its probe subject) and returns them.
+func (r *Runtime) PingNode(ctx context.Context, node NodeID, n int) ([]time.Duration, error) {
+	if r.bus == nil {
+		return nil, errors.New("actors: no NATS connection")
+	}
+	subject := r.bus.lockstepSubject("probe." + NodeToken(node))
+	out := make([]time.Duration, 0, n)
+	for range n {
+		t0 := time.Now()
+		if _, err := r.bus.nc.RequestWithContext(ctx, subject, nil); err != nil {
+			return out, fmt.Errorf("actors: ping node %s: %w", node, err)
+		}
+		out = append(out, time.Since(t0))
+	}
+	return out, nil
+}

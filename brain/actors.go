@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -32,6 +33,8 @@ const InlineWork = 4096
 // whatever was set up.
 type actorRunner struct {
 	rt     *actors.Runtime
+	cn     *clusterNode // nil outside cluster mode
+	rtt    time.Duration // median round trip to another node, measured before burst 1
 	bridge *natsio.SensorBridge // nil on a cluster node that does not coordinate
 	undo   []func()
 }
@@ -40,7 +43,7 @@ type actorRunner struct {
 // joins the cluster first, runs only the areas placed here, takes sensory
 // input and control requests only on the coordinating node, and returns
 // once every node can reach every other.
-func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, genome []byte, areas []pns.Area, feed *actors.SensorFeed,
+func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives [][]npu.Drive, genome []byte, areas []pns.Area, feed *actors.SensorFeed,
 	observe actors.Observer, ctlStats func(*brainv1.Stats)) (_ *actorRunner, err error) {
 	log := c.Logger
 	a := &actorRunner{}
@@ -55,6 +58,7 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, genome 
 			return nil, err
 		}
 		a.undo = append(a.undo, cn.close)
+		a.cn = cn
 	}
 	where := "NATS at " + RedactURL(c.NATS)
 	dial := func(opts ...nats.Option) (*nats.Conn, error) { return nats.Connect(c.NATS, opts...) }
@@ -121,7 +125,7 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, genome 
 	if leader {
 		cfg.Sensors = feed
 	}
-	engs, closeEngines, err := EnginesFor(plan, keep)
+	engs, closeEngines, err := EnginesFor(plan, keep, drives)
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +157,32 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, genome 
 		if err := a.rt.Handshake(hctx); err != nil {
 			return nil, fmt.Errorf("cluster handshake: %w", err)
 		}
+		if c.SummaryJSON != "" && cn.coordinator == cn.self && len(cn.nodes) > 1 {
+			// The floor of any lock step: 200 round trips to another node
+			// over the same NATS path, before burst 1.
+			if rtts, err := a.rt.PingNode(hctx, cn.nodes[1], 200); err == nil && len(rtts) > 0 {
+				slices.Sort(rtts)
+				a.rtt = rtts[len(rtts)/2]
+			}
+		}
 	}
 	return a, nil
 }
 
 func (a *actorRunner) run(ctx context.Context, bursts uint64) error { return a.rt.Run(ctx, bursts) }
+
+// measure reports this node's NATS traffic and, on a cluster's
+// coordinator, the median of 200 round trips to another node.
+func (a *actorRunner) measure(context.Context) measures {
+	var m measures
+	m.msgs, m.bytes = a.rt.BusStats()
+	m.nodes = 1
+	if cn := a.cn; cn != nil {
+		m.node, m.nodes = string(cn.self), len(cn.nodes)
+		m.rttP50 = a.rtt
+	}
+	return m
+}
 
 func (a *actorRunner) dropped() (uint64, uint64) {
 	if a.bridge == nil {

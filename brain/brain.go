@@ -2,6 +2,7 @@ package brain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -34,6 +35,19 @@ type Summary struct {
 	SensorDropped uint64   // sensor frames rejected or lost (NATS and Inputs)
 	PointsDropped uint64   // points of accepted frames dropped (outside the area, p = 0, ...)
 	Intake        pns.IntakeStats
+	// ComputeP50 is the median over bursts of the slowest area's step.
+	ComputeP50 time.Duration
+	// MsgsOut and BytesOut count what this node published on NATS for
+	// spikes and the lock step.
+	MsgsOut, BytesOut uint64
+	// RTTP50 is the median round trip to another node over the lock step's
+	// NATS path, measured after the run by the coordinator of a cluster
+	// (0 otherwise).
+	RTTP50 time.Duration
+	// Node and Nodes name this node and count the cluster's (1 outside
+	// cluster mode).
+	Node  string
+	Nodes int
 }
 
 // runner runs the bursts of a grown brain. Both implementations, the actor
@@ -61,26 +75,42 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	log := c.Logger
 	ui := newStatusUI(c.Stderr.(*Console), c.Quiet, log)
 
-	data, err := readGenome(c.Genome)
-	if err != nil {
-		return nil, err
-	}
-	opts := cortical.Options{Seed: c.Seed, Progress: ui.growth}
-	if c.Precision != "" {
-		p, warning, err := quant.ParsePrecision(c.Precision)
-		if err != nil {
-			return nil, fmt.Errorf("--precision: %w", err)
-		}
-		if warning != "" {
-			log.Warn(warning)
-		}
-		opts.Precision = &p
-	}
+	var (
+		data   []byte
+		plan   *cortical.Plan
+		drives [][]npu.Drive
+		err    error
+	)
 	t0 := time.Now()
-	plan, err := grow(ctx, data, c.Genome, opts)
-	ui.growthEnded()
-	if err != nil {
-		return nil, err
+	if c.Synthetic != "" {
+		sy, _ := ParseSynthetic(c.Synthetic) // checked by Validate
+		prec := quant.FP32
+		if c.Precision != "" {
+			prec, _, _ = quant.ParsePrecision(c.Precision)
+		}
+		plan, drives = sy.Plan(prec)
+		data = []byte("synthetic " + sy.String())
+		c.Genome = "synthetic " + sy.String()
+	} else {
+		if data, err = readGenome(c.Genome); err != nil {
+			return nil, err
+		}
+		opts := cortical.Options{Seed: c.Seed, Progress: ui.growth}
+		if c.Precision != "" {
+			p, warning, err := quant.ParsePrecision(c.Precision)
+			if err != nil {
+				return nil, fmt.Errorf("--precision: %w", err)
+			}
+			if warning != "" {
+				log.Warn(warning)
+			}
+			opts.Precision = &p
+		}
+		plan, err = grow(ctx, data, c.Genome, opts)
+		ui.growthEnded()
+		if err != nil {
+			return nil, err
+		}
 	}
 	ui.grown(c.Genome, plan, time.Since(t0))
 	for _, w := range plan.Warnings {
@@ -116,8 +146,12 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	// Read concurrently by control requests.
 	var bursts, spikes atomic.Uint64
 	var startNs atomic.Int64
+	var compute actors.Histogram
 	observe := func(r *actors.BurstResult) error {
 		stats.Add(r)
+		if r.SlowestStep > 0 {
+			compute.Add(r.SlowestStep)
+		}
 		spikes.Add(uint64(r.Spikes))
 		bursts.Add(1)
 		ui.status(plan, stats, r)
@@ -137,7 +171,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	if c.Runner == RunnerReference {
 		r, err = newReference(plan, feed, interval(&c, plan), observe)
 	} else {
-		r, err = newActorRunner(ctx, &c, plan, data, areas, feed, observe, ctlStats)
+		r, err = newActorRunner(ctx, &c, plan, drives, data, areas, feed, observe, ctlStats)
 	}
 	if err != nil {
 		rec.Close()
@@ -151,12 +185,17 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	err = r.run(ctx, c.Bursts)
 	wall := time.Since(start)
 	spikeDrops, sensorDrops := r.dropped()
+	var ms measures
+	if m, ok := r.(measurer); ok {
+		ms = m.measure(ctx)
+	}
 	r.close()
 	if ferr := rec.Close(); err == nil {
 		err = ferr
 	}
 	sum := &Summary{Bursts: stats.Bursts, Wall: wall, BurstP50: stats.Quantile(0.5), BurstP99: stats.Quantile(0.99),
-		Spikes: stats.Spikes, Dropped: spikeDrops}
+		Spikes: stats.Spikes, Dropped: spikeDrops, ComputeP50: compute.Quantile(0.5),
+		MsgsOut: ms.msgs, BytesOut: ms.bytes, RTTP50: ms.rttP50, Node: ms.node, Nodes: max(ms.nodes, 1)}
 	st := intake.Stats()
 	sum.Intake = st
 	sum.SensorDropped, sum.PointsDropped = st.Dropped()+sensorDrops, st.PointsDropped
@@ -165,7 +204,68 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 		sum.PointsDropped += uint64(s.BadPoints)
 	}
 	ui.done(plan, sum)
+	if c.SummaryJSON != "" {
+		if jerr := writeSummaryJSON(c.SummaryJSON, plan, sum); err == nil {
+			err = jerr
+		}
+	}
 	return sum, err
+}
+
+// measures are what a runner can tell about its traffic after a run.
+type measures struct {
+	msgs, bytes uint64
+	rttP50      time.Duration
+	node        string
+	nodes       int
+}
+
+// measurer is a runner that measures its traffic.
+type measurer interface {
+	measure(ctx context.Context) measures
+}
+
+// writeSummaryJSON writes sum as one JSON object (durations in
+// microseconds) to path.
+func writeSummaryJSON(path string, plan *cortical.Plan, sum *Summary) error {
+	areas, neurons, synapses := plan.Totals()
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+	bps := 0.0
+	if sum.Wall > 0 {
+		bps = float64(sum.Bursts) / sum.Wall.Seconds()
+	}
+	data, err := json.Marshal(map[string]any{
+		"node": sum.Node, "nodes": sum.Nodes, "areas": areas, "neurons": neurons, "synapses": synapses,
+		"bursts": sum.Bursts, "wall_s": sum.Wall.Seconds(), "bursts_per_s": bps,
+		"burst_p50_us": us(sum.BurstP50), "burst_p99_us": us(sum.BurstP99), "compute_p50_us": us(sum.ComputeP50),
+		"msgs_out": sum.MsgsOut, "bytes_out": sum.BytesOut, "nats_rtt_p50_us": us(sum.RTTP50),
+		"rss_mb": peakRSSMB(), "dropped": sum.Dropped,
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--summary-json: %w", err)
+	}
+	return nil
+}
+
+// peakRSSMB is this process's peak resident set (VmHWM) in MB, or 0 where
+// /proc does not say.
+func peakRSSMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
 }
 
 // grow loads and grows the genome, giving up when ctx ends first.
@@ -212,12 +312,13 @@ func readGenome(name string) ([]byte, error) {
 // Engines builds one npu engine per area of plan, by area index, and a
 // function that closes them all.
 func Engines(plan *cortical.Plan) ([]npu.Engine, func(), error) {
-	return EnginesFor(plan, func(int) bool { return true })
+	return EnginesFor(plan, func(int) bool { return true }, nil)
 }
 
 // EnginesFor builds the engines of the areas keep selects (nil for the
-// others), as Engines does.
-func EnginesFor(plan *cortical.Plan, keep func(area int) bool) ([]npu.Engine, func(), error) {
+// others), as Engines does, with the constant drive of drives[i] (nil: none)
+// for area i.
+func EnginesFor(plan *cortical.Plan, keep func(area int) bool, drives [][]npu.Drive) ([]npu.Engine, func(), error) {
 	out := make([]npu.Engine, len(plan.Areas))
 	closeAll := func() {
 		for _, e := range out {
@@ -236,7 +337,11 @@ func EnginesFor(plan *cortical.Plan, keep func(area int) bool) ([]npu.Engine, fu
 			conns = conns[k:]
 			continue
 		}
-		e, err := npu.NewEngine(plan.Areas[i].AreaSpec, plan.Precision, slices.Clip(conns[:k]))
+		var opts npu.Options
+		if i < len(drives) {
+			opts.Drive = drives[i]
+		}
+		e, err := npu.NewEngineWithOptions(plan.Areas[i].AreaSpec, plan.Precision, slices.Clip(conns[:k]), opts)
 		if err != nil {
 			closeAll()
 			return nil, nil, err

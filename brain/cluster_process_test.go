@@ -49,11 +49,18 @@ func nodeBinary(t *testing.T) string {
 	return nodeBin
 }
 
+var (
+	portsMu sync.Mutex
+	given   = map[int]bool{}
+)
+
 // freePort returns a port of 127.0.0.1 free for TCP and UDP (memberlist
-// uses both).
+// uses both), never the same twice in one test binary.
 func freePort(t *testing.T) int {
 	t.Helper()
-	for range 50 {
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 200 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -63,7 +70,10 @@ func freePort(t *testing.T) int {
 		l.Close()
 		if err == nil {
 			u.Close()
-			return port
+			if !given[port] {
+				given[port] = true
+				return port
+			}
 		}
 	}
 	t.Fatal("no free port")

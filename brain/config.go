@@ -83,6 +83,13 @@ type Config struct {
 	// (--quiet).
 	Quiet bool
 
+	// Synthetic, "K,N,F", runs the scale-out benchmark's synthetic brain
+	// instead of a genome (see Synthetic; --synthetic).
+	Synthetic string
+	// SummaryJSON, when set, receives the run's summary as one JSON object
+	// (--summary-json).
+	SummaryJSON string
+
 	// Cluster mode: the brain runs over several node processes, each
 	// started with the same command line apart from its own name and
 	// addresses. ClusterBind enables it.
@@ -136,10 +143,16 @@ func (c *Config) Validate() error {
 		c.Logger = slog.New(slog.NewTextHandler(console, &slog.HandlerOptions{Level: level}))
 	}
 
-	if c.Genome == "" {
+	if c.Synthetic != "" {
+		if _, err := ParseSynthetic(c.Synthetic); err != nil {
+			return err
+		}
+		if c.Runner != RunnerActors {
+			return errors.New("--synthetic: runs with the actors runner only")
+		}
+	} else if c.Genome == "" {
 		return errors.New("--genome: required (a genome file or an embedded genome's name)")
-	}
-	if _, err := os.Stat(c.Genome); err != nil && !isEmbedded(c.Genome) {
+	} else if _, err := os.Stat(c.Genome); err != nil && !isEmbedded(c.Genome) {
 		return fmt.Errorf("--genome %q: no such file and no embedded genome of that name (embedded: %s)",
 			c.Genome, strings.Join(genomes.Names(), ", "))
 	}

@@ -19,6 +19,8 @@ type benchOptions struct {
 	Fanout    int
 	Areas     int
 	Threads   int
+	Nodes     string // node counts (cluster)
+	Genome    string // genome instead of the synthetic brain (cluster)
 	// Extra holds workload-specific flags as given (key=value), for workloads
 	// that need more than the shared ones.
 	Extra map[string]string
@@ -57,6 +59,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of every random choice")
 	fs.IntVar(&o.Fanout, "fanout", 10, "outgoing synapses per neuron (lif-random)")
 	fs.IntVar(&o.Areas, "areas", 16, "number of areas (actors)")
+	fs.StringVar(&o.Nodes, "nodes", "1,2,3", "node counts to run, comma-separated (cluster)")
+	fs.StringVar(&o.Genome, "genome", "", "run this genome instead of the synthetic brain (cluster)")
 	fs.IntVar(&o.Threads, "threads", 0, "worker goroutines inside one engine (0: GOMAXPROCS)")
 	fs.StringVar(&extra, "extra", "", "workload-specific settings, key=value[,key=value]")
 	fs.Usage = func() {

@@ -39,3 +39,10 @@ func registerClusterFlags(fs *flag.FlagSet, k *brain.ClusterConfig) {
 	fs.StringVar(&k.Placement, "placement", "", "place areas as `FILE` says (a map from area ID to node name) instead of computing it")
 	fs.Float64Var(&k.Capacity, "capacity", 1, "this node's relative share of the areas")
 }
+
+// registerBenchRunFlags adds the flags node bench's cluster workload gives
+// node run.
+func registerBenchRunFlags(fs *flag.FlagSet, c *brain.Config) {
+	fs.StringVar(&c.Synthetic, "synthetic", "", "run the scale-out benchmark's synthetic brain `K,N,F` instead of a genome: K areas, N neurons in all, F synapses per neuron")
+	fs.StringVar(&c.SummaryJSON, "summary-json", "", "write the run's summary to `FILE` as one JSON object")
+}

@@ -47,6 +47,7 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 	fs.BoolVar(&c.Quiet, "quiet", false, "print only errors and the summary")
 	logs.register(fs)
 	registerClusterFlags(fs, &c.Cluster)
+	registerBenchRunFlags(fs, &c)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: node run [--genome FILE|NAME] [--bursts N] [--record FILE] [--inputs FILE] [flags]")
 		fmt.Fprintln(stderr, "\nGrows the brain and runs it burst by burst. Output goes to stderr; SIGINT or SIGTERM")

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func init() {
+	registerBench("cluster", benchWorkload{
+		summary: "one brain on 1, 2, 3… local node processes (--nodes): bursts/s, lock-step overhead, NATS traffic",
+		run:     benchCluster,
+	})
+}
+
+// clusterResult is one line of the cluster workload.
+type clusterResult struct {
+	Workload      string  `json:"workload"`
+	Nodes         int     `json:"nodes"`
+	Areas         int     `json:"areas"`
+	Neurons       int64   `json:"neurons"`
+	Synapses      int64   `json:"synapses"`
+	Bursts        uint64  `json:"bursts"`
+	BurstsPerS    float64 `json:"bursts_per_s"`
+	BurstP50      float64 `json:"burst_p50_us"`
+	BurstP99      float64 `json:"burst_p99_us"`
+	ComputeP50    float64 `json:"compute_p50_us"`
+	RTTP50        float64 `json:"nats_rtt_p50_us"`
+	MsgsPerBurst  float64 `json:"msgs_per_burst"`
+	BytesPerBurst float64 `json:"bytes_per_burst"`
+	RSSPerNode    float64 `json:"rss_mb_per_node"`
+}
+
+// nodeSummary is what node run --summary-json writes.
+type nodeSummary struct {
+	Node       string  `json:"node"`
+	Areas      int     `json:"areas"`
+	Neurons    int64   `json:"neurons"`
+	Synapses   int64   `json:"synapses"`
+	Bursts     uint64  `json:"bursts"`
+	BurstsPerS float64 `json:"bursts_per_s"`
+	BurstP50   float64 `json:"burst_p50_us"`
+	BurstP99   float64 `json:"burst_p99_us"`
+	ComputeP50 float64 `json:"compute_p50_us"`
+	RTTP50     float64 `json:"nats_rtt_p50_us"`
+	MsgsOut    uint64  `json:"msgs_out"`
+	BytesOut   uint64  `json:"bytes_out"`
+	RSSMB      float64 `json:"rss_mb"`
+}
+
+// benchCluster starts, for each node count, that many node run processes
+// on 127.0.0.1 forming one cluster (embedded NATS servers routed together),
+// runs the synthetic brain (--areas, --neurons, --fanout) or --genome free
+// for --bursts bursts, and reports the coordinator's burst times, the
+// slowest area's step, a NATS round trip between two of the processes and
+// the traffic of all of them. The same flags run on real machines, one
+// process per machine, by giving node run the cluster flags by hand.
+func benchCluster(o benchOptions, emit func(any)) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bursts := o.Bursts
+	if bursts == 0 {
+		bursts = 5000
+	}
+	var counts []int
+	for _, f := range strings.Split(o.Nodes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 16 {
+			return fmt.Errorf("--nodes %q: want counts from 1 to 16, comma-separated", o.Nodes)
+		}
+		counts = append(counts, n)
+	}
+	dir, err := os.MkdirTemp("", "spikemesh-bench-cluster-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	for _, n := range counts {
+		sums, err := runClusterOnce(self, dir, o, n, bursts)
+		if err != nil {
+			return fmt.Errorf("%d nodes: %w", n, err)
+		}
+		lead := sums[0]
+		res := clusterResult{Workload: "cluster", Nodes: n, Areas: lead.Areas - 3, Neurons: lead.Neurons, Synapses: lead.Synapses,
+			Bursts: lead.Bursts, BurstsPerS: lead.BurstsPerS, BurstP50: lead.BurstP50, BurstP99: lead.BurstP99,
+			ComputeP50: lead.ComputeP50, RTTP50: lead.RTTP50}
+		if o.Genome != "" {
+			res.Areas = lead.Areas
+		}
+		for _, s := range sums {
+			res.MsgsPerBurst += float64(s.MsgsOut)
+			res.BytesPerBurst += float64(s.BytesOut)
+			res.RSSPerNode += s.RSSMB
+		}
+		if lead.Bursts > 0 {
+			res.MsgsPerBurst /= float64(lead.Bursts)
+			res.BytesPerBurst /= float64(lead.Bursts)
+		}
+		res.RSSPerNode /= float64(len(sums))
+		emit(res)
+	}
+	return nil
+}
+
+// runClusterOnce runs one cluster of n processes and returns their
+// summaries, the coordinator's (n0) first.
+func runClusterOnce(self, dir string, o benchOptions, n, bursts int) ([]nodeSummary, error) {
+	ports, err := freeLocalPorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
+	seed := ports[0]
+	type proc struct {
+		cmd     *exec.Cmd
+		out     bytes.Buffer
+		summary string
+	}
+	procs := make([]*proc, n)
+	for k := range n {
+		p := &proc{summary: filepath.Join(dir, fmt.Sprintf("n%d-of-%d.json", k, n))}
+		args := []string{"run", "--free", "--quiet", "--bursts", strconv.Itoa(bursts), "--precision", o.Precision,
+			"--summary-json", p.summary, "--stall-timeout", "5m"}
+		if o.Genome != "" {
+			args = append(args, "--genome", o.Genome)
+		} else {
+			args = append(args, "--synthetic", fmt.Sprintf("%d,%d,%d", o.Areas, o.Neurons, o.Fanout))
+		}
+		if n > 1 {
+			bind, route := ports[2*k], ports[2*k+1]
+			args = append(args, "--node-name", fmt.Sprintf("n%d", k), "--cluster-bind", bind, "--join", seed,
+				"--expect-nodes", strconv.Itoa(n), "--nats-cluster", route, "--join-timeout", "2m")
+		}
+		p.cmd = exec.Command(self, args...)
+		p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+		if err := p.cmd.Start(); err != nil {
+			return nil, err
+		}
+		procs[k] = p
+	}
+	var firstErr error
+	for k, p := range procs {
+		done := make(chan error, 1)
+		go func() { done <- p.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("node n%d: %v\n%s", k, err, p.out.String())
+			}
+		case <-time.After(10 * time.Minute):
+			for _, q := range procs {
+				_ = q.cmd.Process.Kill()
+			}
+			<-done
+			if firstErr == nil {
+				firstErr = fmt.Errorf("node n%d did not finish within 10 minutes", k)
+			}
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	out := make([]nodeSummary, n)
+	for k, p := range procs {
+		data, err := os.ReadFile(p.summary)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &out[k]); err != nil {
+			return nil, fmt.Errorf("summary of n%d: %w", k, err)
+		}
+	}
+	return out, nil
+}
+
+// freeLocalPorts returns n distinct addresses 127.0.0.1:PORT, each free for
+// TCP and UDP (memberlist uses both) when it returns: every port is held
+// until all are found, so none is handed out twice.
+func freeLocalPorts(n int) ([]string, error) {
+	var out []string
+	var held []io.Closer
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 50*n {
+			return nil, fmt.Errorf("no %d free ports on 127.0.0.1", n)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		held = append(held, l)
+		u, err := net.ListenPacket("udp", l.Addr().String())
+		if err != nil {
+			continue
+		}
+		held = append(held, u)
+		out = append(out, l.Addr().String())
+	}
+	return out, nil
+}
