@@ -33,8 +33,8 @@ const InlineWork = 4096
 // whatever was set up.
 type actorRunner struct {
 	rt     *actors.Runtime
-	cn     *clusterNode // nil outside cluster mode
-	rtt    time.Duration // median round trip to another node, measured before burst 1
+	cn     *clusterNode         // nil outside cluster mode
+	rtt    time.Duration        // median round trip to another node, measured before burst 1
 	bridge *natsio.SensorBridge // nil on a cluster node that does not coordinate
 	undo   []func()
 }
