@@ -118,8 +118,12 @@ type Membership struct {
 	stopper sync.Once
 	stopErr error
 
-	changeMu sync.Mutex
-	changed  chan struct{} // closed and replaced at each membership change
+	// The members as the event callbacks report them. memberlist's own
+	// Members hands out pointers into state it goes on changing, so this
+	// copy, made while memberlist holds its lock, is what is read.
+	membersMu sync.Mutex
+	members   map[string]Member
+	changed   chan struct{} // closed and replaced at each membership change
 
 	refusalMu sync.Mutex
 	refusals  []*refusal // recent refusals of merges, newest last
@@ -193,6 +197,7 @@ func Start(cfg Config) (*Membership, error) {
 		log:     logger.With("node", cfg.Name),
 		events:  newEventQueue(),
 		done:    make(chan struct{}),
+		members: make(map[string]Member),
 		changed: make(chan struct{}),
 	}
 	m.meta.Store(&meta)
@@ -214,7 +219,7 @@ func Start(cfg Config) (*Membership, error) {
 
 	seeds := m.otherSeeds(cfg.Join, conf.BindAddr, conf.BindPort)
 	if len(seeds) == 0 {
-		m.log.Info("cluster: first node", "addr", ml.LocalNode().Address())
+		m.log.Info("cluster: first node", "addr", m.Self().Addr)
 		return m, nil
 	}
 	if err := m.join(seeds, cfg.JoinTimeout); err != nil {
@@ -255,7 +260,11 @@ func hostPort(s string) (string, int, error) {
 
 // otherSeeds drops duplicate seeds and those that are this node.
 func (m *Membership) otherSeeds(seeds []string, bindAddr string, bindPort int) []string {
-	self := m.ml.Load().LocalNode()
+	selfIP, selfPort := net.IP(nil), -1
+	if host, p, err := net.SplitHostPort(m.Self().Addr); err == nil {
+		selfIP = net.ParseIP(host)
+		selfPort, _ = strconv.Atoi(p)
+	}
 	bindIP := net.ParseIP(bindAddr)
 	var local []net.IP
 	if bindIP.IsUnspecified() {
@@ -273,7 +282,7 @@ func (m *Membership) otherSeeds(seeds []string, bindAddr string, bindPort int) [
 			return false
 		}
 		port, err := strconv.Atoi(p)
-		if err != nil || (port != int(self.Port) && port != bindPort) {
+		if err != nil || (port != selfPort && port != bindPort) {
 			return false
 		}
 		ips := []net.IP{net.ParseIP(host)}
@@ -283,7 +292,7 @@ func (m *Membership) otherSeeds(seeds []string, bindAddr string, bindPort int) [
 			}
 		}
 		for _, ip := range ips {
-			if ip.Equal(self.Addr) || ip.Equal(bindIP) || slices.ContainsFunc(local, ip.Equal) {
+			if ip.Equal(selfIP) || ip.Equal(bindIP) || slices.ContainsFunc(local, ip.Equal) {
 				return true
 			}
 		}
@@ -486,19 +495,27 @@ func (e *joinError) Error() string {
 func (e *joinError) Unwrap() []error { return e.seeds }
 
 // Self is this node as its peers see it.
-func (m *Membership) Self() Member { return m.member(m.ml.Load().LocalNode()) }
+func (m *Membership) Self() Member {
+	m.membersMu.Lock()
+	defer m.membersMu.Unlock()
+	return m.members[m.name]
+}
 
 // Members lists the members memberlist holds alive (or suspects but has not
 // yet declared dead), this node included, sorted by name.
 func (m *Membership) Members() []Member {
-	nodes := m.ml.Load().Members()
-	out := make([]Member, 0, len(nodes))
-	for _, n := range nodes {
-		out = append(out, m.member(n))
+	m.membersMu.Lock()
+	out := make([]Member, 0, len(m.members))
+	for _, mb := range m.members {
+		out = append(out, mb)
 	}
+	m.membersMu.Unlock()
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
+
+// member copies what a memberlist node says; call it only where memberlist
+// holds its lock (its callbacks) or on a node of its own.
 
 func (m *Membership) member(n *memberlist.Node) Member {
 	meta, err := decodeMeta(n.Meta)
@@ -517,9 +534,9 @@ func (m *Membership) Events() <-chan Event { return m.events.out }
 // error naming those there are when ctx ends first.
 func (m *Membership) WaitFor(ctx context.Context, n int) ([]Member, error) {
 	for {
-		m.changeMu.Lock()
+		m.membersMu.Lock()
 		ch := m.changed
-		m.changeMu.Unlock()
+		m.membersMu.Unlock()
 		ms := m.Members()
 		if len(ms) >= n {
 			return ms, nil
@@ -568,11 +585,17 @@ func (m *Membership) Shutdown() error {
 	return m.stopErr
 }
 
-func (m *Membership) noteChange() {
-	m.changeMu.Lock()
+// apply records a change of membership and wakes WaitFor.
+func (m *Membership) apply(e Event) {
+	m.membersMu.Lock()
+	if e.Kind == EventLeave {
+		delete(m.members, e.Member.Name)
+	} else {
+		m.members[e.Member.Name] = e.Member
+	}
 	close(m.changed)
 	m.changed = make(chan struct{})
-	m.changeMu.Unlock()
+	m.membersMu.Unlock()
 }
 
 // delegate holds the callbacks memberlist makes. They must not block, and
@@ -598,13 +621,8 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
 // a taken name.
 func (d *delegate) NotifyMerge(peers []*memberlist.Node) error {
 	m := d.m
-	ml := m.ml.Load()
-	var known []*memberlist.Node
-	var selfAddr string
-	if ml != nil {
-		known = ml.Members()
-		selfAddr = ml.LocalNode().Address()
-	}
+	known := m.Members()
+	selfAddr := m.Self().Addr
 	for _, p := range peers {
 		if p.State == memberlist.StateDead || p.State == memberlist.StateLeft {
 			continue
@@ -623,8 +641,8 @@ func (d *delegate) NotifyMerge(peers []*memberlist.Node) error {
 			return m.refuse(ErrDifferentBrain, "node %q at %s runs a different brain: %s", p.Name, p.Address(), diff)
 		}
 		for _, k := range known {
-			if k.Name == p.Name && k.Address() != p.Address() {
-				return m.refuse(ErrNameTaken, "node name %q is taken by two live members, at %s and %s", p.Name, k.Address(), p.Address())
+			if k.Name == p.Name && k.Addr != p.Address() {
+				return m.refuse(ErrNameTaken, "node name %q is taken by two live members, at %s and %s", p.Name, k.Addr, p.Address())
 			}
 		}
 	}
@@ -657,8 +675,9 @@ func (d *delegate) NotifyLeave(n *memberlist.Node)  { d.notify(EventLeave, n) }
 func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.notify(EventUpdate, n) }
 
 func (d *delegate) notify(kind EventKind, n *memberlist.Node) {
-	d.m.events.push(Event{Kind: kind, Member: d.m.member(n)})
-	d.m.noteChange()
+	e := Event{Kind: kind, Member: d.m.member(n)}
+	d.m.apply(e)
+	d.m.events.push(e)
 }
 
 // eventQueue hands events from memberlist's callbacks (which must not
