@@ -126,7 +126,8 @@ type Membership struct {
 	changed   chan struct{} // closed and replaced at each membership change
 
 	refusalMu sync.Mutex
-	refusals  []*refusal // recent refusals of merges, newest last
+	refusals  []*refusal // recent refusals, newest last
+	refused   uint64     // refusals so far
 }
 
 // refusal is a peer that this node would not merge with.
@@ -327,26 +328,22 @@ func (m *Membership) join(seeds []string, timeout time.Duration) error {
 		outcomes[i] = &refusal{kind: ErrNoAnswer, msg: fmt.Sprintf("no answer from seed %s in time", s)}
 	}
 	for {
-		selfOnly := 0
-		for i, s := range seeds {
-			if remaining := time.Until(deadline); remaining > 0 {
-				outcomes[i] = m.joinSeed(s, remaining)
+		// Seeds are tried side by side, so that one that swallows packets
+		// does not hold up the others.
+		if remaining := time.Until(deadline); remaining > 0 {
+			var wg sync.WaitGroup
+			for i, s := range seeds {
+				wg.Go(func() { outcomes[i] = m.joinSeed(s, remaining) })
 			}
-			if errors.Is(outcomes[i], errSelfSeed) {
-				selfOnly++
-			}
+			wg.Wait()
 		}
 		if ml.NumMembers() > 1 {
 			for _, err := range outcomes {
-				if err != nil && !errors.Is(err, errSelfSeed) {
+				if err != nil && !errors.Is(err, errNobodyNew) {
 					m.log.Warn("cluster: joined, but a seed failed", "err", err)
 				}
 			}
 			m.log.Info("cluster: joined", "members", ml.NumMembers())
-			return nil
-		}
-		if selfOnly == len(seeds) {
-			// Every seed turned out to be this node: it is the first.
 			return nil
 		}
 		var fatal, label int
@@ -354,7 +351,7 @@ func (m *Membership) join(seeds []string, timeout time.Duration) error {
 			switch {
 			case errors.Is(err, ErrDifferentBrain):
 				fatal++
-			case errors.Is(err, ErrLabelDiffers), errors.Is(err, errSelfSeed):
+			case errors.Is(err, ErrLabelDiffers):
 				label++
 			}
 		}
@@ -379,14 +376,18 @@ func (m *Membership) join(seeds []string, timeout time.Duration) error {
 	}
 }
 
-// errSelfSeed marks a seed that answered as this node itself.
-var errSelfSeed = errors.New("seed is this node")
+// errNobodyNew marks a seed whose answer brought no new member: it is this
+// node under another address, or all it knows was refused.
+var errNobodyNew = errors.New("nobody new")
 
 // joinSeed makes one attempt at joining through seed and classifies a
 // failure.
 func (m *Membership) joinSeed(seed string, limit time.Duration) error {
 	ml := m.ml.Load()
 	before := ml.NumMembers()
+	m.refusalMu.Lock()
+	refusedBefore := m.refused
+	m.refusalMu.Unlock()
 	type result struct {
 		n   int
 		err error
@@ -403,10 +404,13 @@ func (m *Membership) joinSeed(seed string, limit time.Duration) error {
 		return &refusal{kind: ErrNoAnswer, msg: fmt.Sprintf("no answer from seed %s within %v", seed, limit)}
 	}
 	if r.err == nil {
-		if before == 1 && ml.NumMembers() == 1 {
-			return fmt.Errorf("%w: %s", errSelfSeed, seed)
+		if ml.NumMembers() > before {
+			return nil
 		}
-		return nil
+		if ref := m.refusedSince(refusedBefore); ref != nil {
+			return ref
+		}
+		return &refusal{kind: errNobodyNew, msg: fmt.Sprintf("seed %s answered, but no member new to this node (is it this node?)", seed)}
 	}
 	if ref := m.refusalIn(r.err); ref != nil {
 		return ref
@@ -451,15 +455,33 @@ func (m *Membership) refusalIn(err error) *refusal {
 	return nil
 }
 
+// refusedSince is the latest refusal after the first n, if any.
+func (m *Membership) refusedSince(n uint64) *refusal {
+	m.refusalMu.Lock()
+	defer m.refusalMu.Unlock()
+	if m.refused == n || len(m.refusals) == 0 {
+		return nil
+	}
+	return m.refusals[len(m.refusals)-1]
+}
+
+// refuse records and logs why a peer is kept out.
 func (m *Membership) refuse(kind error, format string, args ...any) error {
+	r := m.record(kind, format, args...)
+	m.log.Warn("cluster: refusing peer", "reason", r.msg)
+	return r
+}
+
+// record keeps a refusal for Start's error messages.
+func (m *Membership) record(kind error, format string, args ...any) *refusal {
 	r := &refusal{kind: kind, msg: fmt.Sprintf(format, args...)}
 	m.refusalMu.Lock()
 	m.refusals = append(m.refusals, r)
 	if len(m.refusals) > 32 {
 		m.refusals = slices.Delete(m.refusals, 0, len(m.refusals)-32)
 	}
+	m.refused++
 	m.refusalMu.Unlock()
-	m.log.Warn("cluster: refusing peer", "reason", r.msg)
 	return r
 }
 
@@ -480,7 +502,7 @@ func (e *joinError) Error() string {
 	b.WriteString(": ")
 	n := 0
 	for _, err := range e.seeds {
-		if err == nil || errors.Is(err, errSelfSeed) {
+		if err == nil {
 			continue
 		}
 		if n > 0 {
@@ -656,12 +678,14 @@ func (d *delegate) NotifyAlive(p *memberlist.Node) error {
 	if p.Name == m.name {
 		return nil
 	}
+	// memberlist logs the refusal; it is recorded (not logged again) for
+	// Start's error message.
 	meta, err := decodeMeta(p.Meta)
 	if err != nil {
-		return fmt.Errorf("node %q at %s: %w", p.Name, p.Address(), err)
+		return m.record(ErrDifferentBrain, "node %q at %s: %v", p.Name, p.Address(), err)
 	}
 	if diff := m.digest.diffWith(meta.Digest, "on "+p.Name); diff != "" {
-		return fmt.Errorf("node %q at %s runs a different brain: %s", p.Name, p.Address(), diff)
+		return m.record(ErrDifferentBrain, "node %q at %s runs a different brain: %s", p.Name, p.Address(), diff)
 	}
 	return nil
 }
