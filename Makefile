@@ -55,6 +55,8 @@ proto-check: proto
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./cortical:FuzzLoad \
+	./cluster:FuzzParsePlacementFile \
+	./cluster:FuzzDecodeMeta \
 	./pns:FuzzDecodeContainer \
 	./pns/natsio:FuzzDecodeSensorFrame \
 	./actors:FuzzDecode \

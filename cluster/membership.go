@@ -118,11 +118,16 @@ type Membership struct {
 	stopper sync.Once
 	stopErr error
 
-	changeMu sync.Mutex
-	changed  chan struct{} // closed and replaced at each membership change
+	// The members as the event callbacks report them. memberlist's own
+	// Members hands out pointers into state it goes on changing, so this
+	// copy, made while memberlist holds its lock, is what is read.
+	membersMu sync.Mutex
+	members   map[string]Member
+	changed   chan struct{} // closed and replaced at each membership change
 
 	refusalMu sync.Mutex
-	refusals  []*refusal // recent refusals of merges, newest last
+	refusals  []*refusal // recent refusals, newest last
+	refused   uint64     // refusals so far
 }
 
 // refusal is a peer that this node would not merge with.
@@ -193,6 +198,7 @@ func Start(cfg Config) (*Membership, error) {
 		log:     logger.With("node", cfg.Name),
 		events:  newEventQueue(),
 		done:    make(chan struct{}),
+		members: make(map[string]Member),
 		changed: make(chan struct{}),
 	}
 	m.meta.Store(&meta)
@@ -214,7 +220,7 @@ func Start(cfg Config) (*Membership, error) {
 
 	seeds := m.otherSeeds(cfg.Join, conf.BindAddr, conf.BindPort)
 	if len(seeds) == 0 {
-		m.log.Info("cluster: first node", "addr", ml.LocalNode().Address())
+		m.log.Info("cluster: first node", "addr", m.Self().Addr)
 		return m, nil
 	}
 	if err := m.join(seeds, cfg.JoinTimeout); err != nil {
@@ -255,7 +261,11 @@ func hostPort(s string) (string, int, error) {
 
 // otherSeeds drops duplicate seeds and those that are this node.
 func (m *Membership) otherSeeds(seeds []string, bindAddr string, bindPort int) []string {
-	self := m.ml.Load().LocalNode()
+	selfIP, selfPort := net.IP(nil), -1
+	if host, p, err := net.SplitHostPort(m.Self().Addr); err == nil {
+		selfIP = net.ParseIP(host)
+		selfPort, _ = strconv.Atoi(p)
+	}
 	bindIP := net.ParseIP(bindAddr)
 	var local []net.IP
 	if bindIP.IsUnspecified() {
@@ -273,7 +283,7 @@ func (m *Membership) otherSeeds(seeds []string, bindAddr string, bindPort int) [
 			return false
 		}
 		port, err := strconv.Atoi(p)
-		if err != nil || (port != int(self.Port) && port != bindPort) {
+		if err != nil || (port != selfPort && port != bindPort) {
 			return false
 		}
 		ips := []net.IP{net.ParseIP(host)}
@@ -283,7 +293,7 @@ func (m *Membership) otherSeeds(seeds []string, bindAddr string, bindPort int) [
 			}
 		}
 		for _, ip := range ips {
-			if ip.Equal(self.Addr) || ip.Equal(bindIP) || slices.ContainsFunc(local, ip.Equal) {
+			if ip.Equal(selfIP) || ip.Equal(bindIP) || slices.ContainsFunc(local, ip.Equal) {
 				return true
 			}
 		}
@@ -318,26 +328,22 @@ func (m *Membership) join(seeds []string, timeout time.Duration) error {
 		outcomes[i] = &refusal{kind: ErrNoAnswer, msg: fmt.Sprintf("no answer from seed %s in time", s)}
 	}
 	for {
-		selfOnly := 0
-		for i, s := range seeds {
-			if remaining := time.Until(deadline); remaining > 0 {
-				outcomes[i] = m.joinSeed(s, remaining)
+		// Seeds are tried side by side, so that one that swallows packets
+		// does not hold up the others.
+		if remaining := time.Until(deadline); remaining > 0 {
+			var wg sync.WaitGroup
+			for i, s := range seeds {
+				wg.Go(func() { outcomes[i] = m.joinSeed(s, remaining) })
 			}
-			if errors.Is(outcomes[i], errSelfSeed) {
-				selfOnly++
-			}
+			wg.Wait()
 		}
 		if ml.NumMembers() > 1 {
 			for _, err := range outcomes {
-				if err != nil && !errors.Is(err, errSelfSeed) {
+				if err != nil && !errors.Is(err, errNobodyNew) {
 					m.log.Warn("cluster: joined, but a seed failed", "err", err)
 				}
 			}
 			m.log.Info("cluster: joined", "members", ml.NumMembers())
-			return nil
-		}
-		if selfOnly == len(seeds) {
-			// Every seed turned out to be this node: it is the first.
 			return nil
 		}
 		var fatal, label int
@@ -345,7 +351,7 @@ func (m *Membership) join(seeds []string, timeout time.Duration) error {
 			switch {
 			case errors.Is(err, ErrDifferentBrain):
 				fatal++
-			case errors.Is(err, ErrLabelDiffers), errors.Is(err, errSelfSeed):
+			case errors.Is(err, ErrLabelDiffers):
 				label++
 			}
 		}
@@ -370,14 +376,18 @@ func (m *Membership) join(seeds []string, timeout time.Duration) error {
 	}
 }
 
-// errSelfSeed marks a seed that answered as this node itself.
-var errSelfSeed = errors.New("seed is this node")
+// errNobodyNew marks a seed whose answer brought no new member: it is this
+// node under another address, or all it knows was refused.
+var errNobodyNew = errors.New("nobody new")
 
 // joinSeed makes one attempt at joining through seed and classifies a
 // failure.
 func (m *Membership) joinSeed(seed string, limit time.Duration) error {
 	ml := m.ml.Load()
 	before := ml.NumMembers()
+	m.refusalMu.Lock()
+	refusedBefore := m.refused
+	m.refusalMu.Unlock()
 	type result struct {
 		n   int
 		err error
@@ -394,10 +404,13 @@ func (m *Membership) joinSeed(seed string, limit time.Duration) error {
 		return &refusal{kind: ErrNoAnswer, msg: fmt.Sprintf("no answer from seed %s within %v", seed, limit)}
 	}
 	if r.err == nil {
-		if before == 1 && ml.NumMembers() == 1 {
-			return fmt.Errorf("%w: %s", errSelfSeed, seed)
+		if ml.NumMembers() > before {
+			return nil
 		}
-		return nil
+		if ref := m.refusedSince(refusedBefore); ref != nil {
+			return ref
+		}
+		return &refusal{kind: errNobodyNew, msg: fmt.Sprintf("seed %s answered, but no member new to this node (is it this node?)", seed)}
 	}
 	if ref := m.refusalIn(r.err); ref != nil {
 		return ref
@@ -442,15 +455,33 @@ func (m *Membership) refusalIn(err error) *refusal {
 	return nil
 }
 
+// refusedSince is the latest refusal after the first n, if any.
+func (m *Membership) refusedSince(n uint64) *refusal {
+	m.refusalMu.Lock()
+	defer m.refusalMu.Unlock()
+	if m.refused == n || len(m.refusals) == 0 {
+		return nil
+	}
+	return m.refusals[len(m.refusals)-1]
+}
+
+// refuse records and logs why a peer is kept out.
 func (m *Membership) refuse(kind error, format string, args ...any) error {
+	r := m.record(kind, format, args...)
+	m.log.Warn("cluster: refusing peer", "reason", r.msg)
+	return r
+}
+
+// record keeps a refusal for Start's error messages.
+func (m *Membership) record(kind error, format string, args ...any) *refusal {
 	r := &refusal{kind: kind, msg: fmt.Sprintf(format, args...)}
 	m.refusalMu.Lock()
 	m.refusals = append(m.refusals, r)
 	if len(m.refusals) > 32 {
 		m.refusals = slices.Delete(m.refusals, 0, len(m.refusals)-32)
 	}
+	m.refused++
 	m.refusalMu.Unlock()
-	m.log.Warn("cluster: refusing peer", "reason", r.msg)
 	return r
 }
 
@@ -471,7 +502,7 @@ func (e *joinError) Error() string {
 	b.WriteString(": ")
 	n := 0
 	for _, err := range e.seeds {
-		if err == nil || errors.Is(err, errSelfSeed) {
+		if err == nil {
 			continue
 		}
 		if n > 0 {
@@ -486,19 +517,27 @@ func (e *joinError) Error() string {
 func (e *joinError) Unwrap() []error { return e.seeds }
 
 // Self is this node as its peers see it.
-func (m *Membership) Self() Member { return m.member(m.ml.Load().LocalNode()) }
+func (m *Membership) Self() Member {
+	m.membersMu.Lock()
+	defer m.membersMu.Unlock()
+	return m.members[m.name]
+}
 
 // Members lists the members memberlist holds alive (or suspects but has not
 // yet declared dead), this node included, sorted by name.
 func (m *Membership) Members() []Member {
-	nodes := m.ml.Load().Members()
-	out := make([]Member, 0, len(nodes))
-	for _, n := range nodes {
-		out = append(out, m.member(n))
+	m.membersMu.Lock()
+	out := make([]Member, 0, len(m.members))
+	for _, mb := range m.members {
+		out = append(out, mb)
 	}
+	m.membersMu.Unlock()
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
+
+// member copies what a memberlist node says; call it only where memberlist
+// holds its lock (its callbacks) or on a node of its own.
 
 func (m *Membership) member(n *memberlist.Node) Member {
 	meta, err := decodeMeta(n.Meta)
@@ -517,9 +556,9 @@ func (m *Membership) Events() <-chan Event { return m.events.out }
 // error naming those there are when ctx ends first.
 func (m *Membership) WaitFor(ctx context.Context, n int) ([]Member, error) {
 	for {
-		m.changeMu.Lock()
+		m.membersMu.Lock()
 		ch := m.changed
-		m.changeMu.Unlock()
+		m.membersMu.Unlock()
 		ms := m.Members()
 		if len(ms) >= n {
 			return ms, nil
@@ -568,11 +607,17 @@ func (m *Membership) Shutdown() error {
 	return m.stopErr
 }
 
-func (m *Membership) noteChange() {
-	m.changeMu.Lock()
+// apply records a change of membership and wakes WaitFor.
+func (m *Membership) apply(e Event) {
+	m.membersMu.Lock()
+	if e.Kind == EventLeave {
+		delete(m.members, e.Member.Name)
+	} else {
+		m.members[e.Member.Name] = e.Member
+	}
 	close(m.changed)
 	m.changed = make(chan struct{})
-	m.changeMu.Unlock()
+	m.membersMu.Unlock()
 }
 
 // delegate holds the callbacks memberlist makes. They must not block, and
@@ -598,13 +643,8 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
 // a taken name.
 func (d *delegate) NotifyMerge(peers []*memberlist.Node) error {
 	m := d.m
-	ml := m.ml.Load()
-	var known []*memberlist.Node
-	var selfAddr string
-	if ml != nil {
-		known = ml.Members()
-		selfAddr = ml.LocalNode().Address()
-	}
+	known := m.Members()
+	selfAddr := m.Self().Addr
 	for _, p := range peers {
 		if p.State == memberlist.StateDead || p.State == memberlist.StateLeft {
 			continue
@@ -623,8 +663,8 @@ func (d *delegate) NotifyMerge(peers []*memberlist.Node) error {
 			return m.refuse(ErrDifferentBrain, "node %q at %s runs a different brain: %s", p.Name, p.Address(), diff)
 		}
 		for _, k := range known {
-			if k.Name == p.Name && k.Address() != p.Address() {
-				return m.refuse(ErrNameTaken, "node name %q is taken by two live members, at %s and %s", p.Name, k.Address(), p.Address())
+			if k.Name == p.Name && k.Addr != p.Address() {
+				return m.refuse(ErrNameTaken, "node name %q is taken by two live members, at %s and %s", p.Name, k.Addr, p.Address())
 			}
 		}
 	}
@@ -638,12 +678,14 @@ func (d *delegate) NotifyAlive(p *memberlist.Node) error {
 	if p.Name == m.name {
 		return nil
 	}
+	// memberlist logs the refusal; it is recorded (not logged again) for
+	// Start's error message.
 	meta, err := decodeMeta(p.Meta)
 	if err != nil {
-		return fmt.Errorf("node %q at %s: %w", p.Name, p.Address(), err)
+		return m.record(ErrDifferentBrain, "node %q at %s: %v", p.Name, p.Address(), err)
 	}
 	if diff := m.digest.diffWith(meta.Digest, "on "+p.Name); diff != "" {
-		return fmt.Errorf("node %q at %s runs a different brain: %s", p.Name, p.Address(), diff)
+		return m.record(ErrDifferentBrain, "node %q at %s runs a different brain: %s", p.Name, p.Address(), diff)
 	}
 	return nil
 }
@@ -657,8 +699,9 @@ func (d *delegate) NotifyLeave(n *memberlist.Node)  { d.notify(EventLeave, n) }
 func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.notify(EventUpdate, n) }
 
 func (d *delegate) notify(kind EventKind, n *memberlist.Node) {
-	d.m.events.push(Event{Kind: kind, Member: d.m.member(n)})
-	d.m.noteChange()
+	e := Event{Kind: kind, Member: d.m.member(n)}
+	d.m.apply(e)
+	d.m.events.push(e)
 }
 
 // eventQueue hands events from memberlist's callbacks (which must not

@@ -456,3 +456,17 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestJoinSucceedsThroughAnyLiveSeed(t *testing.T) {
+	cfgA, _ := nodeConfig("node-a")
+	a := start(t, cfgA)
+	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfgB, logsB := nodeConfig("node-b", dead, a.Self().Addr)
+	b := start(t, cfgB)
+	if got := names(waitFor(t, b, 2)); !slices.Equal(got, []string{"node-a", "node-b"}) {
+		t.Fatalf("members %v", got)
+	}
+	if !strings.Contains(logsB.String(), "no answer from seed "+dead) {
+		t.Fatalf("B's log does not mention the dead seed:\n%s", logsB)
+	}
+}
