@@ -29,7 +29,8 @@ type emitter struct {
 	stop       error // why growth stopped early (nil: the synapse limit)
 }
 
-// checkEvery is the work between two checkpoints: about a millisecond.
+// checkEvery is the work between two checkpoints (about a millisecond),
+// which also run as soon as the work passes its budget.
 const checkEvery = 1 << 20
 
 func (e *emitter) setAttractivity(a float64, r rng) {
@@ -67,7 +68,6 @@ func (e *emitter) emit(s, d uint32) {
 func (e *emitter) step(n int64) {
 	e.work += n
 	if e.work >= e.next && e.checkpoint != nil {
-		e.next = e.work + checkEvery
 		e.checkpoint(e)
 	}
 }
@@ -87,7 +87,7 @@ func (b *builder) grow(ctx context.Context, bounds []int64) error {
 	plan := b.plan
 	maxSyn, maxWork := b.lim.synapses, b.lim.pairs
 	var total int64
-	e := &emitter{next: checkEvery}
+	e := &emitter{next: min(checkEvery, maxWork+1)}
 	warned := map[string]bool{}
 	var outDeg []uint32
 	outSrc := -1
@@ -101,6 +101,7 @@ func (b *builder) grow(ctx context.Context, bounds []int64) error {
 		}
 	}
 	e.checkpoint = func(e *emitter) {
+		e.next = min(e.work+checkEvery, maxWork+1)
 		switch {
 		case ctx.Err() != nil:
 			e.over, e.stop = true, ctx.Err()
