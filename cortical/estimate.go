@@ -63,13 +63,14 @@ type Estimate struct {
 
 // RuleEstimate is the estimate of one mapping rule.
 type RuleEstimate struct {
-	Src, Dst   int // area indices
-	Rule       int // position in the source area's rule list for that destination
-	Morphology string
-	Path       string // JSON path of the rule in the genome
-	Synapses   int64
-	Pairs      int64
-	Bytes      int64 // what its synapses take in the plan and the engines
+	Src, Dst         int    // area indices
+	SrcName, DstName string // the areas as the genome names them
+	Rule             int    // position in the source area's rule list for that destination
+	Morphology       string
+	Path             string // JSON path of the rule in the genome
+	Synapses         int64
+	Pairs            int64
+	Bytes            int64 // what its synapses take in the plan and the engines
 }
 
 // LimitError is a genome refused because its brain would pass a limit of
@@ -406,7 +407,7 @@ func (b *builder) estimate(l limits) (*Estimate, []int64, *LimitError) {
 				rs = b.sizeRule(src, dst, r)
 			}
 			syn := synapseBound(rs.cand, r.attractivity)
-			re := RuleEstimate{Src: pr.src, Dst: pr.dst, Rule: r.pos, Morphology: r.morph, Path: r.path,
+			re := RuleEstimate{Src: pr.src, Dst: pr.dst, SrcName: areaName(src), DstName: areaName(dst), Rule: r.pos, Morphology: r.morph, Path: r.path,
 				Synapses: syn, Pairs: rs.work, Bytes: mulSat64(syn, perSyn)}
 			est.Rules = append(est.Rules, re)
 			extra := rs.scratch
