@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -152,4 +153,35 @@ func parseCount(s string) (int64, error) {
 		return 0, fmt.Errorf("count %q: want a non-negative integer, optionally with k, M, G or T (thousands, millions, ...)", s)
 	}
 	return n * mult, nil
+}
+
+// Flags of the other capped inputs, for the commands that read them.
+const (
+	flagMaxInputLine = "--max-input-line" // node run --inputs: one JSON line
+	flagMaxFileSize  = "--max-file-size"  // node sensor send --file
+)
+
+// addInputLineFlag defines --max-input-line: the longest line of a
+// JSON-lines input (node run --inputs), for capread.NewLines.
+func addInputLineFlag(fs *flag.FlagSet) *sizeValue {
+	v := sizeValue(defaultInputLineCap)
+	fs.Var(&v, flagMaxInputLine[2:], "refuse an --inputs line longer than `SIZE`")
+	return &v
+}
+
+// addFileSizeFlag defines --max-file-size: the largest file (or standard
+// input) node sensor send --file reads, for readCapped.
+func addFileSizeFlag(fs *flag.FlagSet) *sizeValue {
+	v := sizeValue(defaultPointsCap)
+	fs.Var(&v, flagMaxFileSize[2:], "refuse a --file larger than `SIZE`")
+	return &v
+}
+
+// readCapped reads a file, or standard input for "-", refusing one of more
+// than maxBytes bytes with an error naming it, the cap and flag.
+func readCapped(name string, maxBytes int64, flag string) ([]byte, error) {
+	if name == "-" {
+		return capread.Read(os.Stdin, "standard input", maxBytes, flag)
+	}
+	return capread.ReadFile(name, maxBytes, flag)
 }
