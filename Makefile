@@ -52,7 +52,12 @@ proto-check: proto
 
 # Runs every fuzz target for FUZZTIME each (go test -fuzz takes one target at
 # a time). A failing input is written to the package's testdata/fuzz; commit it.
+# A target that stalls fails too: when its execution count does not move over
+# the second half of its run. Minimizing a new input counts no execution, and
+# takes up to a minute by default on a large input (a shipped genome), so
+# FUZZMINTIME bounds it.
 FUZZTIME ?= 30s
+FUZZMINTIME ?= 3s
 FUZZ_TARGETS := \
 	./cortical:FuzzLoad \
 	./cluster:FuzzParsePlacementFile \
@@ -66,10 +71,15 @@ FUZZ_TARGETS := \
 	./quant:FuzzMonotone
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
+	@log=$$(mktemp); trap 'rm -f $$log' EXIT; \
+	for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		{ $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg 2>&1; \
+		  echo "fuzz-exit $$?"; } | tee $$log; \
+		grep -q '^fuzz-exit 0$$' $$log || exit 1; \
+		awk '{ for (i = 1; i < NF; i++) if ($$i == "execs:") v[n++] = $$(i+1) + 0 } \
+			END { if (n >= 4 && v[n-1] == v[int(n/2)]) { print "fuzz: stalled: no execution in the second half of the run"; exit 1 } }' $$log || exit 1; \
 	done
 
 clean:

@@ -2,6 +2,7 @@ package cortical
 
 import (
 	"fmt"
+	"os"
 	"testing"
 )
 
@@ -87,5 +88,27 @@ func TestGeneratedGenome(t *testing.T) {
 		if c.Target[c.Start[0]+uint32(i)] != w {
 			t.Fatalf("row 0: %v, want %v", c.Target[c.Start[0]:c.Start[1]], want)
 		}
+	}
+}
+
+// BenchmarkLimits measures the genomes of findings 3 and 7: refusing the
+// 500 M-synapse genome from its estimate, and growing the 3.6 G-pair
+// all-to-all rule of attractivity 0 (no work).
+func BenchmarkLimits(b *testing.B) {
+	for _, c := range []struct {
+		name, file string
+		refused    bool
+	}{{"refuse-500M-synapses", "sensor_500m.json", true}, {"attractivity0-3.6G-pairs", "all_to_all_attractivity0.json", false}} {
+		data, err := os.ReadFile("testdata/limits/" + c.file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Load(data, c.file, Options{MaxMemory: 1 << 30}); (err != nil) != c.refused {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

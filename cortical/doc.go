@@ -29,6 +29,22 @@
 // source area to one destination area, grouped by source neuron; its
 // out-degree counts each source neuron's synapses over all connections.
 //
+// Limits. Before growing, Load sizes the brain from the genome alone
+// (estimate.go): per rule, in closed form from the two areas' shapes and
+// the morphology, the synapses it can create, the candidate pairs it will
+// evaluate (its work) and the memory its synapses take in the plan and in
+// the engines that run it. Counts are exact for most generators and upper
+// bounds where pattern pairs overlap or a vectors rule repeats an earlier
+// rule's pairs; under a synapse attractivity strictly between 0 and 100 the
+// count is the mean plus six standard deviations. A genome whose totals pass
+// Options.MaxNeurons, MaxSynapses, MaxMemory or MaxPairs is refused with a
+// *LimitError naming the area or rule that crosses the limit, before any
+// synapse is allocated. Growth then counts its work as it goes, reports
+// progress, stops when its context is done (LoadContext) and never works
+// past MaxPairs nor grows past MaxSynapses, whatever the estimate said. A
+// rule of attractivity 0 keeps nothing and is not run at all. The plan is
+// the same, bit for bit, for every genome within the limits.
+//
 // Errors. A genome that cannot be loaded gives a *LoadError listing every
 // problem with the JSON path of the offending value. Flat genes are reported
 // under the hierarchical property they set (blueprint.c__lef.firing_threshold

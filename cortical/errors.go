@@ -24,7 +24,13 @@ func (p Problem) String() string {
 type LoadError struct {
 	Name     string // file path or embedded genome name
 	Problems []Problem
+	// Cause is what stopped a load that is not a problem of the genome's
+	// text: a *LimitError, or the context's error when growth was stopped.
+	Cause error
 }
+
+// Unwrap returns the cause, for errors.As and errors.Is.
+func (e *LoadError) Unwrap() error { return e.Cause }
 
 func (e *LoadError) Error() string {
 	var b strings.Builder

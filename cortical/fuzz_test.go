@@ -36,7 +36,9 @@ func FuzzLoad(f *testing.F) {
 		`"b":{"cortical_id":"m1","dimensions":{"x":3,"y":1,"z":1},"morphology_id":"x"}}},` +
 		`"morphologies":{"x":{"parameters":{"firing_threshold_starting_value":2,"consecutive_fire_cnt_max":9}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		opts := Options{MaxNeurons: 1 << 16, MaxSynapses: 1 << 18}
+		// Small limits keep every input quick: work, not only size, is
+		// bounded, so the fuzzer never stalls on one input.
+		opts := Options{MaxNeurons: 1 << 16, MaxSynapses: 1 << 18, MaxPairs: 1 << 21, MaxMemory: 64 << 20}
 		p, err := Load(data, "fuzz", opts)
 		if (p == nil) == (err == nil) {
 			t.Fatalf("plan %v and error %v", p != nil, err)
@@ -48,6 +50,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		checkInvariants(t, "fuzz", p)
+		checkEstimate(t, "fuzz", p, false)
 		q, err := Load(data, "fuzz", opts)
 		if err != nil || q.Digest() != p.Digest() {
 			t.Fatalf("second load differs: %v", err)

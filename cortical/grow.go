@@ -1,6 +1,8 @@
 package cortical
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -10,15 +12,26 @@ import (
 
 // emitter collects the synapses of one connection, rule after rule, as
 // (source local, destination local) pairs in creation order (E7). It
-// applies synapse attractivity (§6.1, E10) to every candidate.
+// applies synapse attractivity (§6.1, E10) to every candidate, and counts
+// growth's work (step) so that growth reports progress, stops when
+// cancelled and never works past its budget.
 type emitter struct {
 	src, dst []uint32
 	rng      rng
 	attract  float64
 	mode     int8 // 1 every candidate, 0 none, -1 draw
 	limit    int  // most pairs this connection may hold
-	over     bool // limit reached
+	over     bool // stop: limit reached, work budget spent or cancelled
+
+	work       int64 // candidate pairs and other steps so far, all rules
+	next       int64 // work at which checkpoint runs next
+	checkpoint func(e *emitter)
+	stop       error // why growth stopped early (nil: the synapse limit)
 }
+
+// checkEvery is the work between two checkpoints (about a millisecond),
+// which also run as soon as the work passes its budget.
+const checkEvery = 1 << 20
 
 func (e *emitter) setAttractivity(a float64, r rng) {
 	e.attract, e.rng = a, r
@@ -50,23 +63,52 @@ func (e *emitter) emit(s, d uint32) {
 	e.dst = append(e.dst, d)
 }
 
+// step counts n units of work; every checkEvery units it runs the
+// checkpoint, which may stop growth.
+func (e *emitter) step(n int64) {
+	e.work += n
+	if e.work >= e.next && e.checkpoint != nil {
+		e.checkpoint(e)
+	}
+}
+
+// growError is growth stopped: by a limit, or by its context.
+type growError struct {
+	path, msg string
+	cause     error
+}
+
+func (g *growError) Error() string { return g.path + ": " + g.msg }
+
 // grow runs synaptogenesis for every (source, destination) pair in
 // creation order and fills the plan's connections and rule statistics.
-func (b *builder) grow() error {
+// bounds is, per pair of b.pairs, the estimated synapses of its connection.
+func (b *builder) grow(ctx context.Context, bounds []int64) error {
 	plan := b.plan
-	maxSyn := int64(math.MaxUint32)
-	if b.opts.MaxSynapses > 0 && b.opts.MaxSynapses < maxSyn {
-		maxSyn = b.opts.MaxSynapses
-	}
+	maxSyn, maxWork := b.lim.synapses, b.lim.pairs
 	var total int64
-	e := &emitter{}
+	e := &emitter{next: min(checkEvery, maxWork+1)}
 	warned := map[string]bool{}
 	var outDeg []uint32
 	outSrc := -1
 	areasDone := 0
 	progress := func(done int) {
 		if b.opts.Progress != nil {
-			b.opts.Progress(done, len(plan.Areas), total)
+			b.opts.Progress(done, len(plan.Areas), total+int64(len(e.dst)))
+		}
+		if b.opts.WorkProgress != nil {
+			b.opts.WorkProgress(e.work, plan.Estimate.Pairs)
+		}
+	}
+	e.checkpoint = func(e *emitter) {
+		e.next = min(e.work+checkEvery, maxWork+1)
+		switch {
+		case ctx.Err() != nil:
+			e.over, e.stop = true, ctx.Err()
+		case e.work > maxWork:
+			e.over, e.stop = true, &LimitError{Limit: "pairs", Need: e.work, Max: maxWork, Raise: b.lim.raise.Pairs}
+		default:
+			progress(areasDone)
 		}
 	}
 	for pi := range b.pairs {
@@ -82,24 +124,32 @@ func (b *builder) grow() error {
 		}
 		e.src, e.dst = e.src[:0], e.dst[:0]
 		e.limit = int(min(maxSyn-total, math.MaxInt32*2))
+		if want := min(bounds[pi], int64(e.limit)); int64(cap(e.dst)) < want {
+			// Sized once to the estimate: no copies while appending.
+			e.src, e.dst = make([]uint32, 0, want), make([]uint32, 0, want)
+		}
 		ends := make([]int, len(pr.rules))
 		var plasticity *npu.Plasticity
 		for ri, r := range pr.rules {
 			start := len(e.dst)
+			before := e.work
 			e.setAttractivity(r.attractivity, newRuleRNG(plan.Seed, pr.src, pr.dst, r.pos))
 			if note := b.applyRule(e, src, dst, r, start); note != "" && !warned[note] {
 				warned[note] = true
 				b.warn(note)
 			}
+			if err := ctx.Err(); err != nil && e.stop == nil {
+				e.over, e.stop = true, err
+			}
 			if e.over {
-				return fmt.Errorf("%s: growth exceeds %d synapses", r.path, maxSyn)
+				return b.stopped(e, src, dst, r, total)
 			}
 			ends[ri] = len(e.dst)
 			if r.plastic {
 				plasticity = &npu.Plasticity{Window: r.window, LTP: r.ltp, LTD: r.ltd}
 			}
 			plan.Rules = append(plan.Rules, RuleStat{
-				Src: pr.src, Dst: pr.dst, Rule: r.pos, Morphology: r.morph, Synapses: ends[ri] - start,
+				Src: pr.src, Dst: pr.dst, Rule: r.pos, Morphology: r.morph, Synapses: ends[ri] - start, Pairs: e.work - before,
 			})
 		}
 		c := buildConnection(e, src, pr.rules, ends)
@@ -112,6 +162,7 @@ func (b *builder) grow() error {
 		plan.Connections = append(plan.Connections, c)
 		total += int64(c.Synapses())
 	}
+	e.src, e.dst = nil, nil
 	progress(len(plan.Areas))
 	sort.SliceStable(plan.Connections, func(i, j int) bool {
 		a, b := plan.Connections[i], plan.Connections[j]
@@ -121,6 +172,21 @@ func (b *builder) grow() error {
 		return a.Src < b.Src
 	})
 	return nil
+}
+
+// stopped is the error of growth stopped in rule r.
+func (b *builder) stopped(e *emitter, src, dst *Area, r rule, total int64) error {
+	what := fmt.Sprintf("rule %s -> %s [%d] (%s)", areaName(src), areaName(dst), r.pos, r.morph)
+	var le *LimitError
+	switch {
+	case e.stop == nil:
+		le = &LimitError{Limit: "synapses", Need: total + int64(len(e.dst)) + 1, Max: b.lim.synapses, Raise: b.lim.raise.Synapses}
+	case errors.As(e.stop, &le):
+	default:
+		return &growError{path: r.path, msg: fmt.Sprintf("growth stopped in %s: %v", what, e.stop), cause: e.stop}
+	}
+	le.What, le.path, le.Estimate = what, r.path, b.plan.Estimate
+	return &growError{path: r.path, msg: le.Error(), cause: le}
 }
 
 // buildConnection turns the pairs of one connection into compressed rows by
@@ -195,39 +261,52 @@ func fillRule(c *npu.Connection, from, to int, r rule) {
 // returns a warning for rules that create nothing by design.
 func (b *builder) applyRule(e *emitter, src, dst *Area, r rule, start int) string {
 	if r.allToAll {
-		allToAll(e, src, dst)
+		if e.mode != 0 {
+			allToAll(e, src, dst)
+		}
 		return ""
 	}
 	m := b.morphs[r.morph]
+	// A rule of attractivity 0 keeps no candidate and draws nothing: its
+	// generator is not run at all.
+	run := e.mode != 0
 	switch m.Type {
 	case Vectors:
-		vectors(e, src, dst, m.Vectors, start)
+		if run {
+			vectors(e, src, dst, m.Vectors, start)
+		}
 	case Patterns:
-		patterns(e, src, dst, m.Patterns)
+		if run {
+			patterns(e, src, dst, m.Patterns)
+		}
 	case Composite:
 		return fmt.Sprintf("composite morphology %q creates no synapses (SPEC 14)", r.morph)
 	case Functions:
+		var gen func(e *emitter, src, dst *Area)
 		switch r.morph {
 		case "projector":
-			projector(e, src, dst)
+			gen = projector
 		case "block_to_block":
-			blockToBlock(e, src, dst)
+			gen = blockToBlock
 		case "expander_x":
-			expander(e, src, dst)
+			gen = expander
 		case "reducer_x":
-			reducer(e, src, dst)
+			gen = reducer
 		case "randomizer":
-			randomizer(e, src, dst)
+			gen = randomizer
 		case "lateral_pairs_x":
-			lateralPairs(e, src, dst)
+			gen = lateralPairs
 		case "last_to_first":
-			lastToFirst(e, src, dst)
+			gen = lastToFirst
 		case "episodic_memory", "memory_replay":
 			// Handled by memory areas, which create no synapses here (SPEC 14).
 		case "associative_memory":
 			return fmt.Sprintf("associative_memory creates no synapses until memory areas exist (SPEC 6); its plasticity mapping is registered")
 		default:
 			return fmt.Sprintf("function morphology %q is not implemented and creates no synapses (SPEC 14)", r.morph)
+		}
+		if gen != nil && run {
+			gen(e, src, dst)
 		}
 	}
 	return ""

@@ -2,8 +2,10 @@ package cortical
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -17,6 +19,12 @@ import (
 // path or an embedded genome's name). A genome that fails validation returns
 // a *LoadError listing every problem with its JSON path, and no plan.
 func Load(data []byte, name string, opts Options) (*Plan, error) {
+	return LoadContext(context.Background(), data, name, opts)
+}
+
+// LoadContext is Load that stops growing when ctx is done: it then returns
+// a *LoadError whose cause is ctx.Err().
+func LoadContext(ctx context.Context, data []byte, name string, opts Options) (*Plan, error) {
 	root, err := decodeJSON(data)
 	if err != nil {
 		return nil, &LoadError{Name: name, Problems: []Problem{{Msg: err.Error()}}}
@@ -26,23 +34,46 @@ func Load(data []byte, name string, opts Options) (*Plan, error) {
 	if ps.any() {
 		return nil, ps.err(name)
 	}
-	b := &builder{g: g, ps: ps, opts: opts}
+	lim := opts.limits()
+	b := &builder{g: g, ps: ps, opts: opts, lim: lim}
 	b.plan = &Plan{Genome: g.info}
 	b.plan.Seed = seedFor(data, opts)
 	b.precision()
 	b.areas()
 	if ps.any() {
-		return nil, ps.err(name)
+		return nil, b.fail(name, nil)
 	}
 	b.connections()
 	if ps.any() {
 		return nil, ps.err(name)
 	}
-	if err := b.grow(); err != nil {
-		return nil, &LoadError{Name: name, Problems: []Problem{{Msg: err.Error()}}}
+	est, conns, limErr := b.estimate(lim)
+	if limErr != nil {
+		return nil, &LoadError{Name: name, Problems: []Problem{{Path: limErr.path, Msg: limErr.Error()}}, Cause: limErr}
+	}
+	b.plan.Estimate = est
+	if err := b.grow(ctx, conns); err != nil {
+		return nil, b.fail(name, err)
 	}
 	b.regions()
 	return b.plan, nil
+}
+
+// fail returns the load error of problems found, or of err (a *growError)
+// when growth stopped.
+func (b *builder) fail(name string, err error) error {
+	if err == nil {
+		le := b.ps.err(name).(*LoadError)
+		if b.limit != nil {
+			le.Cause = b.limit
+		}
+		return le
+	}
+	var ge *growError
+	if errors.As(err, &ge) {
+		return &LoadError{Name: name, Problems: []Problem{{Path: ge.path, Msg: ge.msg}}, Cause: ge.cause}
+	}
+	return &LoadError{Name: name, Problems: []Problem{{Msg: err.Error()}}}
 }
 
 // LoadFile reads a genome file and loads it with Load.
@@ -96,6 +127,8 @@ type builder struct {
 	g      *genome
 	ps     *problems
 	opts   Options
+	lim    limits
+	limit  *LimitError // the limit areas crossed
 	plan   *Plan
 	ids    map[string]ID // raw ID → canonical
 	morphs map[string]*Morphology
@@ -186,23 +219,29 @@ func (b *builder) areas() {
 	}
 	b.warn(pc.notes()...)
 	sort.SliceStable(drafts, func(i, j int) bool { return areaLess(drafts[i].id, drafts[j].id) })
-	maxNeurons := uint64(math.MaxUint32)
-	if b.opts.MaxNeurons > 0 && uint64(b.opts.MaxNeurons) < maxNeurons {
-		maxNeurons = uint64(b.opts.MaxNeurons)
-	}
+	maxNeurons := uint64(b.lim.neurons)
 	var next uint64
 	b.plan.Areas = make([]Area, len(drafts))
 	b.plan.index = map[string]int{}
 	for i, d := range drafts {
 		n := uint64(d.dims[0]) * uint64(d.dims[1])
 		n = mulSat(mulSat(n, uint64(d.dims[2])), uint64(d.perVoxel))
-		if next+n > maxNeurons {
+		if next+n > maxNeurons || next+n < next {
 			path := "blueprint"
 			if d.raw != nil {
 				path = d.raw.path
 			}
-			b.ps.add(path, "area %s of %dx%dx%d x %d neurons takes the brain beyond %d neurons",
-				d.id, d.dims[0], d.dims[1], d.dims[2], d.perVoxel, maxNeurons)
+			name := d.id.String()
+			if d.raw != nil {
+				name = d.raw.raw
+			}
+			need := next + n
+			if need < next || need > math.MaxInt64 {
+				need = math.MaxInt64
+			}
+			b.limit = &LimitError{Limit: "neurons", Need: int64(need), Max: int64(maxNeurons), Raise: b.lim.raise.Neurons,
+				What: fmt.Sprintf("area %s of %dx%dx%d x %d neurons", name, d.dims[0], d.dims[1], d.dims[2], d.perVoxel)}
+			b.ps.add(path, "%s", b.limit.Error())
 			return
 		}
 		a := &b.plan.Areas[i]

@@ -70,7 +70,7 @@ func projector(e *emitter, src, dst *Area) {
 		st[a], vals[a] = projectAxis(src.Dims[a], dst.Dims[a])
 	}
 	var targets []uint32
-	forVoxels(src, e, func(x, y, z, first uint32) {
+	forVoxels(src, e, 1, func(x, y, z, first uint32) {
 		targets = targets[:0]
 		for _, tx := range vals[0][st[0][x]:st[0][x+1]] {
 			for _, ty := range vals[1][st[1][y]:st[1][y+1]] {
@@ -88,7 +88,8 @@ func projector(e *emitter, src, dst *Area) {
 // at the same coordinates clamped to the destination.
 func blockToBlock(e *emitter, src, dst *Area) {
 	n := src.PerVoxel
-	forVoxels(src, e, func(x, y, z, first uint32) {
+	forVoxels(src, e, 1, func(x, y, z, first uint32) {
+		e.step(1)
 		e.emit(first+n-1, target(dst, min(x, dst.Dims[0]-1), min(y, dst.Dims[1]-1), min(z, dst.Dims[2]-1)))
 	})
 }
@@ -103,7 +104,7 @@ func expander(e *emitter, src, dst *Area) {
 		return uint32(min(truncf(float32(c)*r[a]), uint64(dst.Dims[a]-1)))
 	}
 	targets := make([]uint32, 1)
-	forVoxels(src, e, func(x, y, z, first uint32) {
+	forVoxels(src, e, 1, func(x, y, z, first uint32) {
 		targets[0] = target(dst, axis(0, x), axis(1, y), axis(2, z))
 		emitCopies(e, src.PerVoxel, first, targets)
 	})
@@ -114,7 +115,7 @@ func expander(e *emitter, src, dst *Area) {
 func reducer(e *emitter, src, dst *Area) {
 	bits := min(dst.Dims[0], 32)
 	var targets []uint32
-	forVoxels(src, e, func(x, y, z, first uint32) {
+	forVoxels(src, e, int64(max(bits, 1)), func(x, y, z, first uint32) {
 		targets = targets[:0]
 		for i := uint32(0); i < bits; i++ {
 			if x>>i&1 == 1 {
@@ -129,7 +130,7 @@ func reducer(e *emitter, src, dst *Area) {
 // odd x → x−1, y and z kept; kept only inside the destination (E9).
 func lateralPairs(e *emitter, src, dst *Area) {
 	targets := make([]uint32, 1)
-	forVoxels(src, e, func(x, y, z, first uint32) {
+	forVoxels(src, e, 1, func(x, y, z, first uint32) {
 		tx := x - 1
 		if x%2 == 0 {
 			if x+1 >= src.Dims[0] {
@@ -156,12 +157,15 @@ func lastToFirst(e *emitter, src, dst *Area) {
 // uniformly from the rule's seeded generator: x, then y, then z (SPEC 14).
 // Attractivity, when below 100, draws after the voxel.
 func randomizer(e *emitter, src, dst *Area) {
-	forVoxels(src, e, func(x, y, z, first uint32) {
+	forVoxels(src, e, 1, func(x, y, z, first uint32) {
 		for k := uint32(0); k < src.PerVoxel; k++ {
 			tx := e.rng.below(dst.Dims[0])
 			ty := e.rng.below(dst.Dims[1])
 			tz := e.rng.below(dst.Dims[2])
 			e.emit(first+k, target(dst, tx, ty, tz))
+			if e.step(1); e.over {
+				return
+			}
 		}
 	})
 }

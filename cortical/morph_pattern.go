@@ -9,16 +9,19 @@ import "slices"
 // own order, so pairs come out in ascending source neuron order.
 
 // forVoxels calls fn for every voxel of a with the local index of its
-// copy 0. It stops early once e (when not nil) has reached its limit.
-func forVoxels(a *Area, e *emitter, fn func(x, y, z, first uint32)) {
+// copy 0. With an emitter, each voxel counts cost steps of work, and the
+// walk stops as soon as the emitter stops (limit, budget, cancellation).
+func forVoxels(a *Area, e *emitter, cost int64, fn func(x, y, z, first uint32)) {
 	w, h, d, n := a.Dims[0], a.Dims[1], a.Dims[2], a.PerVoxel
 	first := uint32(0)
 	for x := uint32(0); x < w; x++ {
 		for y := uint32(0); y < h; y++ {
-			if e != nil && e.over {
-				return
-			}
 			for z := uint32(0); z < d; z++ {
+				if e != nil {
+					if e.step(cost); e.over {
+						return
+					}
+				}
 				fn(x, y, z, first)
 				first += n
 			}
@@ -32,6 +35,9 @@ func emitCopies(e *emitter, n, first uint32, targets []uint32) {
 		s := first + k
 		for _, t := range targets {
 			e.emit(s, t)
+		}
+		if e.step(int64(len(targets))); e.over {
+			return
 		}
 	}
 }
@@ -63,7 +69,7 @@ func vectors(e *emitter, src, dst *Area, vecs [][3]int64, start int) {
 		}
 	}
 	targets := make([]uint32, 0, len(uniq))
-	forVoxels(src, e, func(x, y, z, first uint32) {
+	forVoxels(src, e, int64(max(len(uniq), 1)), func(x, y, z, first uint32) {
 		targets = targets[:0]
 		for _, v := range uniq {
 			tx, ty, tz := int64(x)+v[0], int64(y)+v[1], int64(z)+v[2]
@@ -83,6 +89,9 @@ func vectors(e *emitter, src, dst *Area, vecs [][3]int64, start int) {
 					e.emit(s, t)
 				}
 			}
+			if e.step(int64(len(targets))); e.over {
+				return
+			}
 		}
 	})
 }
@@ -94,7 +103,7 @@ func vectors(e *emitter, src, dst *Area, vecs [][3]int64, start int) {
 func patterns(e *emitter, src, dst *Area, pairs []PatternPair) {
 	var targets, xs, ys, zs []uint32
 	matched := make([]int, 0, len(pairs))
-	forVoxels(src, e, func(x, y, z, first uint32) {
+	forVoxels(src, e, int64(max(len(pairs), 1)), func(x, y, z, first uint32) {
 		matched = matched[:0]
 		for i := range pairs {
 			if matchAxis(pairs[i].Src[0], x) && matchAxis(pairs[i].Src[1], y) && matchAxis(pairs[i].Src[2], z) {
@@ -117,6 +126,9 @@ func patterns(e *emitter, src, dst *Area, pairs []PatternPair) {
 					}
 				}
 			}
+		}
+		if e.step(int64(len(targets))); e.over {
+			return
 		}
 		if len(matched) > 1 {
 			// Target indices grow with (x, y, z), so sorting them sorts
@@ -165,10 +177,11 @@ func axisSet(buf []uint32, p PatternElem, c, d uint32) []uint32 {
 // destination voxel, voxels in (x, y, z) order (E4 fully_connected).
 func allToAll(e *emitter, src, dst *Area) {
 	targets := make([]uint32, 0, int(dst.Dims[0])*int(dst.Dims[1])*int(dst.Dims[2]))
-	forVoxels(dst, nil, func(x, y, z, first uint32) {
+	forVoxels(dst, nil, 0, func(x, y, z, first uint32) {
 		targets = append(targets, first+dst.PerVoxel-1)
 	})
-	forVoxels(src, e, func(x, y, z, first uint32) {
+	e.step(int64(len(targets)))
+	forVoxels(src, e, 1, func(x, y, z, first uint32) {
 		emitCopies(e, src.PerVoxel, first, targets)
 	})
 }

@@ -243,7 +243,7 @@ func TestBadGenomes(t *testing.T) {
 		{"boolean as string", with("mp_charge_accumulation", "yes"), []string{`mp_charge_accumulation: want true or false, got "yes"`}},
 		{"threshold beyond float32", with("firing_threshold", 1e39), []string{"firing_threshold: want a number within float32 range"}},
 		{"number overflow", []byte(`{"version":"2.1","blueprint":{"c__abc":{"firing_threshold":1e999}}}`), []string{"want a finite number, got 1e999"}},
-		{"too many neurons", with("block_boundaries", []int{100000, 100000, 1}), []string{"beyond 4294967295 neurons"}},
+		{"too many neurons", with("block_boundaries", []int{100000, 100000, 1}), []string{"over the limit of 4294967295 neurons"}},
 		{"two IDs become one", hierGenome(t, obj{"_power": area(1, 1, 1, 1, nil), "___pwr": area(1, 1, 1, 1, nil)}, nil),
 			[]string{`cortical ID "___pwr" and "_power" both become X19fcG93ZXI=`}},
 		{"bad type byte", hierGenome(t, obj{"x__abc": area(1, 1, 1, 1, nil)}, nil), []string{"blueprint.x__abc: cortical ID eF9fYWJjX18=: type byte 'x'"}},
@@ -292,10 +292,10 @@ func TestLoadFile(t *testing.T) {
 func TestLimits(t *testing.T) {
 	data := hierGenome(t, obj{"c__src": area(10, 10, 1, 1, obj{"c__dst": []any{rule8("0-0-0_to_all", 1), rule8("projector", 1)}}),
 		"c__dst": area(10, 10, 1, 1, nil)}, nil)
-	if _, err := Load(data, "g", Options{MaxNeurons: 150}); err == nil || !strings.Contains(err.Error(), "beyond 150 neurons") {
+	if _, err := Load(data, "g", Options{MaxNeurons: 150}); err == nil || !strings.Contains(err.Error(), "over the limit of 150 neurons") {
 		t.Errorf("MaxNeurons: %v", err)
 	}
-	if _, err := Load(data, "g", Options{MaxSynapses: 150}); err == nil || !strings.Contains(err.Error(), "exceeds 150 synapses") {
+	if _, err := Load(data, "g", Options{MaxSynapses: 150}); err == nil || !strings.Contains(err.Error(), "over the limit of 150 synapses") {
 		t.Errorf("MaxSynapses: %v", err)
 	}
 	if p, err := Load(data, "g", Options{MaxSynapses: 200}); err != nil || p.Rules[0].Synapses+p.Rules[1].Synapses != 200 {

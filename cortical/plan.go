@@ -28,6 +28,8 @@ type Plan struct {
 	Warnings []string
 	// Regions are the genome's brain regions, kept as metadata.
 	Regions []Region
+	// Estimate is the size growth estimated before it ran.
+	Estimate *Estimate
 
 	index map[string]int // AreaIndex lookup, built by Load
 }
@@ -67,6 +69,8 @@ type RuleStat struct {
 	Rule       int // position in the source area's rule list for that destination
 	Morphology string
 	Synapses   int
+	// Pairs is the work the rule did, counted as Estimate.Pairs counts it.
+	Pairs int64
 }
 
 // Options control loading and growth.
@@ -77,21 +81,40 @@ type Options struct {
 	// Precision overrides the genome's quantization_precision when non-nil.
 	Precision *quant.Precision
 	// Progress, when non-nil, is called as growth advances (areas done,
-	// synapses so far). It must be cheap.
+	// synapses so far), also in the middle of a long rule. It must be cheap.
 	Progress func(areasDone, areasTotal int, synapses int64)
-	// MaxNeurons and MaxSynapses bound the brain a genome may grow (0: the
-	// limits of 32-bit neuron ids and synapse offsets). A genome beyond
-	// them is a load error: neurons are counted before anything is grown,
-	// and growth stops as soon as the synapses reach the limit.
+	// WorkProgress, when non-nil, is called with the work done so far and
+	// the estimated total (Estimate.Pairs), every million pairs or so and
+	// once at the end. It must be cheap.
+	WorkProgress func(done, total int64)
+
+	// Limits of the brain a genome may grow; 0 takes the Default* value.
+	// Neurons are counted before anything is grown; synapses, memory and
+	// work are estimated (Estimate) before any synapse is, and a genome
+	// whose estimate passes a limit is refused with a *LimitError naming
+	// the area or rule that crosses it. Growth itself also stops when its
+	// synapses or its work reach the limit.
 	MaxNeurons  int64
 	MaxSynapses int64
+	MaxMemory   int64 // bytes of the plan and of the engines that run it
+	MaxPairs    int64 // growth's work (Estimate.Pairs)
+	// LimitNames tell, in a refusal, how a user raises each limit (node
+	// sets its flags, e.g. --max-memory). Empty: the Options field name.
+	LimitNames LimitNames
+}
+
+// LimitNames name how a user raises each limit of Options.
+type LimitNames struct {
+	Neurons, Synapses, Memory, Pairs string
 }
 
 // Load parses and grows a genome. name is used in error messages (a file
 // path or an embedded genome's name). It is implemented in load.go:
 //
 //	func Load(data []byte, name string, opts Options) (*Plan, error)
+//	func LoadContext(ctx context.Context, data []byte, name string, opts Options) (*Plan, error)
 //
+// LoadContext stops growth when ctx is done (the error wraps ctx.Err()).
 // A genome that fails validation returns an error listing every problem with
 // its JSON path, and no plan.
 //

@@ -1,19 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/genomes"
+	"github.com/spikemesh/spikemesh/internal/capread"
 	"github.com/spikemesh/spikemesh/quant"
 )
 
@@ -40,7 +43,37 @@ type inspectReport struct {
 		Neurons  int64 `json:"neurons"`
 		Synapses int64 `json:"synapses"`
 	} `json:"totals"`
-	Warnings []string `json:"warnings"`
+	Estimate *inspectEstimate `json:"estimate"`
+	Warnings []string         `json:"warnings"`
+}
+
+// inspectEstimate is the size of the brain estimated before growing, with
+// the limits it was checked against.
+type inspectEstimate struct {
+	Neurons  int64              `json:"neurons"`
+	Synapses int64              `json:"synapses"`
+	Bytes    int64              `json:"bytes"`
+	Pairs    int64              `json:"pairs"`
+	Limits   inspectLimits      `json:"limits"`
+	Rules    []inspectRuleEstim `json:"rules"`
+	Refused  string             `json:"refused,omitempty"` // the refusal, when a limit is passed
+}
+
+type inspectLimits struct {
+	Neurons  int64 `json:"neurons"`
+	Synapses int64 `json:"synapses"`
+	Bytes    int64 `json:"bytes"`
+	Pairs    int64 `json:"pairs"`
+}
+
+type inspectRuleEstim struct {
+	Src        string `json:"src"`
+	Dst        string `json:"dst"`
+	Rule       int    `json:"rule"`
+	Morphology string `json:"morphology"`
+	Synapses   int64  `json:"synapses"`
+	Pairs      int64  `json:"pairs"`
+	Bytes      int64  `json:"bytes"`
 }
 
 type inspectArea struct {
@@ -68,10 +101,13 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	seed := fl.String("seed", "", "seed of every random choice of growth (default: derived from the genome's content)")
 	precision := fl.String("precision", "", "override the genome's precision (fp32 or int8)")
 	quiet := fl.Bool("quiet", false, "no progress on the terminal")
+	limits := addLimitFlags(fl)
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: node inspect --genome FILE [--json] [--seed S] [--precision P] [--quiet]")
+		fmt.Fprintln(stderr, "Usage: node inspect --genome FILE [--json] [--seed S] [--precision P] [--quiet] [--max-... limits]")
 		fmt.Fprintln(stderr, "\nGrows the brain of a genome and lists its areas, neurons and synapses per area and")
-		fmt.Fprintln(stderr, "per mapping rule, with the loader's warnings. Exit status 1 when the genome does not load.")
+		fmt.Fprintln(stderr, "per mapping rule, with the loader's warnings and the size estimated before growing")
+		fmt.Fprintln(stderr, "(neurons, synapses, memory, candidate pairs). Exit status 1 when the genome does not")
+		fmt.Fprintln(stderr, "load or passes a limit; the estimate is still shown. SIGINT stops a long growth.")
 		fmt.Fprintln(stderr)
 		fl.PrintDefaults()
 		fmt.Fprintf(stderr, "\nEmbedded genomes: %v\n", genomes.Names())
@@ -107,50 +143,102 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Precision = &p
 	}
-	data, name, err := inspectReadGenome(*genome)
+	name := *genome
+	data, err := limits.readGenome(name)
 	if err != nil {
 		fmt.Fprintf(stderr, "node inspect: %v\n", err)
 		return 1
 	}
+	opts = limits.options(opts)
 	var progress *inspectProgress
 	if !*quiet && inspectIsTerminal(stderr) {
 		progress = &inspectProgress{w: stderr}
 		opts.Progress = progress.report
+		opts.WorkProgress = progress.work
 	}
-	plan, err := cortical.Load(data, name, opts)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	plan, err := cortical.LoadContext(ctx, data, name, opts)
 	progress.done()
+	var refused *cortical.LimitError
+	if errors.As(err, &refused) && refused.Estimate != nil {
+		est := newInspectEstimate(refused.Estimate, opts, err)
+		if *asJSON {
+			inspectJSON(stdout, stderr, struct {
+				Estimate *inspectEstimate `json:"estimate"`
+			}{est})
+		} else {
+			writeInspectEstimate(stdout, est)
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	rep := newInspectReport(plan)
+	rep.Estimate = newInspectEstimate(plan.Estimate, opts, nil)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintf(stderr, "node inspect: %v\n", err)
-			return 1
-		}
-		return 0
+		return inspectJSON(stdout, stderr, rep)
 	}
 	writeInspectTables(stdout, name, plan, rep)
 	return 0
 }
 
-// inspectReadGenome reads a genome file, or an embedded genome when no
-// file of that name exists.
-func inspectReadGenome(name string) ([]byte, string, error) {
-	data, err := os.ReadFile(name)
-	if err == nil {
-		return data, name, nil
+func inspectJSON(stdout, stderr io.Writer, v any) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(stderr, "node inspect: %v\n", err)
+		return 1
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, name, fmt.Errorf("genome %s: %w", name, err)
+	return 0
+}
+
+// newInspectEstimate reports an estimate with the limits of opts; refused
+// is the refusal, nil when the genome grew.
+func newInspectEstimate(e *cortical.Estimate, opts cortical.Options, refused error) *inspectEstimate {
+	pick := func(v, def int64) int64 {
+		if v > 0 {
+			return v
+		}
+		return def
 	}
-	if emb, embErr := genomes.Read(name); embErr == nil {
-		return emb, name, nil
+	out := &inspectEstimate{Neurons: e.Neurons, Synapses: e.Synapses, Bytes: e.Bytes, Pairs: e.Pairs,
+		Limits: inspectLimits{
+			Neurons:  pick(opts.MaxNeurons, cortical.DefaultMaxNeurons),
+			Synapses: pick(opts.MaxSynapses, cortical.DefaultMaxSynapses),
+			Bytes:    pick(opts.MaxMemory, cortical.DefaultMaxMemory),
+			Pairs:    pick(opts.MaxPairs, cortical.DefaultMaxPairs),
+		},
+		Rules: make([]inspectRuleEstim, len(e.Rules)),
 	}
-	return nil, name, fmt.Errorf("genome %s: no such file, nor an embedded genome (embedded: %v)", name, genomes.Names())
+	if refused != nil {
+		out.Refused = refused.Error()
+	}
+	for i, r := range e.Rules {
+		out.Rules[i] = inspectRuleEstim{Src: r.SrcName, Dst: r.DstName, Rule: r.Rule, Morphology: r.Morphology,
+			Synapses: r.Synapses, Pairs: r.Pairs, Bytes: r.Bytes}
+	}
+	return out
+}
+
+// writeInspectEstimate prints the estimate of a refused genome: totals,
+// limits and the rules up to the one that passes a limit.
+func writeInspectEstimate(w io.Writer, e *inspectEstimate) {
+	writeEstimateTotals(w, e)
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "src\tdst\trule\tmorphology\test. synapses\tpairs\tbytes")
+	for _, r := range e.Rules {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", r.Src, r.Dst, r.Rule, r.Morphology, r.Synapses, r.Pairs, capread.FormatSize(r.Bytes))
+	}
+	tw.Flush()
+}
+
+func writeEstimateTotals(w io.Writer, e *inspectEstimate) {
+	fmt.Fprintf(w, "estimate   %d neurons, %d synapses, %s, %d candidate pairs\n", e.Neurons, e.Synapses, capread.FormatSize(e.Bytes), e.Pairs)
+	fmt.Fprintf(w, "limits     %d neurons, %d synapses, %s, %d candidate pairs\n", e.Limits.Neurons, e.Limits.Synapses,
+		capread.FormatSize(e.Limits.Bytes), e.Limits.Pairs)
 }
 
 func newInspectReport(p *cortical.Plan) *inspectReport {
@@ -183,7 +271,9 @@ func writeInspectTables(w io.Writer, name string, p *cortical.Plan, rep *inspect
 	fmt.Fprintf(w, "genome     %s (%s layout, version %s)\n", name, p.Genome.Format, p.Genome.Version)
 	fmt.Fprintf(w, "id, title  %s, %s\n", p.Genome.ID, p.Genome.Title)
 	fmt.Fprintf(w, "precision  %s   burst rate %.4g Hz   seed %d\n", p.Precision, p.Genome.BurstRateHz, p.Seed)
-	fmt.Fprintf(w, "totals     %d areas, %d neurons, %d synapses\n\n", rep.Totals.Areas, rep.Totals.Neurons, rep.Totals.Synapses)
+	fmt.Fprintf(w, "totals     %d areas, %d neurons, %d synapses\n", rep.Totals.Areas, rep.Totals.Neurons, rep.Totals.Synapses)
+	writeEstimateTotals(w, rep.Estimate)
+	fmt.Fprintln(w)
 
 	in := make([]int64, len(p.Areas))
 	out := make([]int64, len(p.Areas))
@@ -206,15 +296,17 @@ func writeInspectTables(w io.Writer, name string, p *cortical.Plan, rep *inspect
 	if len(p.Rules) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "src\tdst\trule\tmorphology\tsynapses\tplastic")
+		fmt.Fprintln(tw, "src\tdst\trule\tmorphology\tsynapses\test. synapses\tpairs\test. bytes\tplastic")
 		plastic := map[[2]int]string{}
 		for _, c := range p.Connections {
 			if c.Plasticity != nil {
 				plastic[[2]int{c.Src, c.Dst}] = fmt.Sprintf("window %d, ltp %d, ltd %d", c.Plasticity.Window, c.Plasticity.LTP, c.Plasticity.LTD)
 			}
 		}
-		for _, r := range p.Rules {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\n", inspectAreaLabel(p, r.Src), inspectAreaLabel(p, r.Dst), r.Rule, r.Morphology, r.Synapses, plastic[[2]int{r.Src, r.Dst}])
+		for i, r := range p.Rules {
+			e := rep.Estimate.Rules[i]
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\n", inspectAreaLabel(p, r.Src), inspectAreaLabel(p, r.Dst), r.Rule, r.Morphology,
+				r.Synapses, e.Synapses, e.Pairs, capread.FormatSize(e.Bytes), plastic[[2]int{r.Src, r.Dst}])
 		}
 		tw.Flush()
 	}
@@ -247,16 +339,32 @@ func inspectIsTerminal(w io.Writer) bool {
 // inspectProgress prints growth progress on one terminal line, at most ten
 // times a second.
 type inspectProgress struct {
-	w     io.Writer
-	last  time.Time
-	shown bool
+	w                         io.Writer
+	last                      time.Time
+	shown                     bool
+	areas, areasTotal         int
+	synapses, pairs, pairsAll int64
 }
 
 func (p *inspectProgress) report(done, total int, synapses int64) {
-	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond || done == total {
+	p.areas, p.areasTotal, p.synapses = done, total, synapses
+	p.show(done == total)
+}
+
+func (p *inspectProgress) work(done, total int64) {
+	p.pairs, p.pairsAll = done, total
+	p.show(false)
+}
+
+func (p *inspectProgress) show(force bool) {
+	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond || force {
 		p.last = now
 		p.shown = true
-		fmt.Fprintf(p.w, "\rgrowing: %d/%d areas, %d synapses ", done, total, synapses)
+		pct := 100.0
+		if p.pairsAll > 0 {
+			pct = 100 * float64(p.pairs) / float64(p.pairsAll)
+		}
+		fmt.Fprintf(p.w, "\rgrowing: %d/%d areas, %d synapses, %.0f%% of %d candidate pairs ", p.areas, p.areasTotal, p.synapses, pct, p.pairsAll)
 	}
 }
 
