@@ -297,7 +297,7 @@ func TestRasterReaderErrors(t *testing.T) {
 	ok := `{"burst":1,"fired":{"X19fcG93ZXI=":[0]}}` + "\n"
 	for _, tc := range []struct {
 		name, record, want string
-		maxLine          int
+		maxLine            int
 	}{
 		{"syntax", ok + "{\"burst\":2,\n", "line 2: not a record line", 0},
 		{"unknown field", `{"burst":1,"fired":{},"x":1}`, `unknown field "x"`, 0},

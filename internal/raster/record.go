@@ -71,7 +71,7 @@ func NewReader(r io.Reader, name string, maxLine int) *Reader {
 func (r *Reader) Line() int { return r.line }
 
 type rawLine struct {
-	Burst *uint64              `json:"burst"`
+	Burst *uint64             `json:"burst"`
 	Fired map[string][]uint32 `json:"fired"`
 }
 
