@@ -95,7 +95,7 @@ func runRaster(args []string, stdout, stderr io.Writer) int {
 		}
 		opt.Areas = rasterAreas(plan)
 		opt.BurstRateHz = plan.Genome.BurstRateHz
-		opt.Title += " (genome " + filepath.Base(name) + ")"
+		opt.Title += " (genome " + filepath.Base(*genome) + ")"
 	}
 	p, err := raster.New(opt)
 	if err != nil {
