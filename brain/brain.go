@@ -77,7 +77,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 		opts.Precision = &p
 	}
 	t0 := time.Now()
-	plan, err := grow(ctx, data, c.Genome, opts)
+	plan, err := grow(ctx, func() (*cortical.Plan, error) { return cortical.Load(data, c.Genome, opts) })
 	ui.growthEnded()
 	if err != nil {
 		return nil, err
@@ -168,14 +168,15 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	return sum, err
 }
 
-// grow loads and grows the genome, giving up when ctx ends first.
+// grow runs load, which loads and grows the genome, and gives up when ctx
+// ends first.
 //
 // TODO(cortical): growth cannot be stopped from outside yet. Once
 // cortical.Options has a cancellation hook (a Context or Cancel field that
 // growth polls between rules), pass ctx through it; until then an
 // interrupted growth goes on in the background, and its result is dropped,
 // until it finishes or the process exits.
-func grow(ctx context.Context, data []byte, name string, opts cortical.Options) (*cortical.Plan, error) {
+func grow(ctx context.Context, load func() (*cortical.Plan, error)) (*cortical.Plan, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInterrupted, err)
 	}
@@ -185,7 +186,7 @@ func grow(ctx context.Context, data []byte, name string, opts cortical.Options) 
 	}
 	done := make(chan result, 1)
 	go func() {
-		p, err := cortical.Load(data, name, opts)
+		p, err := load()
 		done <- result{p, err}
 	}()
 	select {
