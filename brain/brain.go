@@ -2,6 +2,7 @@ package brain
 
 import (
 	"context"
+	"io/fs"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/spikemesh/spikemesh/actors"
 	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/genomes"
+	"github.com/spikemesh/spikemesh/internal/capread"
 	"github.com/spikemesh/spikemesh/npu"
 	"github.com/spikemesh/spikemesh/pns"
 	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
@@ -92,10 +94,10 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 		data = []byte("synthetic " + sy.String())
 		c.Genome = "synthetic " + sy.String()
 	} else {
-		if data, err = readGenome(c.Genome); err != nil {
+		if data, err = readGenome(c.Genome, c.GenomeCap); err != nil {
 			return nil, err
 		}
-		opts := cortical.Options{Seed: c.Seed, Progress: ui.growth}
+		opts := c.Limits.Apply(cortical.Options{Seed: c.Seed, Progress: ui.growth})
 		if c.Precision != "" {
 			p, warning, err := quant.ParsePrecision(c.Precision)
 			if err != nil {
@@ -106,7 +108,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 			}
 			opts.Precision = &p
 		}
-		plan, err = grow(ctx, data, c.Genome, opts)
+		plan, err = grow(ctx, func() (*cortical.Plan, error) { return cortical.LoadContext(ctx, data, c.Genome, opts) })
 		ui.growthEnded()
 		if err != nil {
 			return nil, err
@@ -268,14 +270,9 @@ func peakRSSMB() float64 {
 	return 0
 }
 
-// grow loads and grows the genome, giving up when ctx ends first.
-//
-// TODO(cortical): growth cannot be stopped from outside yet. Once
-// cortical.Options has a cancellation hook (a Context or Cancel field that
-// growth polls between rules), pass ctx through it; until then an
-// interrupted growth goes on in the background, and its result is dropped,
-// until it finishes or the process exits.
-func grow(ctx context.Context, data []byte, name string, opts cortical.Options) (*cortical.Plan, error) {
+// grow runs load, which loads and grows the genome (stopping when ctx
+// ends), and gives up at once when ctx ends first.
+func grow(ctx context.Context, load func() (*cortical.Plan, error)) (*cortical.Plan, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInterrupted, err)
 	}
@@ -285,7 +282,7 @@ func grow(ctx context.Context, data []byte, name string, opts cortical.Options) 
 	}
 	done := make(chan result, 1)
 	go func() {
-		p, err := cortical.Load(data, name, opts)
+		p, err := load()
 		done <- result{p, err}
 	}()
 	select {
@@ -296,11 +293,18 @@ func grow(ctx context.Context, data []byte, name string, opts cortical.Options) 
 	}
 }
 
-// readGenome reads a genome file, or an embedded genome by name.
-func readGenome(name string) ([]byte, error) {
-	data, err := os.ReadFile(name)
+// readGenome reads a genome file of at most limit bytes (0: 64 MiB), or an
+// embedded genome by name.
+func readGenome(name string, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = 64 << 20
+	}
+	data, err := capread.ReadFile(name, limit, "--max-genome-size")
 	if err == nil {
 		return data, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("--genome: %w", err)
 	}
 	if data, e := genomes.Read(name); e == nil {
 		return data, nil

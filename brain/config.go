@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/genomes"
 	"github.com/spikemesh/spikemesh/pns"
 	"github.com/spikemesh/spikemesh/quant"
@@ -82,6 +83,13 @@ type Config struct {
 	// Quiet prints only errors and the summary: no progress, no status
 	// (--quiet).
 	Quiet bool
+
+	// Limits bound what growth may build, estimated before anything is
+	// allocated (--max-neurons, --max-synapses, --max-memory, --max-pairs;
+	// zero fields take cortical's defaults), and GenomeCap the genome file's
+	// size (--max-genome-size; 0: 64 MiB).
+	Limits    cortical.Limits
+	GenomeCap int64
 
 	// Synthetic, "K,N,F", runs the scale-out benchmark's synthetic brain
 	// instead of a genome (see Synthetic; --synthetic).

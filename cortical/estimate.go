@@ -457,3 +457,16 @@ func areaName(a *Area) string {
 	}
 	return a.ID.String()
 }
+
+// Limits are the bounds of Options (MaxNeurons, MaxSynapses, MaxMemory,
+// MaxPairs) on their own, as a command line gathers them; zero fields take
+// the defaults.
+type Limits struct {
+	MaxNeurons, MaxSynapses, MaxMemory, MaxPairs int64
+}
+
+// Apply returns o with l's bounds.
+func (l Limits) Apply(o Options) Options {
+	o.MaxNeurons, o.MaxSynapses, o.MaxMemory, o.MaxPairs = l.MaxNeurons, l.MaxSynapses, l.MaxMemory, l.MaxPairs
+	return o
+}

@@ -52,6 +52,12 @@ func addLimitFlags(fs *flag.FlagSet) *limitFlags {
 	return l
 }
 
+// limits returns the bounds of the flags.
+func (l *limitFlags) limits() cortical.Limits {
+	return cortical.Limits{MaxNeurons: int64(l.neurons), MaxSynapses: int64(l.synapses),
+		MaxMemory: int64(l.memory), MaxPairs: int64(l.pairs)}
+}
+
 // options returns o with the limits of the flags.
 func (l *limitFlags) options(o cortical.Options) cortical.Options {
 	o.MaxNeurons, o.MaxSynapses, o.MaxPairs = int64(l.neurons), int64(l.synapses), int64(l.pairs)

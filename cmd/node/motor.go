@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"os/signal"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spikemesh/spikemesh/brain"
 	"github.com/spikemesh/spikemesh/pns"
 	"github.com/spikemesh/spikemesh/pns/natsio"
 )
@@ -38,6 +38,7 @@ Flags:
 
 type motorOptions struct {
 	nats    natsFlags
+	logs    logFlags
 	area    string
 	count   int
 	timeout time.Duration
@@ -51,6 +52,7 @@ func motorFlags(out io.Writer, o *motorOptions) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	o.nats.register(fs)
+	o.logs.register(fs)
 	fs.StringVar(&o.area, "area", "", "watch only this area (default: every area)")
 	fs.IntVar(&o.count, "count", 0, "exit after this many frames (0: no limit)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "exit after this long (0: no limit)")
@@ -103,10 +105,13 @@ func watchMotor(ctx context.Context, o *motorOptions, stdout, stderr io.Writer) 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithLogger(log))
+	log, err := o.logs.logger(stderr, false)
 	if err != nil {
 		return err
+	}
+	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithLogger(log))
+	if err != nil {
+		return o.nats.redact(err)
 	}
 	defer c.Close()
 
@@ -138,7 +143,7 @@ func watchMotor(ctx context.Context, o *motorOptions, stdout, stderr io.Writer) 
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("subscribing at %s: %w", o.nats.url, err)
+		return fmt.Errorf("subscribing at %s: %w", brain.RedactURL(o.nats.url), err)
 	}
 	<-ctx.Done()
 	mu.Lock()

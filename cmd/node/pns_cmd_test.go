@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +155,29 @@ func TestMotorWatchPrintsFrames(t *testing.T) {
 			t.Errorf("bursts not increasing: %d after %d", f.Burst, prev)
 		}
 		prev = f.Burst
+	}
+}
+
+// TestNATSErrorsHideCredentials: sensor send and motor watch name the
+// server they cannot reach without the user, password or token of its URL.
+func TestNATSErrorsHideCredentials(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	for _, args := range [][]string{
+		{"sensor", "send", "--nats", "nats://alice:s3cret@" + addr, "--area", testArea, "--points", "0,0,0,1"},
+		{"motor", "watch", "--nats", "nats://t0ken@" + addr, "--timeout", "5s", "--log-format", "json"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := dispatch(args, &stdout, &stderr); code != 1 {
+			t.Fatalf("%v: exit %d, want 1: %s", args, code, stderr.String())
+		}
+		msg := stderr.String()
+		if !strings.Contains(msg, addr) || strings.Contains(msg, "s3cret") || strings.Contains(msg, "t0ken") || strings.Contains(msg, "alice") {
+			t.Fatalf("%v: error %q: want the address without credentials", args[:2], msg)
+		}
 	}
 }

@@ -47,6 +47,7 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 	fs.BoolVar(&c.Quiet, "quiet", false, "print only errors and the summary")
 	logs.register(fs)
 	registerClusterFlags(fs, &c.Cluster)
+	limits := addLimitFlags(fs)
 	registerBenchRunFlags(fs, &c)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: node run [--genome FILE|NAME] [--bursts N] [--record FILE] [--inputs FILE] [flags]")
@@ -87,6 +88,7 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 		fmt.Fprintf(stderr, "node run: %v\n", bad)
 		return c, logs, 2, false
 	}
+	c.Limits, c.GenomeCap = limits.limits(), int64(limits.genome)
 	return c, logs, 0, true
 }
 

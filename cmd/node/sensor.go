@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spikemesh/spikemesh/brain"
 	"github.com/spikemesh/spikemesh/pns"
 	"github.com/spikemesh/spikemesh/pns/natsio"
 )
@@ -34,6 +35,14 @@ func (n *natsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.url, "nats", defaultNATS, "NATS server URL")
 	fs.StringVar(&n.subjects.Brain, "brain", pns.DefaultBrain, "name of the brain in NATS subjects")
 	fs.StringVar(&n.subjects.Prefix, "subject-prefix", pns.DefaultPrefix, "first tokens of every NATS subject")
+}
+
+// redact hides the credentials of the NATS URL in err's text.
+func (n *natsFlags) redact(err error) error {
+	if err == nil || !strings.Contains(err.Error(), n.url) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), n.url, brain.RedactURL(n.url)))
 }
 
 const sensorUsage = `Usage: node sensor send --area ID (--points "x,y,z,p ..." | --file F | x,y,z,p ...) [flags]
@@ -126,14 +135,14 @@ func sendSensor(o *sensorOptions, rest []string, stdout io.Writer) error {
 	}
 	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithFormat(format))
 	if err != nil {
-		return err
+		return o.nats.redact(err)
 	}
 	defer c.Close()
 	if err := c.SendSensorAt(o.area, o.burst, pts); err != nil {
 		return err
 	}
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("flushing to %s: %w", o.nats.url, err)
+		return fmt.Errorf("flushing to %s: %w", brain.RedactURL(o.nats.url), err)
 	}
 	if !o.quiet {
 		token, _ := pns.AreaToken(o.area)
