@@ -12,7 +12,7 @@ import (
 
 // emitter collects the synapses of one connection, rule after rule, as
 // (source local, destination local) pairs in creation order (E7). It
-// applies synapse attractivity (§6.1, E10) to every candidate, and counts
+// applies synapse attractivity to every candidate, and counts
 // growth's work (step) so that growth reports progress, stops when
 // cancelled and never works past its budget.
 type emitter struct {
