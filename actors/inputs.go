@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +8,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/spikemesh/spikemesh/internal/capread"
 	"github.com/spikemesh/spikemesh/npu"
 	"github.com/spikemesh/spikemesh/pns"
 )
@@ -43,12 +43,18 @@ type scheduleLine struct {
 // Bad lines, unknown areas and unusable points are dropped with one warning
 // per kind (SPEC 18, E12), never an error; only a read error is.
 func ReadSchedule(r io.Reader, resolve func(string) (int, bool), log *slog.Logger) (*Schedule, error) {
+	return ReadScheduleCapped(r, "inputs", 256<<20, "", resolve, log)
+}
+
+// ReadScheduleCapped is ReadSchedule with lines of at most maxLine bytes: a
+// longer line is an error naming name, the line, the cap and flag (the
+// flag that raises it).
+func ReadScheduleCapped(r io.Reader, name string, maxLine int, flag string, resolve func(string) (int, bool), log *slog.Logger) (*Schedule, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Schedule{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 256<<20)
+	sc := capread.NewLines(r, name, maxLine, flag)
 	warned := map[string]bool{}
 	warn := func(kind string, args ...any) {
 		if !warned[kind] {
@@ -89,7 +95,7 @@ func ReadSchedule(r io.Reader, resolve func(string) (int, bool), log *slog.Logge
 		s.frames = append(s.frames, f)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("inputs: %w", err)
+		return nil, err
 	}
 	sort.SliceStable(s.frames, func(i, j int) bool { return s.frames[i].Burst < s.frames[j].Burst })
 	return s, nil

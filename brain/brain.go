@@ -2,10 +2,10 @@ package brain
 
 import (
 	"context"
-	"io/fs"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -133,10 +133,14 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--inputs: %w", err)
 		}
-		feed.Schedule, err = actors.ReadSchedule(f, intake.Resolve, log)
+		maxLine := c.MaxInputLine
+		if maxLine <= 0 {
+			maxLine = 16 << 20
+		}
+		feed.Schedule, err = actors.ReadScheduleCapped(f, c.Inputs, int(maxLine), "--max-input-line", intake.Resolve, log)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("--inputs %s: %w", c.Inputs, err)
+			return nil, fmt.Errorf("--inputs: %w", err)
 		}
 	}
 

@@ -90,6 +90,9 @@ type Config struct {
 	// size (--max-genome-size; 0: 64 MiB).
 	Limits    cortical.Limits
 	GenomeCap int64
+	// MaxInputLine caps one line of the Inputs file (--max-input-line;
+	// 0: 16 MiB).
+	MaxInputLine int64
 
 	// Synthetic, "K,N,F", runs the scale-out benchmark's synthetic brain
 	// instead of a genome (see Synthetic; --synthetic).

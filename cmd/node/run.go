@@ -48,6 +48,7 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 	logs.register(fs)
 	registerClusterFlags(fs, &c.Cluster)
 	limits := addLimitFlags(fs)
+	maxLine := addInputLineFlag(fs)
 	registerBenchRunFlags(fs, &c)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: node run [--genome FILE|NAME] [--bursts N] [--record FILE] [--inputs FILE] [flags]")
@@ -88,7 +89,7 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 		fmt.Fprintf(stderr, "node run: %v\n", bad)
 		return c, logs, 2, false
 	}
-	c.Limits, c.GenomeCap = limits.limits(), int64(limits.genome)
+	c.Limits, c.GenomeCap, c.MaxInputLine = limits.limits(), int64(limits.genome), int64(*maxLine)
 	return c, logs, 0, true
 }
 
