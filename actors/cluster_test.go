@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -250,8 +251,13 @@ func TestClusterStallNamesNode(t *testing.T) {
 		if err == nil {
 			err = rts[1].Run(ctx, 10)
 		}
-		if err == nil || !strings.Contains(err.Error(), "burst 4") || !strings.Contains(err.Error(), fmt.Sprintf("5 (%s)", plan.Areas[5].ID)) {
-			t.Errorf("follower: %v, want its own stall of burst 4 naming area 5", err)
+		// The follower stalls on its own blocked area, or, when the
+		// coordinator gave up first and its step was let go, waits in
+		// vain for the next tick; never does the brain go on.
+		own := err != nil && strings.Contains(err.Error(), "burst 4") && strings.Contains(err.Error(), fmt.Sprintf("5 (%s)", plan.Areas[5].ID))
+		orphan := err != nil && strings.Contains(err.Error(), "no tick for burst 5 from the coordinator (node a)")
+		if !errors.Is(err, ErrStalled) || !own && !orphan {
+			t.Errorf("follower: %v, want its own stall of burst 4 naming area 5, or no tick for burst 5", err)
 		}
 	}()
 	go func() {

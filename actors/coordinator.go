@@ -41,7 +41,6 @@ type coordinator struct {
 	failed error // a fault that arrived between runs
 
 	wakeGen uint64      // generation of the armed pacing timer
-	stall   *time.Timer // stall check
 
 	// Follower: a tick that arrived before Run, and where the leader said
 	// the run ends.
@@ -211,15 +210,7 @@ func (c *coordinator) tickLocal(ctx actor.Context, burst npu.Burst) {
 	}
 }
 
-func (c *coordinator) armStall() {
-	if d := c.rt.cfg.StallTimeout; d > 0 {
-		if c.stall == nil {
-			c.stall = time.AfterFunc(d, c.rt.checkStall)
-		} else {
-			c.stall.Reset(d)
-		}
-	}
-}
+func (c *coordinator) armStall() { c.rt.armStall(c.rt.cfg.StallTimeout) }
 
 // onLocalDone: every local area finished burst.
 func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
@@ -413,8 +404,6 @@ func (c *coordinator) finish(err error) {
 	}
 	c.running = false
 	c.wakeGen++
-	if c.stall != nil {
-		c.stall.Stop()
-	}
+	c.rt.stopStall()
 	c.rt.result <- err
 }
