@@ -351,11 +351,14 @@ func (e *engine) thresholdAt(x, y, z uint32) float32 {
 	return t + float32(float32(z)*iz)
 }
 
-// chooseQuantizer picks the int8 quantizer of an area: the threshold exact,
-// the codes covering [bottom, top] where top is the highest threshold or the
-// limit, and bottom is 0 unless inhibitory synapses can push the potential
-// below 0 (then down to the largest single inhibitory contribution, at most
-// −top).
+// chooseQuantizer picks the int8 quantizer of an area (the rule is in
+// package quant's docs): a lattice quantizer when every value the area's
+// potential is built from is a multiple of one step that leaves the
+// threshold within the codes (latticeQuantizer); otherwise the threshold
+// exact, the codes covering [bottom, top] where top is the highest threshold
+// or the limit, and bottom is 0 unless inhibitory synapses can push the
+// potential below 0 (then down to the largest single inhibitory
+// contribution, at most −top).
 func chooseQuantizer(s *AreaSpec, incoming []*Connection) quant.Quantizer {
 	p := &s.Params
 	top := p.Threshold
@@ -372,6 +375,9 @@ func chooseQuantizer(s *AreaSpec, incoming []*Connection) quant.Quantizer {
 	}
 	if p.ThresholdLimit > 0 {
 		top = max(top, p.ThresholdLimit)
+	}
+	if q, ok := latticeQuantizer(s, incoming, top); ok {
+		return q
 	}
 	var neg float32
 	for _, c := range incoming {
@@ -390,12 +396,61 @@ func chooseQuantizer(s *AreaSpec, incoming []*Connection) quant.Quantizer {
 	return quant.NewQuantizer(p.Threshold, top, -min(neg, max(top, 0)))
 }
 
+// latticeQuantizer is the lattice choice of chooseQuantizer. The values an
+// area's potential is built from are its synaptic contributions ±w·psp/N
+// (exact rationals) and, for the power area, the power input (the drive,
+// like sensory points, is an input the lattice does not know of); a
+// stored potential stays a sum of them when the area has no leak. Plastic
+// weights and potential-driven PSPs make the contributions vary, and a leak
+// takes a stored potential off any lattice: those areas are not lattice
+// areas. An accumulating area also puts 1 on the lattice when the threshold
+// then still takes at most half the codes, so that whole-number sensor
+// inputs are exact too.
+func latticeQuantizer(s *AreaSpec, incoming []*Connection, top float32) (quant.Quantizer, bool) {
+	p := &s.Params
+	store := p.ChargeAccumulation
+	if store && float32(1)-p.LeakPerBurst != 1 {
+		return quant.Quantizer{}, false
+	}
+	var l quant.Lattice
+	below := false
+	for _, c := range incoming {
+		if c.Plasticity != nil || c.MPDrivenPSP {
+			return quant.Quantizer{}, false
+		}
+		for src := 0; src+1 < len(c.Start); src++ {
+			n := int64(divisor(c, src))
+			for j := c.Start[src]; j < c.Start[src+1]; j++ {
+				v := int64(c.Weight[j]) * int64(c.PSP)
+				l.Add(v, n)
+				below = below || c.Inhibitory[j] && v != 0
+			}
+		}
+	}
+	if s.Index == PowerArea {
+		l.AddFloat32(PowerAmount)
+	}
+	num, den, ok := l.Step()
+	if !ok {
+		return quant.Quantizer{}, false
+	}
+	if store {
+		l.Add(1, 1)
+		if n1, d1, ok := l.Step(); ok && quant.LatticeCodes(top, n1, d1) <= quant.MaxCode {
+			num, den = n1, d1
+		}
+	}
+	limited := p.ConsecutiveLimit != 0 && p.ConsecutiveLimit != math.MaxUint16
+	above := p.ThresholdLimit > 0 || limited || excitabilityCut(p.Excitability) != 1<<32
+	return quant.NewLatticeQuantizer(num, den, top, below, above, store)
+}
+
 func (e *engine) setFineParams() {
 	a := &e.p
-	a.thrF = e.q.EncodeFine(a.thr32)
+	a.thrF = e.q.ThresholdFine(a.thr32)
 	a.limF = math.MaxInt32
 	if e.spec.Params.ThresholdLimit > 0 {
-		a.limF = e.q.EncodeFine(a.lim32)
+		a.limF = e.q.LimitFine(a.lim32)
 	}
 	a.keepQ = quant.KeepQ15(a.keep32)
 }
@@ -440,7 +495,7 @@ func (e *engine) allocState() {
 					if e.prec == quant.FP32 {
 						e.thr32[i] = t
 					} else {
-						e.thrF[i] = e.q.EncodeFine(t)
+						e.thrF[i] = e.q.ThresholdFine(t)
 					}
 					i++
 				}

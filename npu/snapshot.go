@@ -457,7 +457,7 @@ func restore(data []byte, opts Options) (*engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
-	if d.prec == quant.INT8 && d.q != e.q {
+	if d.prec == quant.INT8 && (d.q.Scale != e.q.Scale || d.q.Zero != e.q.Zero) {
 		return nil, fmt.Errorf("%w: quantizer %v differs from the area's %v", ErrSnapshot, d.q, e.q)
 	}
 	if w > 1 { // rebuild the shards for the requested worker count

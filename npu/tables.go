@@ -175,7 +175,7 @@ func (e *engine) inputBound() int64 {
 				if c.MPDrivenPSP {
 					psp = 255
 				}
-				v := int64(e.q.EncodeFine(float32(float32(w*psp) / divisor(c, s))))
+				v := int64(e.contributionFine(c, s, j, w, psp))
 				sums[c.Target[j]] += max(v, -v) + 1
 			}
 		}
@@ -223,7 +223,7 @@ func (e *engine) buildTable(ic *inConn, h int) {
 			case tb.kQ8 != nil:
 				tb.kQ8 = append(tb.kQ8, e.synapseKQ8(c, s, j))
 			default:
-				tb.cF = append(tb.cF, e.q.EncodeFine(contribution32(c, s, j, float32(c.PSP))))
+				tb.cF = append(tb.cF, e.contributionFine(c, s, j, float32(c.Weight[j]), float32(c.PSP)))
 			}
 		}
 		tb.start[s+1] = uint32(len(tb.tgt))
@@ -294,6 +294,26 @@ func (e *engine) synapseValue32(c *Connection, s int, j uint32) float32 {
 	return contribution32(c, s, j, float32(c.PSP))
 }
 
+// contributionFine is the int8 contribution of synapse j of source s in fine
+// units with weight w and PSP psp (whole numbers): exactly ±w·psp/N for a
+// lattice quantizer, else the rounded fp32 contribution.
+func (e *engine) contributionFine(c *Connection, s int, j uint32, w, psp float32) int32 {
+	if e.q.Exact() {
+		v := int64(w) * int64(psp)
+		if c.Inhibitory[j] {
+			v = -v
+		}
+		if x, ok := e.q.FineOfRat(v, int64(divisor(c, s))); ok {
+			return x
+		}
+	}
+	b := float32(w * psp)
+	if c.Inhibitory[j] {
+		b = -b
+	}
+	return e.q.EncodeFine(float32(b / divisor(c, s)))
+}
+
 // synapseKQ8 is the int8 fine contribution of synapse j per unit of PSP, in
 // Q8, for mp-driven sources: ±w/N/(Scale/256)·256.
 func (e *engine) synapseKQ8(c *Connection, s int, j uint32) int64 {
@@ -321,7 +341,7 @@ func (e *engine) refreshWeights(k int) {
 				case tb.kQ8 != nil:
 					tb.kQ8[i] = e.synapseKQ8(c, s, j)
 				default:
-					tb.cF[i] = e.q.EncodeFine(contribution32(c, s, j, float32(c.PSP)))
+					tb.cF[i] = e.contributionFine(c, s, j, float32(c.Weight[j]), float32(c.PSP))
 				}
 			}
 		}
