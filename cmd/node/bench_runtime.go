@@ -71,7 +71,7 @@ func benchActors(o benchOptions, emit func(any)) error {
 	const neurons = 8
 	viaNATS := o.Extra["nats"] == "1"
 	plan := ringPlan(k, neurons)
-	engs, closeEngines, err := engines(plan)
+	engs, closeEngines, err := engines(plan, o.Threads)
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,7 @@ type runConfig struct {
 	Runner        string        // "actors" (default) or "reference"
 	StallTimeout  time.Duration // stop when one burst takes longer; 0: never
 	Quiet         bool          // summary only
+	Threads       int           // worker goroutines per engine; 0: areaThreads chooses
 
 	Stderr   io.Writer // progress, status, summary, logs
 	Terminal bool      // Stderr is a terminal: live status line
@@ -95,6 +96,7 @@ func runCommand(args []string, _, stderr io.Writer) int {
 	fs.StringVar(&c.Runner, "runner", "actors", "actors (one actor per area) or reference (npu's single-process runner; --inputs only, no NATS)")
 	fs.DurationVar(&c.StallTimeout, "stall-timeout", 2*time.Minute, "fail when one burst takes longer (0: never)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "print only errors and the summary")
+	fs.IntVar(&c.Threads, "threads", 0, "worker goroutines inside each engine (0: chosen per area)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: node run [--genome FILE|NAME] [--bursts N] [--record FILE] [--inputs FILE] [flags]")
 		fmt.Fprintln(stderr, "\nGrows the brain and runs it burst by burst. Output goes to stderr; SIGINT or SIGTERM")
@@ -265,7 +267,7 @@ func runBrain(ctx context.Context, c runConfig) (*runSummary, error) {
 }
 
 // engines builds one npu engine per area of plan.
-func engines(plan *cortical.Plan) ([]npu.Engine, func(), error) {
+func engines(plan *cortical.Plan, threads int) ([]npu.Engine, func(), error) {
 	out := make([]npu.Engine, len(plan.Areas))
 	closeAll := func() {
 		for _, e := range out {
@@ -280,7 +282,8 @@ func engines(plan *cortical.Plan) ([]npu.Engine, func(), error) {
 		for k < len(conns) && conns[k].Dst == i {
 			k++
 		}
-		e, err := npu.NewEngine(plan.Areas[i].AreaSpec, plan.Precision, slices.Clip(conns[:k]))
+		opts := npu.Options{Workers: areaThreads(threads, &plan.Areas[i].AreaSpec, conns[:k])}
+		e, err := npu.NewEngineWithOptions(plan.Areas[i].AreaSpec, plan.Precision, slices.Clip(conns[:k]), opts)
 		if err != nil {
 			closeAll()
 			return nil, nil, err
@@ -324,7 +327,7 @@ func runActors(ctx context.Context, c runConfig, plan *cortical.Plan, areas []pn
 	if err != nil {
 		return 0, 0, err
 	}
-	engs, closeEngines, err := engines(plan)
+	engs, closeEngines, err := engines(plan, c.Threads)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -435,7 +438,7 @@ func runReference(ctx context.Context, c runConfig, plan *cortical.Plan, feed *a
 	for i := range plan.Areas {
 		specs[i] = plan.Areas[i].AreaSpec
 	}
-	r, err := npu.NewRunner(specs, plan.Connections, plan.Precision, npu.RunnerOptions{})
+	r, err := npu.NewRunner(specs, plan.Connections, plan.Precision, npu.RunnerOptions{Workers: max(c.Threads, 1)})
 	if err != nil {
 		return err
 	}
