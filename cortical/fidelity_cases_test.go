@@ -23,7 +23,7 @@ import (
 // for 300 bursts, except sum_of_12: there 12 × f32(1/12) sums in float32 to
 // 0.99999988, below the threshold 1, so fp32 never fires, while the exact
 // int8 sum is 1 and fires. That case is float32's rounding, which no exact
-// scheme reproduces (docs/semantics.md, int8); the test checks that it stays
+// scheme reproduces (docs/semantics.md §4.2); the test checks that it stays
 // exactly that.
 var fidelityCases = []string{
 	"r1_sameburst_fraction", "r2_accumulated_fraction", "r3_inhibition_floor", "r4_top_saturation",

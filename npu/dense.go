@@ -6,7 +6,7 @@ import "math/bits"
 // charge accumulation and without a threshold gradient (FEAGI's A1 workload
 // among them), a driven neuron's potential is its sum alone and nothing but
 // the state word is stored, so one branch-free pass per block of 64 neurons
-// does the whole update of reference §2.3, the excitability hash included:
+// does the whole update of docs/semantics.md §2.2, the excitability hash included:
 // the hash's PCG state is affine in the neuron id (pcgState), so the loop
 // advances it by one addition per neuron and pays only the output function.
 // The fired neurons' offsets and potentials go to buffers on the stack (at

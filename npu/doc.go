@@ -13,7 +13,7 @@
 //   - Candidate (FEAGI's fire candidate list, FCL): a neuron that received any
 //     input this burst, even 0. Only candidates are updated: a neuron without
 //     input keeps its potential, and its refractory countdown does not advance
-//     (reference §2.4, SPEC 2).
+//     (docs/semantics.md §2.3, §1.2).
 //   - Connection: every synapse from one source area to one destination area,
 //     compressed by source neuron (CSR) in creation order. The destination's
 //     engine owns it and computes contributions from the source's fired list.
@@ -22,21 +22,21 @@
 //
 // # Semantics
 //
-// The update is FEAGI's canonical per-candidate path (reference §2.3, SPEC
-// 1–6): refractory countdown, integrate, the threshold/limit window, the
+// The update is FEAGI's canonical per-candidate path (docs/semantics.md §1,
+// §2): refractory countdown, integrate, the threshold/limit window, the
 // consecutive-fire limit and snooze, the excitability hash of (global id,
 // burst) (ExcitabilityHash, bit for bit), reset to 0 on firing, leak only
-// when not fired. Inputs are summed in the canonical order of SPEC E7 (drive,
-// sensory points, power, then upstream connections by ascending source area,
+// when not fired. Inputs are summed in the canonical order of
+// docs/semantics.md §3.4 (drive, sensory points, power, then upstream connections by ascending source area,
 // fired source neurons ascending, synapses in creation order) with float32
-// rounding as SPEC E6; see Engine.Step. A contribution is
+// rounding as docs/semantics.md §3.3; see Engine.Step. A contribution is
 // f32(f32(±w·psp)/N); mp-driven sources use psp = clamp(round half away from
 // zero(firing potential), 0, 255), taken from Input.Potentials (0 when
-// missing). Plasticity (SPEC E11) is applied by the destination at the start
-// of the following burst, which FEAGI's weights-visible-from-t+1 rule makes
+// missing). Plasticity (docs/semantics.md §3.5) is applied by the
+// destination at the start of the following burst, which FEAGI's weights-visible-from-t+1 rule makes
 // exactly equivalent (plasticity.go).
 //
-// Decisions where SPEC is silent:
+// Decisions the semantics leave to the engine:
 //   - An area without charge accumulation integrates from 0 every burst, as
 //     FEAGI (which zeroes every such neuron before the burst); its stored
 //     potential is therefore never read, and the engine does not store it

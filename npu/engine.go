@@ -310,7 +310,7 @@ func validateDrive(s *AreaSpec, n uint32, d []Drive) error {
 	return nil
 }
 
-// incrementZero applies SPEC E6: an increment with |v| ≤ f32 epsilon is 0.
+// incrementZero applies docs/semantics.md §3.3: an increment with |v| ≤ f32 epsilon is 0.
 func incrementZero(v float32) float32 {
 	const eps = 1.1920929e-07
 	if v <= eps && v >= -eps {
@@ -342,7 +342,7 @@ func (e *engine) setParams() {
 	a.gradient = incrementZero(g[0]) != 0 || incrementZero(g[1]) != 0 || incrementZero(g[2]) != 0
 }
 
-// thresholdAt is the threshold of voxel (x, y, z), SPEC E6.
+// thresholdAt is the threshold of voxel (x, y, z), docs/semantics.md §3.3.
 func (e *engine) thresholdAt(x, y, z uint32) float32 {
 	p := &e.spec.Params
 	ix, iy, iz := incrementZero(p.ThresholdIncrement[0]), incrementZero(p.ThresholdIncrement[1]), incrementZero(p.ThresholdIncrement[2])

@@ -10,7 +10,7 @@ import (
 )
 
 // naive8 is the int8 counterpart of naive: a plain whole-brain simulator of
-// the fixed-point rules (docs/semantics.md, int8; package quant) without the
+// the fixed-point rules (docs/semantics.md §4.2; package quant) without the
 // engine's machinery. Per neuron it keeps an int8 code, a countdown and a
 // count; per burst it sums every input in fine units with saturating
 // additions in the canonical order, compares with the fine threshold and

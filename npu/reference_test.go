@@ -11,7 +11,7 @@ import (
 )
 
 // naive is a deliberately plain fp32 whole-brain simulator written from
-// reference §2.3, §3.3, §8 and SPEC E6–E8, E11 without any of the engine's
+// docs/semantics.md §2.2, §3.1, §3.5, §3.3, §3.4, §3.2 without any of the engine's
 // machinery (no shards, no bitmaps, weights read from the connections, the
 // plasticity update at the end of each burst as FEAGI does it).
 type naive struct {

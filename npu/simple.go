@@ -10,7 +10,7 @@ import (
 
 // The simple fast path. Most areas have no consecutive-fire limit, always
 // fire when in the window (excitability ≥ 0.999), accumulate charge and have
-// no threshold gradient. For them the update of reference §2.3 reduces to:
+// no threshold gradient. For them the update of docs/semantics.md §2.2 reduces to:
 // refractory → count down; otherwise MP := MP + sum; in the window (and the
 // saturated-count edge case aside) fire, reset to 0 and start the countdown;
 // else leak. These loops are that reduction, selected once per segment; the
@@ -18,7 +18,7 @@ import (
 
 // isSimple reports whether the area qualifies for the simple path in this
 // burst: besides the parameters, no neuron may have a saturated count (0xFFFF,
-// which blocks it once, reference §2.4) — countBound, the largest count any
+// which blocks it once, docs/semantics.md §2.3) — countBound, the largest count any
 // neuron can have, rules that out for the first 65,534 bursts — and int8
 // areas must be packed with sums bounded by inputLimit (plainAdd).
 func (e *engine) isSimple() bool {

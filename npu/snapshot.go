@@ -23,7 +23,7 @@ import (
 //	u32 CRC-32C of everything before it
 //
 // Potentials are stored as raw bits (int8 codes with their quantizer), so a
-// restore reproduces the state exactly (SPEC 9).
+// restore reproduces the state exactly (docs/semantics.md §4.3).
 const (
 	snapMagic   = "SMNPUSNP"
 	snapVersion = 1

@@ -4,7 +4,7 @@ import (
 	"github.com/spikemesh/spikemesh/quant"
 )
 
-// Step implements Engine. One burst, in the canonical order (SPEC E7):
+// Step implements Engine. One burst, in the canonical order (docs/semantics.md §3.4):
 //
 //  1. plasticity: the weight update of the previous burst (see plasticity.go);
 //  2. the drive (Options.Drive), then the sensory points in list order, then
@@ -14,7 +14,7 @@ import (
 //     synapses in creation order, restricted to the shard's targets — so every
 //     target's sum is built in the same order whatever the shard count;
 //  4. per shard, every candidate in ascending local index: the update of
-//     reference §2.3 (update32.go, update8.go);
+//     docs/semantics.md §2.2 (update32.go, update8.go);
 //  5. the shards' fired lists concatenated (ascending).
 //
 // Entries of in that are out of range (a point or a fired index beyond the
@@ -196,7 +196,7 @@ func (e *engine) scatter8(ic *inConn, k int, fired []uint32, pot []float32) {
 }
 
 // addRows adds the contribution rows of the fired source neurons to the
-// dense accumulator, each row in creation order (SPEC E7); with mark set it
+// dense accumulator, each row in creation order (docs/semantics.md §3.4); with mark set it
 // also marks each target as a candidate (when every target already is one,
 // as under a drive covering the shard, the marking is skipped). Plain
 // addition: the caller has ruled out overflow (int8: engine.plainAdd).

@@ -28,7 +28,7 @@ type shard struct {
 // table is the part of one incoming connection whose targets lie in one
 // shard, still grouped by source neuron (CSR) and in creation order, so that
 // a shard walking the fired sources in order adds every target's inputs in
-// the canonical order (SPEC E7) whatever the number of shards.
+// the canonical order (docs/semantics.md §3.4) whatever the number of shards.
 type table struct {
 	start []uint32  // per source neuron plus one
 	tgt   []uint32  // target local index
@@ -100,7 +100,7 @@ func (e *engine) buildShards() {
 	e.out.Potentials = make([]float32, 0, e.n)
 }
 
-// divisor is N of SPEC 3 / E8 for source neuron s: its out-degree, or 1 when
+// divisor is N of docs/semantics.md §3.1, §3.2 for source neuron s: its out-degree, or 1 when
 // the source area is psp-uniform or N ≤ 1.
 func divisor(c *Connection, s int) float32 {
 	if c.PSPUniform || c.OutDegree[s] <= 1 {
@@ -110,7 +110,7 @@ func divisor(c *Connection, s int) float32 {
 }
 
 // contribution32 is the fp32 contribution of synapse j of source s for PSP
-// psp: f32(f32(±w·psp) / N) (SPEC E6).
+// psp: f32(f32(±w·psp) / N) (docs/semantics.md §3.3).
 func contribution32(c *Connection, s int, j uint32, psp float32) float32 {
 	b := float32(float32(c.Weight[j]) * psp)
 	if c.Inhibitory[j] {

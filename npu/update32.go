@@ -5,8 +5,8 @@ import (
 	"math/bits"
 )
 
-// update32 runs the per-candidate update of reference §2.3 on every
-// candidate of shard sh, ascending, in float32 (SPEC E6):
+// update32 runs the per-candidate update of docs/semantics.md §2.2 on every
+// candidate of shard sh, ascending, in float32 (docs/semantics.md §3.3):
 //
 //  1. refractory: countdown > 0 → countdown−1 (and count := 0 when it reaches
 //     0 in a limited area with count ≥ limit); the input is discarded;

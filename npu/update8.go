@@ -6,7 +6,7 @@ import (
 	"github.com/spikemesh/spikemesh/quant"
 )
 
-// update8 is update32 in int8 fixed point (SPEC 8): the sum is an int32 in
+// update8 is update32 in int8 fixed point (docs/semantics.md §4.2): the sum is an int32 in
 // fine units (Scale/256), the stored potential an int8 code, comparisons are
 // with the fine threshold and limit, and the leak is an integer multiply by
 // the Q15 keep factor and a shift. Stores round with the dither of (global id,

@@ -1,6 +1,6 @@
 // Package quant owns the value types of neuron state: the precision names a
 // brain may ask for (fp32, int8) and the fixed-point arithmetic of the int8
-// path (docs/semantics.md, "Precision").
+// path (docs/semantics.md §4).
 //
 // # int8 as fixed-point arithmetic
 //
