@@ -268,7 +268,7 @@ func TestUnlimitedCountSaturates(t *testing.T) {
 		for _, lim := range []uint16{0, 65535} {
 			spec := area(3, 1, 0, func(p *Params) { p.ConsecutiveLimit = lim })
 			e := mustEngine(t, spec, prec, nil, Options{})
-			h := e.(*handle)
+			h := e
 			h.st[0] = h.st[0]&0xFF000000 | 65533 // keep a packed int8 potential
 			if got := pattern(e, 5, 1); got != "11_11" {
 				t.Errorf("%v limit %d: pattern %s, want 11_11", prec, lim, got)

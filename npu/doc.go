@@ -75,6 +75,28 @@
 // from one neuron to the next, and work in blocks of 64 neurons small enough
 // for their values to stay in registers.
 //
+// # Which loop runs
+//
+// Every burst, each segment of an area's neurons (Options.Drive splits an
+// area into driven and undriven runs, clipped to shards) takes the loops
+// below, chosen by the area's parameters and the burst's input; whole blocks
+// of 64 neurons go through a block loop, a segment's tail through the range
+// or dense loop. A cell "a / b" reads: a with the AVX2 kernels (amd64, not
+// purego), b without. "Simple" is isSimple: no consecutive-fire limit,
+// excitability ≥ 0.999, charge accumulation, no threshold gradient, no
+// neuron at count 65535, and for int8 a countdown within 8 bits
+// (refractory + snooze ≤ 255) and bounded synaptic sums. TestLoopTable builds
+// an area for every row and checks that exactly these loops ran.
+//
+//	| row | segment and area | fp32 | int8 |
+//	| undriven | not driven: candidates from the bitmap, any area | bitmap | bitmap |
+//	| simple | driven, simple, 0 < threshold, no limit, no inhibition, drive ≥ 0 | simple-kernel+simple-range / simple-block+simple-range | simple-kernel+simple-range / simple-block+simple-range |
+//	| simple-limit | driven, simple, with a threshold limit (int8 blocks need none) | simple-kernel+simple-range / simple-block+simple-range | simple-range |
+//	| simple-zero | driven, simple, threshold 0 (fp32 kernels need a positive one) | simple-block+simple-range | simple-kernel+simple-range / simple-block+simple-range |
+//	| drive-only | driven, no accumulation, no gradient, consecutive limit, countdown ≤ 255, no input but the drive | drive-only+dense | drive-only+dense |
+//	| no-acc | driven, no accumulation, no gradient, otherwise | no-acc+dense | no-acc+dense |
+//	| dense | driven, any other area (here: accumulation with a consecutive limit) | dense | dense |
+//
 // On amd64 with AVX2 the 64-neuron blocks of the simple loop and of the
 // drive-only limited loop (excitability hash included) run in assembly
 // kernels (kernel_amd64.s): eight neurons per instruction, the same IEEE

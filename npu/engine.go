@@ -41,12 +41,13 @@ type Drive struct {
 	P        float32
 }
 
-// Closer is implemented by every engine NewEngine returns; Close stops the
-// worker goroutines of an engine built with Options.Workers > 1.
+// Closer is implemented by AreaEngine; Close stops the worker goroutines of
+// an engine built with Options.Workers > 1. For callers that hold engines as
+// the Engine interface.
 type Closer interface{ Close() }
 
-// Inspector is implemented by every engine NewEngine returns (assert it):
-// what runtimes report about an engine beyond the Engine interface.
+// Inspector is what runtimes report about an engine beyond the Engine
+// interface; AreaEngine implements it.
 type Inspector interface {
 	Precision() quant.Precision
 	Quantizer() quant.Quantizer // zero value for fp32
@@ -55,21 +56,21 @@ type Inspector interface {
 }
 
 var (
-	_ Engine    = (*handle)(nil)
-	_ Closer    = (*handle)(nil)
-	_ Inspector = (*handle)(nil)
+	_ Engine    = (*AreaEngine)(nil)
+	_ Closer    = (*AreaEngine)(nil)
+	_ Inspector = (*AreaEngine)(nil)
 )
 
 // NewEngine builds the engine of one area. incoming are the connections into
 // the area, ascending by Src; the engine takes ownership of them (plasticity
 // updates their weights). Bad plan data is an error naming the area and the
 // connection, never a panic.
-func NewEngine(spec AreaSpec, prec quant.Precision, incoming []*Connection) (Engine, error) {
+func NewEngine(spec AreaSpec, prec quant.Precision, incoming []*Connection) (*AreaEngine, error) {
 	return NewEngineWithOptions(spec, prec, incoming, Options{})
 }
 
 // NewEngineWithOptions is NewEngine with options.
-func NewEngineWithOptions(spec AreaSpec, prec quant.Precision, incoming []*Connection, opts Options) (Engine, error) {
+func NewEngineWithOptions(spec AreaSpec, prec quant.Precision, incoming []*Connection, opts Options) (*AreaEngine, error) {
 	e, err := newEngine(spec, prec, incoming, opts)
 	if err != nil {
 		return nil, err
@@ -77,13 +78,15 @@ func NewEngineWithOptions(spec AreaSpec, prec quant.Precision, incoming []*Conne
 	return wrap(e), nil
 }
 
-// handle is what callers hold. The worker goroutines reference only the
-// inner engine, so an unreachable handle can be cleaned up (its workers
-// stopped) even if the caller forgot Close.
-type handle struct{ *engine }
+// AreaEngine is the engine of one area, as NewEngine returns it: the Engine
+// interface plus Close and the Inspector methods (Precision, Quantizer,
+// LastBurst, ScratchBytesPerNeuron). The worker goroutines reference only
+// the inner engine, so an unreachable AreaEngine can be cleaned up (its
+// workers stopped) even if the caller forgot Close.
+type AreaEngine struct{ *engine }
 
-func wrap(e *engine) *handle {
-	h := &handle{e}
+func wrap(e *engine) *AreaEngine {
+	h := &AreaEngine{e}
 	if e.pool != nil {
 		runtime.AddCleanup(h, func(p *pool) { p.close() }, e.pool)
 	}
@@ -92,7 +95,7 @@ func wrap(e *engine) *handle {
 
 // Close stops the engine's worker goroutines. The engine must not be stepped
 // afterwards. Safe to call more than once.
-func (h *handle) Close() {
+func (h *AreaEngine) Close() {
 	if h.pool != nil {
 		h.pool.close()
 	}
@@ -160,6 +163,7 @@ type engine struct {
 	pool      *pool
 
 	burst Burst // last burst stepped
+	ran   loop  // the update loops the last burst ran (loops.go)
 	in    *Input
 	out   Output
 	plast []*plasticState // parallel to incoming; nil when not plastic
@@ -172,6 +176,7 @@ type segment struct {
 	driven   bool
 	v32      float32
 	vF       int32
+	shard    int // index of the shard the segment was clipped to (shard.segs)
 }
 
 func planErr(spec *AreaSpec, format string, args ...any) error {

@@ -465,7 +465,7 @@ func TestUniformRows(t *testing.T) {
 					nv = newNaive(areas, cloneConns(conns))
 				}
 				for _, e := range rows.Engines() {
-					for _, ic := range e.(*handle).conns {
+					for _, ic := range e.(*AreaEngine).conns {
 						for _, tb := range ic.tabs {
 							if tb.row32 != nil || tb.rowF != nil {
 								uniform++

@@ -37,19 +37,30 @@ func (e *engine) isSimple() bool {
 func (e *engine) simple32(sg segment, fired []uint32, pot []float32, nf int) int {
 	from := sg.from
 	thr, lim := e.p.thr32, e.p.lim32
+	sh := &e.shards[sg.shard]
 	if thr > 0 && thr <= lim && lim <= math.MaxFloat32 {
 		if haveKernels && sg.to-from >= 64 {
+			sh.ran |= loopSimpleKernel
 			k := e.kernel32(sg.v32)
 			for ; sg.to-from >= 64; from += 64 {
 				nf = e.simpleBlockK32(from, &k, fired, pot, nf)
 			}
 		}
+		if sg.to-from >= 64 {
+			sh.ran |= loopSimpleBlock
+		}
 		for ; sg.to-from >= 64; from += 64 {
 			nf = e.simpleBlockI32(from, sg.v32, fired, pot, nf)
 		}
 	}
+	if sg.to-from >= 64 {
+		sh.ran |= loopSimpleBlock
+	}
 	for ; sg.to-from >= 64; from += 64 {
 		nf = e.simpleBlock32(from, sg.v32, fired, pot, nf)
+	}
+	if from < sg.to {
+		sh.ran |= loopSimpleRange
 	}
 	return e.simpleRange32(from, sg.to, sg.v32, fired, pot, nf)
 }
@@ -258,18 +269,26 @@ func (e *engine) simpleBlock32(lo uint32, rv float32, fired []uint32, pot []floa
 // when its conditions hold (fast8), the rest simpleRange8.
 func (e *engine) simple8(sg segment, fired []uint32, potF []int32, nf int) int {
 	from := sg.from
+	sh := &e.shards[sg.shard]
 	if e.fast8(sg) {
 		salt := quant.DitherSalt(e.burst)
 		c := e.blockConst8(sg.vF)
 		if haveKernels && sg.to-from >= 64 {
+			sh.ran |= loopSimpleKernel
 			k := c.kernel8()
 			for ; sg.to-from >= 64; from += 64 {
 				nf = e.simpleBlockK8(from, &k, quant.DitherAt(e.spec.FirstID+from, salt), fired, potF, nf)
 			}
 		}
+		if sg.to-from >= 64 {
+			sh.ran |= loopSimpleBlock
+		}
 		for ; sg.to-from >= 64; from += 64 {
 			nf = e.simpleBlock8(from, &c, quant.DitherAt(e.spec.FirstID+from, salt), fired, potF, nf)
 		}
+	}
+	if from < sg.to {
+		sh.ran |= loopSimpleRange
 	}
 	return e.simpleRange8(from, sg.to, sg.vF, fired, potF, nf)
 }

@@ -433,7 +433,7 @@ func (e *engine) Restore(data []byte) error {
 
 // RestoreEngine builds an engine from a snapshot (for moving an area between
 // nodes). opts.Drive is ignored: the snapshot carries the drive.
-func RestoreEngine(data []byte, opts Options) (Engine, error) {
+func RestoreEngine(data []byte, opts Options) (*AreaEngine, error) {
 	e, err := restore(data, opts)
 	if err != nil {
 		return nil, err

@@ -39,6 +39,10 @@ func (e *engine) Step(burst Burst, in *Input) Output {
 		}
 	}
 	e.in = nil
+	e.ran = 0
+	for k := range e.shards {
+		e.ran |= e.shards[k].ran
+	}
 	e.countBound = min(e.countBound+1, 0xFFFF)
 	if len(e.shards) == 1 {
 		sh := &e.shards[0]
@@ -112,6 +116,7 @@ func (e *engine) runShard(k int) {
 	}
 	sh := &e.shards[k]
 	sh.fired, sh.pot = sh.fired[:0], sh.pot[:0]
+	sh.ran = 0
 	if e.prec == quant.FP32 {
 		e.update32(sh)
 	} else {

@@ -23,6 +23,8 @@ type shard struct {
 	// allDriven: every neuron of the shard is driven, so every one is a
 	// candidate every burst and the scatter need not mark candidates.
 	allDriven bool
+	// ran: the update loops the shard ran in the last burst (loops.go).
+	ran loop
 }
 
 // table is the part of one incoming connection whose targets lie in one
@@ -85,6 +87,7 @@ func (e *engine) buildShards() {
 				continue
 			}
 			sg.from, sg.to = max(sg.from, lo), min(sg.to, hi)
+			sg.shard = k
 			sh.segs = append(sh.segs, sg)
 			sh.allDriven = sh.allDriven && sg.driven
 		}

@@ -39,6 +39,7 @@ func (e *engine) update32(sh *shard) {
 			}
 			continue
 		}
+		sh.ran |= loopBitmap
 		rv := sg.v32
 		for w := sg.from >> 6; w <= (sg.to-1)>>6; w++ {
 			word := cand[w] & segMask(w, sg.from, sg.to)
@@ -173,6 +174,7 @@ func (e *engine) dense32(sg segment, fired []uint32, pot []float32, nf int, sel 
 			return nf
 		}
 	}
+	e.shards[sg.shard].ran |= loopDense
 	for lo := sg.from; lo < sg.to; {
 		hi := min(sg.to, lo|63+1)
 		e.fireBits[lo>>6] |= e.denseBlock32(lo, hi, math.Float32bits(sg.v32), sel)

@@ -81,7 +81,7 @@ func LIFRandom(n, fanout int, seed uint64) (AreaSpec, *Connection, Options, erro
 // input of the next burst, as Runner would do.
 type Workload struct {
 	Name     string
-	Engine   Engine
+	Engine   *AreaEngine
 	Synapses int // synapses of the area
 	recur    bool
 	in       Input
@@ -144,8 +144,4 @@ func (w *Workload) Events(out Output) int {
 }
 
 // Close stops the engine's workers.
-func (w *Workload) Close() {
-	if c, ok := w.Engine.(Closer); ok {
-		c.Close()
-	}
-}
+func (w *Workload) Close() { w.Engine.Close() }

@@ -111,10 +111,7 @@ func benchEngine(o benchOptions, emit func(any), name string) error {
 	slices.Sort(times)
 	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
 	n := int(w.Engine.Spec().Neurons())
-	sc := 0.0
-	if s, ok := w.Engine.(interface{ ScratchBytesPerNeuron() float64 }); ok {
-		sc = s.ScratchBytesPerNeuron()
-	}
+	sc := w.Engine.ScratchBytesPerNeuron()
 	r := engineResult{
 		Workload: name, Precision: prec.String(), Neurons: n, Synapses: w.Synapses, Bursts: bursts, Threads: threads,
 		USPerBurst: us(times[len(times)/2]), USMean: us(total) / float64(bursts),
