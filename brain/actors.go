@@ -125,7 +125,7 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 	if leader {
 		cfg.Sensors = feed
 	}
-	engs, closeEngines, err := EnginesFor(plan, keep, drives)
+	engs, closeEngines, err := EnginesFor(plan, keep, drives, c.Threads)
 	if err != nil {
 		return nil, err
 	}

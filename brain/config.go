@@ -94,6 +94,10 @@ type Config struct {
 	// 0: 16 MiB).
 	MaxInputLine int64
 
+	// Threads is the number of worker goroutines inside each engine; 0
+	// chooses per area (AreaWorkers) (--threads).
+	Threads int
+
 	// Synthetic, "K,N,F", runs the scale-out benchmark's synthetic brain
 	// instead of a genome (see Synthetic; --synthetic).
 	Synthetic string

@@ -46,6 +46,7 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 	fs.DurationVar(&c.StallTimeout, "stall-timeout", 2*time.Minute, "fail when one burst takes longer (0: never)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "print only errors and the summary")
 	logs.register(fs)
+	fs.IntVar(&c.Threads, "threads", 0, "worker goroutines inside each engine (0: chosen per area)")
 	registerClusterFlags(fs, &c.Cluster)
 	limits := addLimitFlags(fs)
 	maxLine := addInputLineFlag(fs)
