@@ -41,7 +41,7 @@ type scheduleLine struct {
 // ReadSchedule reads a schedule. resolve names areas (canonical base64 ID,
 // token, or as written in the genome; pns.Intake.Resolve does all three).
 // Bad lines, unknown areas and unusable points are dropped with one warning
-// per kind (SPEC 18, E12), never an error; only a read error is.
+// per kind (docs/semantics.md §6.1, §6.3), never an error; only a read error is.
 func ReadSchedule(r io.Reader, resolve func(string) (int, bool), log *slog.Logger) (*Schedule, error) {
 	return ReadScheduleCapped(r, "inputs", 256<<20, "", resolve, log)
 }
@@ -160,7 +160,7 @@ func (s *Schedule) Len() int { return len(s.frames) }
 // hold frames that arrived live over NATS, then takes the burst's frames.
 // Every point, scheduled or live, is thus resolved to a neuron by the same
 // function (pns.Intake: highest-index neuron of the voxel, points outside
-// the area and p = 0 or non-finite dropped; SPEC E12), and the latest frame
+// the area and p = 0 or non-finite dropped; docs/semantics.md §6.1), and the latest frame
 // per area wins: a scheduled frame is offered at the start of its burst, so
 // it replaces a live frame of the same area that arrived before.
 type SensorFeed struct {
