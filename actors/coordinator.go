@@ -40,7 +40,7 @@ type coordinator struct {
 	tickAt time.Time
 	failed error // a fault that arrived between runs
 
-	wakeGen uint64      // generation of the armed pacing timer
+	wakeGen uint64 // generation of the armed pacing timer
 
 	// Follower: a tick that arrived before Run, and where the leader said
 	// the run ends.
