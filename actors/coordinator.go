@@ -287,8 +287,9 @@ func (c *coordinator) onRemoteDone(ctx actor.Context, m *remoteDone) {
 		c.rt.ignore(&c.rt.ignored.stale)
 		return
 	}
-	cur, _ := c.m.InProgress()
-	if m.burst != cur || m.participant == c.self {
+	if m.participant == c.self || !c.m.Awaits(m.participant, m.burst) {
+		// Not the burst in progress, or a second completion: what it says
+		// must not touch the burst's result.
 		c.rt.ignore(&c.rt.ignored.stale)
 		return
 	}
@@ -299,8 +300,8 @@ func (c *coordinator) onRemoteDone(ctx actor.Context, m *remoteDone) {
 		}
 	}
 	out, err := c.m.Done(time.Now(), m.participant, m.burst)
-	if err != nil { // a duplicate: ignored, like any stale message
-		c.rt.ignore(&c.rt.ignored.stale)
+	if err != nil {
+		c.finish(err)
 		return
 	}
 	c.rt.nodeDone[m.participant].Store(m.burst)
