@@ -57,7 +57,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of every random choice")
 	fs.IntVar(&o.Fanout, "fanout", 10, "outgoing synapses per neuron (lif-random)")
 	fs.IntVar(&o.Areas, "areas", 16, "number of areas (actors)")
-	fs.IntVar(&o.Threads, "threads", 0, "worker goroutines inside one engine (0: GOMAXPROCS)")
+	fs.IntVar(&o.Threads, "threads", 0, "worker goroutines inside one engine (0: the fastest of 1…GOMAXPROCS, timed first)")
 	fs.StringVar(&extra, "extra", "", "workload-specific settings, key=value[,key=value]")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: node bench --workload NAME [flags]")
