@@ -61,7 +61,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Areas, "areas", 16, "number of areas (actors)")
 	fs.StringVar(&o.Nodes, "nodes", "1,2,3", "node counts to run, comma-separated (cluster)")
 	fs.StringVar(&o.Genome, "genome", "", "run this genome instead of the synthetic brain (cluster)")
-	fs.IntVar(&o.Threads, "threads", 0, "worker goroutines inside one engine (0: GOMAXPROCS)")
+	fs.IntVar(&o.Threads, "threads", 0, "worker goroutines inside one engine (0: the fastest of 1…GOMAXPROCS, timed first)")
 	fs.StringVar(&extra, "extra", "", "workload-specific settings, key=value[,key=value]")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: node bench --workload NAME [flags]")
