@@ -47,6 +47,7 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 	fs.BoolVar(&c.Quiet, "quiet", false, "print only errors and the summary")
 	logs.register(fs)
 	registerClusterFlags(fs, &c.Cluster)
+	registerHTTPFlags(fs, &c)
 	limits := addLimitFlags(fs)
 	registerBenchRunFlags(fs, &c)
 	fs.Usage = func() {
