@@ -12,7 +12,8 @@ import (
 // Activity frames: while someone watches (GET /v1/activity in the last
 // few seconds), the observer adds every fired neuron to a count per cell
 // of a 2-D grid per area (the area's x by y columns, summed over z and the
-// neurons of a voxel, at most gridMax cells a side); each request hands
+// neurons of a voxel; x by z for an area one voxel high; at most gridMax
+// cells a side); each request hands
 // out the counts of the last frame (at least frameEvery long) and starts
 // the next. Nobody watching, the observer does one atomic load per burst.
 const (
@@ -28,6 +29,7 @@ type grid struct {
 	column uint32 // neurons per (x, y) column: depth × neurons per voxel
 	off    int    // first cell in activity.acc
 	cellN  uint32 // neurons per cell (the largest)
+	axes   string // the plane shown: "xy", or "xz" for an area one voxel high
 }
 
 func (g *grid) cell(local uint32) int {
@@ -63,7 +65,12 @@ func newActivity(areas []Area, observed []bool) *activity {
 		if !observed[i] || w == 0 || h == 0 || d == 0 || ar.PerVoxel == 0 {
 			continue
 		}
-		g := grid{w: w, h: h, cw: min(w, gridMax), ch: min(h, gridMax), column: d * ar.PerVoxel, off: n}
+		g := grid{w: w, h: h, cw: min(w, gridMax), ch: min(h, gridMax), column: d * ar.PerVoxel, off: n, axes: "xy"}
+		if h == 1 && d > 1 {
+			// A flat area standing on its x-z plane shows that plane.
+			g.h, g.ch, g.column, g.axes = d, min(d, gridMax), ar.PerVoxel, "xz"
+			h = d
+		}
 		g.cellN = ((w + g.cw - 1) / g.cw) * ((h + g.ch - 1) / g.ch) * g.column
 		a.grids[i] = g
 		n += int(g.cw * g.ch)
@@ -113,9 +120,11 @@ type Activity struct {
 }
 
 // AreaActivity is one area's grid: W×H cells, x major (cell x*H+y), each
-// the fires of up to CellNeurons neurons.
+// the fires of up to CellNeurons neurons. Axes names the plane: "xy", or
+// "xz" for an area one voxel high (H then counts z).
 type AreaActivity struct {
 	Index       int      `json:"index"`
+	Axes        string   `json:"axes"`
 	W           uint32   `json:"w"`
 	H           uint32   `json:"h"`
 	CellNeurons uint32   `json:"cell_neurons"`
@@ -160,7 +169,7 @@ func (a *activity) publish(burst, bursts uint64, secs float64) {
 		if bursts == 0 {
 			clear(cells)
 		}
-		f.Areas = append(f.Areas, AreaActivity{Index: i, W: g.cw, H: g.ch, CellNeurons: g.cellN, Cells: cells})
+		f.Areas = append(f.Areas, AreaActivity{Index: i, Axes: g.axes, W: g.cw, H: g.ch, CellNeurons: g.cellN, Cells: cells})
 	}
 	a.frame = f
 }
