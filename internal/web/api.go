@@ -10,6 +10,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -74,7 +75,9 @@ func (s *Server) getBrain(w http.ResponseWriter, r *http.Request) {
 				free := d <= 0
 				info.Free = &free
 				if !free {
-					hz := float64(time.Second) / float64(d)
+					// The interval is whole nanoseconds: 6 significant
+					// digits give back the rate asked for.
+					hz, _ := strconv.ParseFloat(strconv.FormatFloat(float64(time.Second)/float64(d), 'g', 6, 64), 64)
 					info.RateHz = &hz
 				}
 			}
