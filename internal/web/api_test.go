@@ -338,3 +338,5 @@ func TestActivity(t *testing.T) {
 		}
 	}
 }
+
+func jsonDecode(data []byte, v any) error { return json.Unmarshal(data, v) }
