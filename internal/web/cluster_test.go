@@ -26,6 +26,9 @@ func TestClusterNodes(t *testing.T) {
 	// startNode returns once HTTP listens, before the node grows and joins.
 	a := startNode(t, cfg("a", mlA, rtA))
 	b := startNode(t, cfg("b", mlB, rtB))
+	// The coordinator stops first and ends the run on both nodes (a node
+	// that leaves first leaves the coordinator waiting for its areas).
+	t.Cleanup(func() { a.close(); b.close() })
 	a.waitReady()
 	b.waitReady()
 

@@ -28,6 +28,22 @@ type node struct {
 	log  *syncBuffer
 	done chan error
 	stop context.CancelFunc
+	once sync.Once
+}
+
+// close stops the node and waits for brain.Run to return (once).
+func (n *node) close() {
+	n.once.Do(func() {
+		n.stop()
+		select {
+		case err := <-n.done:
+			if err != nil {
+				n.t.Errorf("brain.Run: %v", err)
+			}
+		case <-time.After(time.Minute):
+			n.t.Errorf("brain.Run did not return within a minute of its cancellation")
+		}
+	})
 }
 
 type syncBuffer struct {
@@ -71,17 +87,7 @@ func startNode(t *testing.T, mod func(*brain.Config)) *node {
 		_, err := brain.Run(ctx, c)
 		n.done <- err
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-n.done:
-			if err != nil {
-				t.Errorf("brain.Run: %v", err)
-			}
-		case <-time.After(time.Minute):
-			t.Errorf("brain.Run did not return within a minute of its cancellation")
-		}
-	})
+	t.Cleanup(n.close)
 	select {
 	case a := <-addr:
 		_, port, _ := net.SplitHostPort(a)
