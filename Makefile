@@ -72,7 +72,8 @@ FUZZ_TARGETS := \
 	./npu:FuzzRestore \
 	./npu:FuzzRestoreBody \
 	./quant:FuzzRoundTrip \
-	./quant:FuzzMonotone
+	./quant:FuzzMonotone \
+	./internal/web:FuzzParseRate
 
 fuzz:
 	@log=$$(mktemp); trap 'rm -f $$log' EXIT; \

@@ -193,23 +193,27 @@ func (s *Server) postRate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var q RateRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&q); err != nil {
-		writeError(w, http.StatusBadRequest, "body: want JSON {\"hz\": N} or {\"free\": true}: "+err.Error())
-		return
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "body: one JSON object only")
-		return
-	}
-	c, err := q.Control()
+	c, err := ParseRate(body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	s.control(w, r, c)
+}
+
+// ParseRate reads the body of POST /v1/rate, {"hz": N} or {"free": true},
+// into a control request, or says what is wrong with it.
+func ParseRate(body []byte) (*brainv1.Control, error) {
+	var q RateRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&q); err != nil {
+		return nil, fmt.Errorf("body: want JSON {\"hz\": N} or {\"free\": true}: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("body: one JSON object only")
+	}
+	return q.Control()
 }
 
 // maxBody bounds a request body.
