@@ -160,10 +160,23 @@ func TestMetrics(t *testing.T) {
 	if f := m2["spikemesh_spikes_total"]; f == nil || len(f.Metric) != 6 || f.GetType() != dto.MetricType_COUNTER {
 		t.Fatalf("spikemesh_spikes_total: %v", f)
 	}
-	// The bursts counted match the histogram's count.
-	b, _ := value(m2, "spikemesh_bursts_total")
-	h, _ := value(m2, "spikemesh_burst_duration_seconds")
-	if h > b || b > h+1 || b < last {
-		t.Errorf("bursts_total %v, histogram count %v, last burst %v", b, h, last)
+	// Paused (no burst between the reads of one scrape), the bursts counted
+	// match the histogram's count and the last burst's number.
+	if code, _, data := n.do(http.MethodPost, "/v1/pause", ""); code != http.StatusOK {
+		t.Fatalf("POST /v1/pause: %d %s", code, data)
+	}
+	// The burst in progress when the pause arrived may still complete.
+	for deadline := time.Now().Add(time.Minute); ; waitABit() {
+		m3 := n.scrape()
+		b, _ := value(m3, "spikemesh_bursts_total")
+		h, _ := value(m3, "spikemesh_burst_duration_seconds")
+		l, _ := value(m3, "spikemesh_last_burst")
+		p, _ := value(m3, "spikemesh_paused")
+		if h == b && b == l && b >= last && p == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("paused %v: bursts_total %v, histogram count %v, last burst %v (earlier %v)", p, b, h, l, last)
+		}
 	}
 }
