@@ -37,6 +37,12 @@ type actorRunner struct {
 	rtt    time.Duration        // median round trip to another node, measured before burst 1
 	bridge *natsio.SensorBridge // nil on a cluster node that does not coordinate
 	undo   []func()
+
+	// The connection of sensors, motors and control, the control subject,
+	// and whether this node coordinates (for the HTTP API).
+	nc         *nats.Conn
+	ctlSubject string
+	leader     bool
 }
 
 // newActorRunner sets up the actor runtime of this node: in cluster mode it
@@ -97,6 +103,7 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 	a.undo = append(a.undo, nc.Close)
 	subjects := pns.Subjects{Prefix: c.SubjectPrefix, Brain: c.Brain}
 	leader := cn == nil || cn.coordinator == cn.self
+	a.nc, a.ctlSubject, a.leader = nc, subjects.Prefix+"."+subjects.Brain+".ctl", leader
 	if leader {
 		// Sensory input lands on the coordinator, which fixes every burst's
 		// points for every node.
@@ -136,7 +143,7 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 	}
 	a.undo = append(a.undo, a.rt.Close)
 	if leader {
-		ctl, err := a.rt.ServeControl(nc, subjects.Prefix+"."+subjects.Brain+".ctl", func(s *brainv1.Stats) {
+		ctl, err := a.rt.ServeControl(nc, a.ctlSubject, func(s *brainv1.Stats) {
 			ctlStats(s)
 			s.SensorDropped += a.bridge.SlowConsumerDrops()
 		})

@@ -48,6 +48,7 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 	logs.register(fs)
 	fs.IntVar(&c.Threads, "threads", 0, "worker goroutines inside each engine (0: chosen per area)")
 	registerClusterFlags(fs, &c.Cluster)
+	registerHTTPFlags(fs, &c)
 	limits := addLimitFlags(fs)
 	maxLine := addInputLineFlag(fs)
 	registerBenchRunFlags(fs, &c)
