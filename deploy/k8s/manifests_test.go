@@ -1180,3 +1180,98 @@ func TestManifestsPlaceholderCredentials(t *testing.T) {
 		t.Error("base/common/nats-creds/node.creds must stay a placeholder, not a credential")
 	}
 }
+
+// TestManifestDepsStayOut: the Kubernetes modules this test uses never reach
+// the node binary.
+func TestManifestDepsStayOut(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "./cmd/node")
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps ./cmd/node: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/spikemesh/spikemesh/cortical") {
+		t.Fatalf("go list -deps ./cmd/node does not list cortical: %v", deps)
+	}
+	for _, d := range deps {
+		for _, p := range []string{"k8s.io/", "sigs.k8s.io/"} {
+			if strings.HasPrefix(d, p) {
+				t.Errorf("the node binary depends on %s", d)
+			}
+		}
+	}
+}
+
+// TestManifestsImage: the Dockerfile builds a static binary and runs it as
+// the same non-root user the manifests ask for, and the manifests name the
+// image the documentation builds.
+func TestManifestsImage(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := string(data)
+	stages := regexp.MustCompile(`(?m)^FROM\s+\S+`).FindAllStringIndex(df, -1)
+	if len(stages) < 2 {
+		t.Fatalf("the Dockerfile has %d stages, want a build stage and a final one", len(stages))
+	}
+	final := df[stages[len(stages)-1][0]:]
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "./cmd/node"} {
+		if !strings.Contains(df, want) {
+			t.Errorf("the Dockerfile's build has no %s", want)
+		}
+	}
+	m := regexp.MustCompile(`(?m)^USER\s+(\d+)(?::(\d+))?\s*$`).FindStringSubmatch(final)
+	if m == nil {
+		t.Fatal("the Dockerfile's final stage sets no numeric USER")
+	}
+	uid, _ := strconv.ParseInt(m[1], 10, 64)
+	if uid == 0 {
+		t.Error("the image runs as root")
+	}
+	docs, err := os.ReadFile(filepath.Join("..", "..", "docs", "kubernetes.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"single", "experiment"} {
+		b := load(t, name)
+		for _, w := range workloads(b) {
+			psc := w.tmpl.Spec.SecurityContext
+			if psc == nil || psc.RunAsUser == nil || *psc.RunAsUser != uid {
+				t.Errorf("%s %s: runAsUser is not the image's user %d", name, w.what, uid)
+			}
+			for _, ct := range w.tmpl.Spec.Containers {
+				if !bytes.Contains(docs, []byte("docker build -t "+ct.Image+" .")) {
+					t.Errorf("%s %s: image %s is not the one docs/kubernetes.md builds", name, w.what, ct.Image)
+				}
+			}
+		}
+	}
+}
+
+// TestManifestsDocumented: docs/kubernetes.md explains every flag and every
+// environment variable the manifests use.
+func TestManifestsDocumented(t *testing.T) {
+	docs, err := os.ReadFile(filepath.Join("..", "..", "docs", "kubernetes.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range overlays {
+		for _, w := range workloads(load(t, name)) {
+			for _, ct := range w.tmpl.Spec.Containers {
+				for _, a := range ct.Args[1:] {
+					flag, _, _ := strings.Cut(a, "=")
+					if !bytes.Contains(docs, []byte("| `"+flag+"` |")) {
+						t.Errorf("%s %s: docs/kubernetes.md has no row for %s", name, w.what, flag)
+					}
+				}
+				for _, e := range ct.Env {
+					if !bytes.Contains(docs, []byte("`"+e.Name+"`")) {
+						t.Errorf("%s %s: docs/kubernetes.md does not explain %s", name, w.what, e.Name)
+					}
+				}
+			}
+		}
+	}
+}
