@@ -61,7 +61,8 @@ FUZZ_TARGETS := \
 	./npu:FuzzRestore \
 	./npu:FuzzRestoreBody \
 	./quant:FuzzRoundTrip \
-	./quant:FuzzMonotone
+	./quant:FuzzMonotone \
+	./internal/raster:FuzzReader
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
