@@ -73,7 +73,8 @@ FUZZ_TARGETS := \
 	./npu:FuzzRestoreBody \
 	./quant:FuzzRoundTrip \
 	./quant:FuzzMonotone \
-	./internal/web:FuzzParseRate
+	./internal/web:FuzzParseRate \
+	./internal/raster:FuzzReader
 
 fuzz:
 	@log=$$(mktemp); trap 'rm -f $$log' EXIT; \

@@ -103,6 +103,10 @@ func runRaster(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err := rasterRead(*record, *maxLine, p); err != nil {
+		if errors.Is(err, raster.ErrLineTooLong) {
+			fmt.Fprintf(stderr, "node raster: %v (raise it with --max-line)\n", err)
+			return 1
+		}
 		fmt.Fprintf(stderr, "node raster: %v\n", err)
 		return 1
 	}
