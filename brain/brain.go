@@ -2,10 +2,10 @@ package brain
 
 import (
 	"context"
-	"io/fs"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
