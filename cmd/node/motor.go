@@ -163,7 +163,7 @@ func watchMotor(ctx context.Context, o *motorOptions, stdout, stderr io.Writer) 
 	}
 	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithLogger(log))
 	if err != nil {
-		return o.nats.unreachable(o.nats.redact(err))
+		return o.nats.redact(o.nats.unreachable(err))
 	}
 	defer c.Close()
 

@@ -182,7 +182,7 @@ func sendSensor(ctx context.Context, o *sensorOptions, rest []string, stdout io.
 	}
 	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithFormat(format))
 	if err != nil {
-		return o.nats.unreachable(o.nats.redact(err))
+		return o.nats.redact(o.nats.unreachable(err))
 	}
 	defer c.Close()
 	if o.noAck {
