@@ -6,8 +6,8 @@ import (
 	"math"
 )
 
-// FEAGI byte container constants (reference §7.1; feagi-serialization,
-// container code version 4).
+// FEAGI byte container constants (FEAGI's serialization, container code
+// version 4).
 const (
 	ContainerVersion   = 4  // byte 0 of every container
 	StructureJSON      = 1  // structure type: UTF-8 JSON

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Default subject parts (DESIGN.md "NATS subjects").
+// Default subject parts: subjects are <prefix>.<brain>.<kind>.<area>.
 const (
 	DefaultPrefix = "spikemesh"
 	DefaultBrain  = "brain"
