@@ -206,7 +206,22 @@ func sendSensor(ctx context.Context, o *sensorOptions, rest []string, stdout io.
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 	}
-	ack, err := c.RequestSensor(ctx, o.area, o.burst, pts)
+	area := o.area
+	if _, err := natsio.ContainerID(area); err != nil && format == natsio.FormatFEAGI {
+		// A FEAGI container carries the 8-byte ID: ask the brain for it.
+		t, terr := c.Areas(ctx)
+		if errors.Is(terr, natsio.ErrNoBrain) {
+			return o.nats.noBrain(terr)
+		} else if terr != nil {
+			return fmt.Errorf("asking the brain for the ID of %q: %w", area, terr)
+		}
+		a, ferr := t.Find(area)
+		if ferr != nil {
+			return ferr
+		}
+		area = a.ID
+	}
+	ack, err := c.RequestSensor(ctx, area, o.burst, pts)
 	switch {
 	case errors.Is(err, natsio.ErrNoBrain):
 		return o.nats.noBrain(err)
@@ -228,13 +243,21 @@ func sendSensor(ctx context.Context, o *sensorOptions, rest []string, stdout io.
 			if f.Name != "" {
 				label = fmt.Sprintf("%q (%s)", f.Name, f.Area)
 			}
-			fmt.Fprintf(stdout, "sent %d points to %s: lands in burst %d\n", f.Points+f.Dropped, label, f.Burst)
+			fmt.Fprintf(stdout, "sent %s to %s: lands in burst %d\n", plural(f.Points+f.Dropped, "point"), label, f.Burst)
 			if f.Dropped > 0 {
 				fmt.Fprintf(stdout, "  %d of them dropped: outside the area, or p = 0\n", f.Dropped)
 			}
 		}
 	}
 	return nil
+}
+
+// plural returns "1 point", "2 points".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // parsePointList appends the points of s: x,y,z,p groups separated by
