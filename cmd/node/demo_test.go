@@ -267,3 +267,37 @@ func TestSensorSendWithoutBrain(t *testing.T) {
 		t.Errorf("motor watch o__mot without a brain: exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// TestInputsNameAreas: a sensor schedule names its areas in any of the
+// ways the command line does, with the same record; an unknown name is
+// dropped, not taken for another area.
+func TestInputsNameAreas(t *testing.T) {
+	dir := t.TempDir()
+	var first string
+	for i, area := range []string{demoSensor, "aW1pcwoAAAA=", "aW1pcwoAAAA", "Proximity sensor", "proximity sensor"} {
+		inputs, record := filepath.Join(dir, fmt.Sprint("in", i)), filepath.Join(dir, fmt.Sprint("rec", i))
+		line, _ := json.Marshal(map[string]any{"burst": 1, "area": area, "points": [][4]float64{{0, 0, 0, 10}}})
+		if err := os.WriteFile(inputs, append(line, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := dispatch([]string{"run", "--genome", demoGenome, "--runner", "reference", "--free", "--bursts", "3",
+			"--inputs", inputs, "--record", record, "--quiet"}, &stdout, &stderr); code != 0 {
+			t.Fatalf("%q: exit %d: %s", area, code, stderr.String())
+		}
+		rec := mustRead(t, record)
+		switch {
+		case i == 0:
+			if !strings.Contains(rec, demoMotor) {
+				t.Fatalf("%q: the motor area never fires:\n%s", area, rec)
+			}
+			first = rec
+		case area == "proximity sensor": // names match exactly
+			if strings.Contains(rec, demoMotor) || !strings.Contains(stderr.String(), "1 sensor frames") {
+				t.Errorf("%q: taken for an area (stderr %q):\n%s", area, stderr.String(), rec)
+			}
+		case rec != first:
+			t.Errorf("%q: record\n%s\ndiffers from that of %q:\n%s", area, rec, demoSensor, first)
+		}
+	}
+}
