@@ -129,7 +129,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	ids := make([]string, len(plan.Areas))
 	for i := range plan.Areas {
 		a := &plan.Areas[i]
-		areas[i] = pns.Area{ID: pns.ID(a.ID), Geometry: pns.Geometry{Dims: a.Dims, PerVoxel: a.PerVoxel}}
+		areas[i] = pns.Area{ID: pns.ID(a.ID), Geometry: pns.Geometry{Dims: a.Dims, PerVoxel: a.PerVoxel}, Name: a.Name}
 		ids[i] = a.ID.String()
 	}
 	intake := pns.NewIntake(areas, plan.AreaIndex, pns.DefaultLimits())
