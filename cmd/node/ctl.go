@@ -71,35 +71,17 @@ func ctlFlags(w io.Writer, o *ctlOptions) *flag.FlagSet {
 	return fs
 }
 
-// parseInterspersed parses flags placed before, between or after the
-// positional arguments, which it returns.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 func runCtl(args []string, stdout, stderr io.Writer) int {
 	var o ctlOptions
 	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" || a == "help" {
+		if a == "help" {
 			ctlFlags(stdout, &o).Usage()
 			return 0
 		}
 	}
-	fs := ctlFlags(stderr, &o)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := parseArgs(ctlFlags(stderr, &o), args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	cmd, err := ctlCommand(pos)
 	if err == nil {
