@@ -264,6 +264,15 @@ func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
 			return fmt.Errorf("actors: tick of burst %d to node %s: %w", burst, n, err)
 		}
 	}
+	if len(r.nodes) > 1 {
+		// The local areas start right after this and may hold every core
+		// of this process for a whole step, while the NATS client's
+		// flusher and the server's goroutines wait their turn: make sure
+		// the ticks have left first.
+		if err := b.nc.FlushTimeout(10 * time.Second); err != nil {
+			return fmt.Errorf("actors: ticks of burst %d: %w", burst, err)
+		}
+	}
 	return nil
 }
 

@@ -126,6 +126,9 @@ func runClusterOnce(self, dir string, o benchOptions, n, bursts int) ([]nodeSumm
 		p := &proc{summary: filepath.Join(dir, fmt.Sprintf("n%d-of-%d.json", k, n))}
 		args := []string{"run", "--free", "--quiet", "--bursts", strconv.Itoa(bursts), "--precision", o.Precision,
 			"--summary-json", p.summary, "--stall-timeout", "5m"}
+		if o.Threads > 0 {
+			args = append(args, "--threads", strconv.Itoa(o.Threads))
+		}
 		if o.Genome != "" {
 			args = append(args, "--genome", o.Genome)
 		} else {
