@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/npu"
 	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
 )
@@ -351,4 +352,37 @@ func splitHostPort(hp string) (string, int, error) {
 		return "", 0, fmt.Errorf("actors: NATS listen address %q: bad port", hp)
 	}
 	return host, port, nil
+}
+
+// MaxMessageBytes bounds the largest message a brain of plan puts on NATS
+// or takes from it when every neuron fires: a spike batch or motor frame
+// of its largest area (every fired neuron with its coordinates and
+// potential), a sensor frame that touches every neuron of its largest
+// area, and the lock step's messages that carry a whole burst (the record
+// of every area's fired neurons, a tick with sensory points).
+func MaxMessageBytes(plan *cortical.Plan) int64 {
+	var largest, total int64
+	for i := range plan.Areas {
+		n := int64(plan.Areas[i].Neurons())
+		largest = max(largest, n)
+		total += n + 2 // two varint bytes of per-area framing
+	}
+	perArea := 24*largest + 256 // 3 coordinate varints, a potential, framing
+	wholeBurst := 9*total + 256 // index varint and potential per neuron
+	return max(perArea, wholeBurst)
+}
+
+// MaxPayloadFor is the embedded server's max payload for plan: the NATS
+// default of 1 MiB, raised to MaxMessageBytes when the plan needs more, up
+// to MaxPayloadCap; capped reports that the plan would need more than the
+// cap (a burst in which nearly every neuron fires would then be refused).
+func MaxPayloadFor(plan *cortical.Plan) (payload int32, capped bool) {
+	need := MaxMessageBytes(plan)
+	switch {
+	case need <= DefaultMaxPayload:
+		return DefaultMaxPayload, false
+	case need > MaxPayloadCap:
+		return MaxPayloadCap, true
+	}
+	return int32(need), false
 }

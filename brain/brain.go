@@ -2,10 +2,10 @@ package brain
 
 import (
 	"context"
-	"io/fs"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -50,6 +50,12 @@ type Summary struct {
 	// cluster mode).
 	Node  string
 	Nodes int
+	// Ignored counts the messages between nodes this node ignored (another
+	// run or epoch, malformed, unknown source, stale or duplicate).
+	Ignored actors.Ignored
+	// SlowConsumers counts the clients the embedded NATS server cut off
+	// for not reading fast enough.
+	SlowConsumers uint64
 }
 
 // runner runs the bursts of a grown brain. Both implementations, the actor
@@ -197,7 +203,8 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	}
 	sum := &Summary{Bursts: stats.Bursts, Wall: wall, BurstP50: stats.Quantile(0.5), BurstP99: stats.Quantile(0.99),
 		Spikes: stats.Spikes, Dropped: spikeDrops, ComputeP50: compute.Quantile(0.5),
-		MsgsOut: ms.msgs, BytesOut: ms.bytes, RTTP50: ms.rttP50, Node: ms.node, Nodes: max(ms.nodes, 1)}
+		MsgsOut: ms.msgs, BytesOut: ms.bytes, RTTP50: ms.rttP50, Node: ms.node, Nodes: max(ms.nodes, 1),
+		Ignored: ms.ignored, SlowConsumers: ms.slow}
 	st := intake.Stats()
 	sum.Intake = st
 	sum.SensorDropped, sum.PointsDropped = st.Dropped()+sensorDrops, st.PointsDropped
@@ -220,6 +227,8 @@ type measures struct {
 	rttP50      time.Duration
 	node        string
 	nodes       int
+	ignored     actors.Ignored
+	slow        uint64
 }
 
 // measurer is a runner that measures its traffic.

@@ -29,10 +29,12 @@ const defaultNATS = "nats://127.0.0.1:4222"
 type natsFlags struct {
 	url      string
 	subjects pns.Subjects
+	auth     natsAuthFlags
 }
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&n.url, "nats", defaultNATS, "NATS server URL")
+	fs.StringVar(&n.url, "nats", natsURLDefault(), "NATS server URL (env "+envNATSURL+")")
+	n.auth.register(fs)
 	fs.StringVar(&n.subjects.Brain, "brain", pns.DefaultBrain, "name of the brain in NATS subjects")
 	fs.StringVar(&n.subjects.Prefix, "subject-prefix", pns.DefaultPrefix, "first tokens of every NATS subject")
 }
@@ -133,7 +135,11 @@ func sendSensor(o *sensorOptions, rest []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithFormat(format))
+	auth, err := o.nats.auth.options()
+	if err != nil {
+		return err
+	}
+	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithFormat(format), natsio.WithNATSOptions(auth...))
 	if err != nil {
 		return o.nats.redact(err)
 	}
