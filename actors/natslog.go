@@ -74,7 +74,14 @@ func (l *serverLog) Noticef(format string, v ...any) {
 	}
 	l.emit(level, format, v)
 }
-func (l *serverLog) Warnf(format string, v ...any)  { l.emit(slog.LevelWarn, format, v) }
+func (l *serverLog) Warnf(format string, v ...any) {
+	if strings.HasPrefix(format, "Plaintext passwords detected") {
+		// The node's own password: read from its credentials file, it is
+		// in this process's memory whatever the server keeps.
+		return
+	}
+	l.emit(slog.LevelWarn, format, v)
+}
 func (l *serverLog) Fatalf(format string, v ...any) { l.emit(slog.LevelError, format, v) }
 func (l *serverLog) Errorf(format string, v ...any) { l.emit(slog.LevelWarn, format, v) }
 func (l *serverLog) Debugf(format string, v ...any) { l.emit(slog.LevelDebug, format, v) }

@@ -107,7 +107,7 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 			return nats.Connect("", append(append(opts, own...), nats.InProcessServer(ns))...)
 		}
 	}
-	nc, err := dial(nats.Name("spikemesh-pns"),
+	nc, err := dial(nats.Name("spikemesh-pns"), asyncErrors(log),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("NATS connection lost; reconnecting", "url", nc.ConnectedUrlRedacted(), "err", err)

@@ -150,6 +150,9 @@ func sendSensor(o *sensorOptions, rest []string, stdout io.Writer) error {
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("flushing to %s: %w", brain.RedactURL(o.nats.url), err)
 	}
+	if err := c.Conn().LastError(); err != nil {
+		return err // a permission the server refused
+	}
 	if !o.quiet {
 		token, _ := pns.AreaToken(o.area)
 		fmt.Fprintf(stdout, "sent %d points to %s (%s)\n", pts.Len(), o.nats.subjects.Sensor(token), format)

@@ -66,8 +66,8 @@ func (c *Creds) PublicKey() string {
 // credsFile is the YAML (or JSON) form of a credentials file.
 type credsFile struct {
 	User     string `yaml:"user"`
-	Password string `yaml:"password"`
-	Seed     string `yaml:"seed"`
+	Password string `yaml:"password,omitempty"`
+	Seed     string `yaml:"seed,omitempty"`
 }
 
 // LoadCreds reads a credentials file: YAML or JSON {user, password} or
