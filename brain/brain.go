@@ -53,8 +53,9 @@ type Summary struct {
 	// Ignored counts the messages between nodes this node ignored (another
 	// run or epoch, malformed, unknown source, stale or duplicate).
 	Ignored actors.Ignored
-	// SlowConsumers counts the clients the embedded NATS server cut off
-	// for not reading fast enough.
+	// SlowConsumers counts the embedded NATS server's slow-consumer events:
+	// clients that did not read fast enough, each cut off after at most
+	// actors.MaxPending bytes held for it (one client may count twice).
 	SlowConsumers uint64
 }
 

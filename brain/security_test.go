@@ -3,6 +3,8 @@ package brain
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -307,5 +309,206 @@ func TestSameNameRefused(t *testing.T) {
 	// Once the first has stopped, the name is free again.
 	if _, err := Run(context.Background(), Config{Genome: genomes.Default, Bursts: 3, Free: true, NATS: ns.ClientURL(), Quiet: true}); err != nil {
 		t.Fatalf("after the first brain stopped: %v", err)
+	}
+}
+
+// TestForgedBatchesCounted: with spikes over NATS on a listening server,
+// a node-credentialed client that sends one byte, a batch of another run,
+// and a replay of every real batch (duplicates) does not stop the brain:
+// they are counted, and the record is the record of a clean run.
+func TestForgedBatchesCounted(t *testing.T) {
+	cs := writeCredSet(t)
+	dir := t.TempDir()
+	const bursts = 120
+	run := func(name string, forge bool) (string, *Summary) {
+		listen := addr(freePort(t))
+		url := "nats://" + listen
+		c := Config{Genome: genomes.Default, Bursts: bursts, Free: true, SpikesViaNATS: true, NATSListen: listen,
+			NATSUsers: cs.users, NATSCreds: cs.creds[natsauth.RoleNode], Record: filepath.Join(dir, name), Quiet: true}
+		subject := natsauth.Base(pns.Subjects{}) + ".spikes." + actors.NodeToken(actors.LocalNode)
+		if forge {
+			c.Ready = func() {
+				spy, err := connectAs(t, url, cs, natsauth.RoleNode)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				other, _ := proto.Marshal(&brainv1.SpikeBatch{Burst: 1, SrcArea: 1, Brain: "brain", Run: 12345, Epoch: 1, FiredDelta: []uint32{0}})
+				for _, data := range [][]byte{{0xff}, other} {
+					if err := spy.Publish(subject, data); err != nil {
+						t.Error(err)
+					}
+				}
+				// Real batches, once more (NoEcho: not our own replays).
+				echo, err := nats.Connect(url, append(mustCreds(t, cs.creds[natsauth.RoleNode]), nats.NoEcho())...)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				t.Cleanup(echo.Close)
+				// A few: a flood of them would overrun the brain's pending
+				// limit on the spike subject, a fault of its own (node
+				// credentials are trusted not to flood).
+				replays := 0
+				if _, err := echo.Subscribe(subject, func(m *nats.Msg) {
+					if replays < 30 {
+						replays++
+						_ = echo.Publish(subject, m.Data)
+					}
+				}); err != nil {
+					t.Error(err)
+				}
+				if err := echo.Flush(); err != nil {
+					t.Error(err)
+				}
+				if err := spy.Flush(); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		sum, err := Run(context.Background(), c)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return mustRead(t, filepath.Join(dir, name)), sum
+	}
+	clean, _ := run("clean.jsonl", false)
+	forged, sum := run("forged.jsonl", true)
+	if forged != clean {
+		t.Fatalf("the record differs from a clean run's:\n%s", firstDiff(clean, forged))
+	}
+	t.Logf("ignored: %+v", sum.Ignored)
+	if ig := sum.Ignored; ig.Malformed < 1 || ig.Run < 1 || ig.Duplicate < 1 {
+		t.Fatalf("ignored %+v, want the malformed message, the other run's batch and duplicates counted", ig)
+	}
+}
+
+func mustCreds(t *testing.T, path string) []nats.Option {
+	t.Helper()
+	c, err := natsauth.LoadCreds(path, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Options()
+}
+
+// vmHWM is the peak resident set of process pid, in bytes.
+func vmHWM(t *testing.T, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
+}
+
+// TestSlowSubscribersBounded: clients that subscribe to every subject of
+// the brain and never read, while another publishes hundreds of
+// megabytes, cost the brain's process (a node run of its own, measured by
+// its peak resident set) at most the server's pending limit each: the
+// server cuts them off as slow consumers, counts them in the stats and the
+// log, and the brain keeps bursting.
+func TestSlowSubscribersBounded(t *testing.T) {
+	cs := writeCredSet(t)
+	listen := addr(freePort(t))
+	url := "nats://" + listen
+	p := startNode(t, "brain", "--genome", genomes.Default, "--rate", "100", "--nats-listen", listen,
+		"--nats-users", cs.users, "--nats-creds", cs.creds[natsauth.RoleNode])
+	s := pns.Subjects{}
+	var node *nats.Conn
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var err error
+		if node, err = connectAs(t, url, cs, natsauth.RoleNode); err == nil {
+			break
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("node run ended: %v\n%s", err, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no NATS at %s within a minute: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tryStats := func() (*brainv1.Stats, error) {
+		m, err := node.Request(natsauth.StatsSubject(s), nil, time.Minute)
+		if err != nil {
+			return nil, err
+		}
+		var st brainv1.Stats
+		return &st, proto.Unmarshal(m.Data, &st)
+	}
+	stats := func() *brainv1.Stats {
+		t.Helper()
+		st, err := tryStats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	// The server listens before the brain subscribes its subjects.
+	waitFor(t, "the first bursts", nil, func() bool { st, err := tryStats(); return err == nil && st.Burst > 10 })
+	before := vmHWM(t, p.cmd.Process.Pid)
+	const slow = 4
+	for range slow {
+		conn, err := net.Dial("tcp", listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		connect := fmt.Sprintf("CONNECT {\"user\":\"node1\",\"pass\":%q,\"verbose\":false,\"pedantic\":false}\r\nSUB %s.> 1\r\nPING\r\n",
+			cs.pass[natsauth.RoleNode], natsauth.Base(s))
+		if _, err := conn.Write([]byte(connect)); err != nil {
+			t.Fatal(err)
+		}
+		// ... and never read.
+	}
+	payload := make([]byte, 1000*1000)
+	const publishes = 400 // 400 MB in all, 1.6 GB towards the slow clients
+	for i := range publishes {
+		if err := node.Publish(natsauth.Base(s)+".junk", payload); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+		if i%20 == 19 {
+			if err := node.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := node.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the slow consumers cut off", nil, func() bool { return stats().SlowConsumers >= slow })
+	b0 := stats().Burst
+	waitFor(t, "bursts after the flood", nil, func() bool { return stats().Burst > b0+10 })
+	grew := vmHWM(t, p.cmd.Process.Pid) - before
+	// Each slow client may hold up to actors.MaxPending in the server
+	// before it is cut off; the garbage collector may keep as much again,
+	// plus some for the publishes in flight.
+	bound := int64(2*slow*actors.MaxPending + 128<<20)
+	t.Logf("the brain's peak RSS grew by %d MB (bound %d MB)", grew>>20, bound>>20)
+	if grew > bound {
+		t.Fatalf("the brain's peak RSS grew by %d MB, over the bound of %d MB", grew>>20, bound>>20)
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(t, time.Minute); err != nil {
+		t.Fatalf("node run: %v\n%s", err, p.out.String())
+	}
+	out := p.out.String()
+	if !strings.Contains(out, "Slow Consumer") || !strings.Contains(out, "slow-consumer events: ") {
+		t.Errorf("the slow consumers are not in the log and the summary:\n%s", out)
 	}
 }

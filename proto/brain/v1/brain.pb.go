@@ -1142,7 +1142,8 @@ type Stats struct {
 	// Messages between nodes ignored: another run or epoch, malformed,
 	// unknown source, stale or duplicate spike batches.
 	IgnoredMessages uint64 `protobuf:"varint,8,opt,name=ignored_messages,json=ignoredMessages,proto3" json:"ignored_messages,omitempty"`
-	// Clients the embedded NATS server cut off as slow consumers.
+	// Slow-consumer events of the embedded NATS server: clients that did
+	// not read fast enough, cut off (a client may count more than once).
 	SlowConsumers uint64 `protobuf:"varint,9,opt,name=slow_consumers,json=slowConsumers,proto3" json:"slow_consumers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
