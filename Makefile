@@ -68,7 +68,9 @@ FUZZ_TARGETS := \
 	./npu:FuzzRestore \
 	./npu:FuzzRestoreBody \
 	./quant:FuzzRoundTrip \
-	./quant:FuzzMonotone
+	./quant:FuzzMonotone \
+	./internal/natsauth:FuzzParseCreds \
+	./internal/natsauth:FuzzParseUsers
 
 fuzz:
 	@log=$$(mktemp); trap 'rm -f $$log' EXIT; \
