@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -129,6 +130,9 @@ func TestClusterIgnoresForeignTraffic(t *testing.T) {
 		}
 		pub("spikemesh.brain.lockstep.tick.b", &brainv1.Tick{Run: 78, Epoch: 3, Burst: 2})
 		pub("spikemesh.brain.lockstep.done", &brainv1.NodeDone{Run: 77, Epoch: 3, Burst: 2, Node: "mallory"})
+		// A second completion of the burst just done, claiming b fired.
+		pub("spikemesh.brain.lockstep.done", &brainv1.NodeDone{Run: 77, Epoch: 3, Burst: 5, Node: "b",
+			Areas: []*brainv1.AreaFired{{Area: 3, FiredDelta: []uint32{0, 1}}}})
 		_ = nc.Publish("spikemesh.brain.lockstep.done", []byte{0x0a})
 		_ = nc.Flush()
 	}
@@ -179,9 +183,10 @@ func TestClusterIgnoresForeignTraffic(t *testing.T) {
 		total.Epoch += ig.Epoch
 		total.Malformed += ig.Malformed
 		total.Unknown += ig.Unknown
+		total.Stale += ig.Stale
 	}
-	if total.Run != 3 || total.Epoch != 2 || total.Malformed != 3 || total.Unknown != 1 {
-		t.Fatalf("ignored %+v, want run 3, epoch 2, malformed 3, unknown 1", total)
+	if total.Run != 3 || total.Epoch != 2 || total.Malformed != 3 || total.Unknown != 1 || total.Stale != 1 {
+		t.Fatalf("ignored %+v, want run 3, epoch 2, malformed 3, unknown 1, stale 1", total)
 	}
 }
 
@@ -250,8 +255,13 @@ func TestClusterStallNamesNode(t *testing.T) {
 		if err == nil {
 			err = rts[1].Run(ctx, 10)
 		}
-		if err == nil || !strings.Contains(err.Error(), "burst 4") || !strings.Contains(err.Error(), fmt.Sprintf("5 (%s)", plan.Areas[5].ID)) {
-			t.Errorf("follower: %v, want its own stall of burst 4 naming area 5", err)
+		// The follower stalls on its own blocked area, or, when the
+		// coordinator gave up first and its step was let go, waits in
+		// vain for the next tick; never does the brain go on.
+		own := err != nil && strings.Contains(err.Error(), "burst 4") && strings.Contains(err.Error(), fmt.Sprintf("5 (%s)", plan.Areas[5].ID))
+		orphan := err != nil && strings.Contains(err.Error(), "no tick for burst 5 from the coordinator (node a)")
+		if !errors.Is(err, ErrStalled) || !own && !orphan {
+			t.Errorf("follower: %v, want its own stall of burst 4 naming area 5, or no tick for burst 5", err)
 		}
 	}()
 	go func() {

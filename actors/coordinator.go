@@ -40,8 +40,7 @@ type coordinator struct {
 	tickAt time.Time
 	failed error // a fault that arrived between runs
 
-	wakeGen uint64      // generation of the armed pacing timer
-	stall   *time.Timer // stall check
+	wakeGen uint64 // generation of the armed pacing timer
 
 	// Follower: a tick that arrived before Run, and where the leader said
 	// the run ends.
@@ -211,15 +210,7 @@ func (c *coordinator) tickLocal(ctx actor.Context, burst npu.Burst) {
 	}
 }
 
-func (c *coordinator) armStall() {
-	if d := c.rt.cfg.StallTimeout; d > 0 {
-		if c.stall == nil {
-			c.stall = time.AfterFunc(d, c.rt.checkStall)
-		} else {
-			c.stall.Reset(d)
-		}
-	}
-}
+func (c *coordinator) armStall() { c.rt.armStall(c.rt.cfg.StallTimeout) }
 
 // onLocalDone: every local area finished burst.
 func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
@@ -296,8 +287,9 @@ func (c *coordinator) onRemoteDone(ctx actor.Context, m *remoteDone) {
 		c.rt.ignore(&c.rt.ignored.stale)
 		return
 	}
-	cur, _ := c.m.InProgress()
-	if m.burst != cur || m.participant == c.self {
+	if m.participant == c.self || !c.m.Awaits(m.participant, m.burst) {
+		// Not the burst in progress, or a second completion: what it says
+		// must not touch the burst's result.
 		c.rt.ignore(&c.rt.ignored.stale)
 		return
 	}
@@ -308,8 +300,8 @@ func (c *coordinator) onRemoteDone(ctx actor.Context, m *remoteDone) {
 		}
 	}
 	out, err := c.m.Done(time.Now(), m.participant, m.burst)
-	if err != nil { // a duplicate: ignored, like any stale message
-		c.rt.ignore(&c.rt.ignored.stale)
+	if err != nil {
+		c.finish(err)
 		return
 	}
 	c.rt.nodeDone[m.participant].Store(m.burst)
@@ -413,8 +405,6 @@ func (c *coordinator) finish(err error) {
 	}
 	c.running = false
 	c.wakeGen++
-	if c.stall != nil {
-		c.stall.Stop()
-	}
+	c.rt.stopStall()
 	c.rt.result <- err
 }

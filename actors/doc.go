@@ -17,15 +17,39 @@
 //
 // protoactor-go is used in this package and nowhere else; its Context and
 // PID never leave it. Spikes between two areas placed on this node travel
-// as in-process actor messages; between nodes (or always, with
-// Config.SpikesViaNATS) as protobuf SpikeBatch messages on NATS subject
-// <prefix>.<brain>.spikes.<dst-area>. Placement maps area index to node.
+// as in-process actor messages; to the areas of another node (or always,
+// with Config.SpikesViaNATS) as one protobuf SpikeBatch per (source area,
+// destination node) and burst on NATS subject
+// <prefix>.<brain>.spikes.<node>, which the receiving node hands to each of
+// its destination areas. Placement maps area index to node.
 // ServeControl answers brainv1.Control requests (rate, pause, resume,
 // stats) on <prefix>.<brain>.ctl and <prefix>.<brain>.ctl.<operator>, and
 // logs every change with the operator's name; ServeStats answers
 // statistics requests only, on <prefix>.<brain>.stats. Sensory input comes in through a Sensors
 // (SensorFeed: a --inputs Schedule and live frames, both resolved by a
 // pns.Intake), motor output goes out through a Motors.
+//
+// # One brain on several nodes
+//
+// Each node runs a Runtime with the same plan, placement, Config.Run and
+// Config.Epoch and a Config.Cluster naming the nodes and the coordinator.
+// The coordinator actor of every node is the node's burst agent. On the
+// coordinator node it drives a lockstep.Machine (package cluster/lockstep)
+// whose participants are the nodes: for each burst it fixes the sensory
+// input (its Sensors), publishes a Tick with each node's share of it on
+// <prefix>.<brain>.lockstep.tick.<node>, ticks its own areas, gathers one
+// NodeDone per node (with what every area fired) on .lockstep.done, hands
+// the complete burst to its Observer, publishes it as a BurstRecord on
+// .lockstep.burst for nodes that observe the whole brain, and paces. On
+// the other nodes the coordinator actor ticks the local areas when the Tick
+// arrives and reports their completion. Inside one process the same
+// machine has one participant and everything stays zero-copy. Before burst
+// 1, Handshake proves that every node sees every other node's
+// subscriptions (interest spreads between routed NATS servers
+// asynchronously) and that all agree on the run, epoch and placement. Every
+// message between nodes carries the run and the epoch; messages of another
+// run or epoch, malformed ones and ones from unknown nodes or areas are
+// ignored and counted (Runtime.Ignored), never fatal.
 //
 // # Message order
 //

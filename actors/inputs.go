@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +8,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/spikemesh/spikemesh/internal/capread"
 	"github.com/spikemesh/spikemesh/npu"
 	"github.com/spikemesh/spikemesh/pns"
 )
@@ -41,14 +41,20 @@ type scheduleLine struct {
 // ReadSchedule reads a schedule. resolve names areas (canonical base64 ID,
 // token, or as written in the genome; pns.Intake.Resolve does all three).
 // Bad lines, unknown areas and unusable points are dropped with one warning
-// per kind (SPEC 18, E12), never an error; only a read error is.
+// per kind (docs/semantics.md §6.1, §6.3), never an error; only a read error is.
 func ReadSchedule(r io.Reader, resolve func(string) (int, bool), log *slog.Logger) (*Schedule, error) {
+	return ReadScheduleCapped(r, "inputs", 256<<20, "", resolve, log)
+}
+
+// ReadScheduleCapped is ReadSchedule with lines of at most maxLine bytes: a
+// longer line is an error naming name, the line, the cap and flag (the
+// flag that raises it).
+func ReadScheduleCapped(r io.Reader, name string, maxLine int, flag string, resolve func(string) (int, bool), log *slog.Logger) (*Schedule, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Schedule{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 256<<20)
+	sc := capread.NewLines(r, name, maxLine, flag)
 	warned := map[string]bool{}
 	warn := func(kind string, args ...any) {
 		if !warned[kind] {
@@ -89,7 +95,7 @@ func ReadSchedule(r io.Reader, resolve func(string) (int, bool), log *slog.Logge
 		s.frames = append(s.frames, f)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("inputs: %w", err)
+		return nil, err
 	}
 	sort.SliceStable(s.frames, func(i, j int) bool { return s.frames[i].Burst < s.frames[j].Burst })
 	return s, nil
@@ -154,7 +160,7 @@ func (s *Schedule) Len() int { return len(s.frames) }
 // hold frames that arrived live over NATS, then takes the burst's frames.
 // Every point, scheduled or live, is thus resolved to a neuron by the same
 // function (pns.Intake: highest-index neuron of the voxel, points outside
-// the area and p = 0 or non-finite dropped; SPEC E12), and the latest frame
+// the area and p = 0 or non-finite dropped; docs/semantics.md §6.1), and the latest frame
 // per area wins: a scheduled frame is offered at the start of its burst, so
 // it replaces a live frame of the same area that arrived before.
 type SensorFeed struct {

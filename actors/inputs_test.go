@@ -65,3 +65,18 @@ func TestScheduleAndFeed(t *testing.T) {
 		t.Fatalf("intake stats %+v", st)
 	}
 }
+
+// TestScheduleLineCap: a line longer than the cap is an error that names
+// the file, the line and the flag that raises the cap; shorter lines pass.
+func TestScheduleLineCap(t *testing.T) {
+	resolve := func(string) (int, bool) { return 3, true }
+	ok := `{"burst":1,"area":"x","points":[[0,0,0,1]]}` + "\n"
+	long := `{"burst":2,"area":"x","points":[` + strings.Repeat("[0,0,0,1],", 40) + `[0,0,0,1]]}` + "\n"
+	if _, err := ReadScheduleCapped(strings.NewReader(ok+ok), "in.jsonl", 64, "--max-input-line", resolve, nil); err != nil {
+		t.Fatalf("short lines: %v", err)
+	}
+	_, err := ReadScheduleCapped(strings.NewReader(ok+long), "in.jsonl", 64, "--max-input-line", resolve, nil)
+	if err == nil || !strings.Contains(err.Error(), "in.jsonl") || !strings.Contains(err.Error(), "--max-input-line") || !strings.Contains(err.Error(), "2") {
+		t.Fatalf("long line: %v, want an error naming in.jsonl, line 2 and --max-input-line", err)
+	}
+}

@@ -162,6 +162,11 @@ type Runtime struct {
 	current  atomic.Uint64
 	tickAtNs atomic.Int64
 	stalled  chan error
+	// The stall check's timer, re-armed by the coordinator at every tick
+	// and by the check itself while a run lasts.
+	stallMu    sync.Mutex
+	stallTimer *time.Timer
+	stallOn    bool
 
 	paused     atomic.Bool
 	badControl atomic.Uint64
@@ -436,6 +441,40 @@ func (r *Runtime) Run(ctx context.Context, bursts uint64) error {
 	return err
 }
 
+// armStall (re)starts the stall check to run after d (d <= 0: no check).
+func (r *Runtime) armStall(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	r.stallMu.Lock()
+	defer r.stallMu.Unlock()
+	r.stallOn = true
+	if r.stallTimer == nil {
+		r.stallTimer = time.AfterFunc(d, r.checkStall)
+	} else {
+		r.stallTimer.Reset(d)
+	}
+}
+
+// stopStall ends the stall check (the run is over).
+func (r *Runtime) stopStall() {
+	r.stallMu.Lock()
+	defer r.stallMu.Unlock()
+	r.stallOn = false
+	if r.stallTimer != nil {
+		r.stallTimer.Stop()
+	}
+}
+
+// rearmStall runs the stall check again after d, unless the run is over.
+func (r *Runtime) rearmStall(d time.Duration) {
+	r.stallMu.Lock()
+	defer r.stallMu.Unlock()
+	if r.stallOn {
+		r.stallTimer.Reset(d)
+	}
+}
+
 // checkStall runs on the stall timer's goroutine: when the burst in
 // progress is older than StallTimeout it ends Run with ErrStalled, naming
 // the nodes and local areas that have not completed it; on a follower, also
@@ -443,13 +482,13 @@ func (r *Runtime) Run(ctx context.Context, bursts uint64) error {
 func (r *Runtime) checkStall() {
 	burst := r.current.Load()
 	age := time.Since(time.Unix(0, r.tickAtNs.Load()))
-	if age < r.cfg.StallTimeout {
+	if age < r.cfg.StallTimeout || burst == 0 && r.leader() {
+		// Not (yet) late: look again when it could be.
+		r.rearmStall(max(r.cfg.StallTimeout-age, r.cfg.StallTimeout/4))
 		return
 	}
 	var err error
 	switch {
-	case burst == 0 && r.leader():
-		return
 	case burst == 0:
 		err = fmt.Errorf("%w: no tick for burst %d from the coordinator (node %s) within %v",
 			ErrStalled, r.Completed()+1, r.cfg.Cluster.Coordinator, age.Round(time.Millisecond))
@@ -467,12 +506,21 @@ func (r *Runtime) checkStall() {
 				}
 			}
 		}
+		if len(names) == 0 {
+			// Everything completed the burst just now; the coordinator
+			// has not taken it in yet.
+			r.rearmStall(r.cfg.StallTimeout / 4)
+			return
+		}
 		err = fmt.Errorf("%w: burst %d not complete after %v; waiting for areas %s",
 			ErrStalled, burst, age.Round(time.Millisecond), strings.Join(names, ", "))
 		if missing := r.missingBatches(npu.Burst(burst)); len(missing) > 0 {
 			err = fmt.Errorf("%w; %w: %s", err, ErrMissingBatch, strings.Join(missing, "; "))
 		}
 	}
+	// The coordinator stops too, as soon as its goroutine is free: a burst
+	// that completes late must not start the next.
+	r.system.Root.Send(r.coordinator, &fault{err: err})
 	select {
 	case r.stalled <- err:
 	default:

@@ -168,7 +168,7 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 	if leader {
 		cfg.Sensors = feed
 	}
-	engs, closeEngines, err := EnginesFor(plan, keep, drives)
+	engs, closeEngines, err := EnginesFor(plan, keep, drives, c.Threads)
 	if err != nil {
 		return nil, err
 	}
@@ -211,9 +211,11 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 	if cn != nil {
 		hctx, cancel := context.WithTimeout(ctx, c.Cluster.JoinTimeout)
 		defer cancel()
+		t0 := time.Now()
 		if err := a.rt.Handshake(hctx); err != nil {
 			return nil, fmt.Errorf("cluster handshake: %w", err)
 		}
+		log.Info("every node reachable over NATS", "node", cn.self, "took", time.Since(t0).Round(time.Millisecond))
 		if c.SummaryJSON != "" && cn.coordinator == cn.self && len(cn.nodes) > 1 {
 			// The floor of any lock step: 200 round trips to another node
 			// over the same NATS path, before burst 1.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -140,10 +141,14 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--inputs: %w", err)
 		}
-		feed.Schedule, err = actors.ReadSchedule(f, intake.Resolve, log)
+		maxLine := c.MaxInputLine
+		if maxLine <= 0 {
+			maxLine = 16 << 20
+		}
+		feed.Schedule, err = actors.ReadScheduleCapped(f, c.Inputs, int(maxLine), "--max-input-line", intake.Resolve, log)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("--inputs %s: %w", c.Inputs, err)
+			return nil, fmt.Errorf("--inputs: %w", err)
 		}
 	}
 
@@ -178,7 +183,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 
 	var r runner
 	if c.Runner == RunnerReference {
-		r, err = newReference(plan, feed, interval(&c, plan), observe)
+		r, err = newReference(plan, feed, interval(&c, plan), observe, c.Threads)
 	} else {
 		r, err = newActorRunner(ctx, &c, plan, drives, data, areas, feed, observe, ctlStats)
 	}
@@ -326,13 +331,37 @@ func readGenome(name string, limit int64) ([]byte, error) {
 // Engines builds one npu engine per area of plan, by area index, and a
 // function that closes them all.
 func Engines(plan *cortical.Plan) ([]npu.Engine, func(), error) {
-	return EnginesFor(plan, func(int) bool { return true }, nil)
+	return EnginesFor(plan, func(int) bool { return true }, nil, 0)
+}
+
+// areaWork is the per-burst work (neurons plus incoming synapses) from which
+// an area gets a second engine worker: below it a burst takes well under
+// 100 µs, where handing half of it to another goroutine costs about what it
+// saves, and the actor runtime already steps different areas on different
+// cores.
+const areaWork = 1 << 20
+
+// AreaWorkers is the worker count of one area's engine: threads when given
+// (> 0), else 2 for an area with at least areaWork neurons plus synapses on
+// a machine with two or more cores, else 1.
+func AreaWorkers(threads int, spec *npu.AreaSpec, incoming []*npu.Connection) int {
+	if threads > 0 {
+		return threads
+	}
+	work := int(spec.Neurons())
+	for _, c := range incoming {
+		work += c.Synapses()
+	}
+	if work >= areaWork && runtime.GOMAXPROCS(0) >= 2 {
+		return 2
+	}
+	return 1
 }
 
 // EnginesFor builds the engines of the areas keep selects (nil for the
 // others), as Engines does, with the constant drive of drives[i] (nil: none)
-// for area i.
-func EnginesFor(plan *cortical.Plan, keep func(area int) bool, drives [][]npu.Drive) ([]npu.Engine, func(), error) {
+// for area i and AreaWorkers(threads, …) workers each.
+func EnginesFor(plan *cortical.Plan, keep func(area int) bool, drives [][]npu.Drive, threads int) ([]npu.Engine, func(), error) {
 	out := make([]npu.Engine, len(plan.Areas))
 	closeAll := func() {
 		for _, e := range out {
@@ -351,7 +380,7 @@ func EnginesFor(plan *cortical.Plan, keep func(area int) bool, drives [][]npu.Dr
 			conns = conns[k:]
 			continue
 		}
-		var opts npu.Options
+		opts := npu.Options{Workers: AreaWorkers(threads, &plan.Areas[i].AreaSpec, conns[:k])}
 		if i < len(drives) {
 			opts.Drive = drives[i]
 		}
@@ -389,12 +418,12 @@ type reference struct {
 	observe actors.Observer
 }
 
-func newReference(plan *cortical.Plan, feed *actors.SensorFeed, every time.Duration, observe actors.Observer) (*reference, error) {
+func newReference(plan *cortical.Plan, feed *actors.SensorFeed, every time.Duration, observe actors.Observer, threads int) (*reference, error) {
 	specs := make([]npu.AreaSpec, len(plan.Areas))
 	for i := range plan.Areas {
 		specs[i] = plan.Areas[i].AreaSpec
 	}
-	r, err := npu.NewRunner(specs, plan.Connections, plan.Precision, npu.RunnerOptions{})
+	r, err := npu.NewRunner(specs, plan.Connections, plan.Precision, npu.RunnerOptions{Workers: max(threads, 1)})
 	if err != nil {
 		return nil, err
 	}

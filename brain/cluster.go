@@ -297,6 +297,6 @@ func (cn *clusterNode) close() {
 	if cn == nil {
 		return
 	}
-	_ = cn.ml.Leave(2 * time.Second)
+	_ = cn.ml.Leave(500 * time.Millisecond)
 	_ = cn.ml.Shutdown()
 }

@@ -106,6 +106,13 @@ type Config struct {
 	// size (--max-genome-size; 0: 64 MiB).
 	Limits    cortical.Limits
 	GenomeCap int64
+	// MaxInputLine caps one line of the Inputs file (--max-input-line;
+	// 0: 16 MiB).
+	MaxInputLine int64
+
+	// Threads is the number of worker goroutines inside each engine; 0
+	// chooses per area (AreaWorkers) (--threads).
+	Threads int
 
 	// Synthetic, "K,N,F", runs the scale-out benchmark's synthetic brain
 	// instead of a genome (see Synthetic; --synthetic).

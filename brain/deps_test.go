@@ -15,7 +15,7 @@ func TestImports(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
 	}
-	allowed := []string{"brain", "actors", "cortical", "npu", "pns", "proto", "quant", "genomes"}
+	allowed := []string{"brain", "actors", "cluster", "cortical", "npu", "pns", "proto", "quant", "genomes", "internal"}
 	for _, d := range strings.Fields(string(out)) {
 		rest, ok := strings.CutPrefix(d, module+"/")
 		if !ok {

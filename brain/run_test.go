@@ -135,7 +135,7 @@ func TestRunnersAgree(t *testing.T) {
 						t.Fatalf("%s: %d bursts, %d dropped batches", v.runner, sum.Bursts, sum.Dropped)
 					}
 					// The schedule's bad frames and points were dropped and
-					// counted, and the run went on (SPEC 18, E12).
+					// counted, and the run went on (docs/semantics.md §6.1, §6.3).
 					if sum.SensorDropped == 0 || len(plan.Areas) > 3 && sum.PointsDropped == 0 {
 						t.Fatalf("%s: dropped %d frames and %d points; the schedule has bad ones",
 							v.runner, sum.SensorDropped, sum.PointsDropped)

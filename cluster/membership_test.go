@@ -38,8 +38,9 @@ func (l *logBuffer) String() string {
 
 var testDigest = Digest{Genome: GenomeDigest([]byte("genome one")), Seed: 7, Precision: "fp32", Bursts: 100}
 
-// nodeConfig is a node on 127.0.0.1 with fast failure detection and a log
-// kept for the test.
+// nodeConfig is a node on 127.0.0.1 with a log kept for the test. It keeps
+// memberlist's LAN failure detection: faster settings make a loaded machine
+// (CI runs every package's tests at once) see live nodes as dead.
 func nodeConfig(name string, seeds ...string) (Config, *logBuffer) {
 	logs := &logBuffer{}
 	return Config{
@@ -54,10 +55,7 @@ func nodeConfig(name string, seeds ...string) (Config, *logBuffer) {
 			Digest:        testDigest,
 			Capacity:      float64(len(name)),
 		},
-		Logger:        slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		ProbeInterval: 100 * time.Millisecond,
-		ProbeTimeout:  50 * time.Millisecond,
-		SuspicionMult: 2,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}, logs
 }
 
@@ -141,21 +139,21 @@ func TestThreeNodesConvergeAndSeeEachOthersMeta(t *testing.T) {
 		}
 	}
 
-	// A's events: its own join first, then B's and C's.
+	// A's events: its own join first, then B's and C's (a loaded machine
+	// may add a false death and a return, which are skipped).
 	var got []string
-	for len(got) < 3 {
+	for !slices.Contains(got, "node-b") || !slices.Contains(got, "node-c") {
 		select {
 		case e := <-a.Events():
-			if e.Kind != EventJoin {
-				t.Fatalf("unexpected event %v for %s", e.Kind, e.Member.Name)
+			if e.Kind == EventJoin {
+				got = append(got, e.Member.Name)
 			}
-			got = append(got, e.Member.Name)
 		case <-time.After(patience):
-			t.Fatalf("events so far %v", got)
+			t.Fatalf("join events so far %v", got)
 		}
 	}
-	if got[0] != "node-a" || !slices.Contains(got, "node-b") || !slices.Contains(got, "node-c") {
-		t.Fatalf("A's join events: %v", got)
+	if got[0] != "node-a" {
+		t.Fatalf("A's join events: %v, its own not first", got)
 	}
 }
 
@@ -335,12 +333,18 @@ func TestDuplicateNameIsRefused(t *testing.T) {
 }
 
 func TestNodeThatStopsIsSeenDead(t *testing.T) {
+	fast := func(c Config) Config {
+		c.ProbeInterval = 200 * time.Millisecond
+		c.ProbeTimeout = 150 * time.Millisecond
+		c.SuspicionMult = 3
+		return c
+	}
 	cfgA, _ := nodeConfig("node-a")
-	a := start(t, cfgA)
+	a := start(t, fast(cfgA))
 	cfgB, _ := nodeConfig("node-b", a.Self().Addr)
-	b := start(t, cfgB)
+	b := start(t, fast(cfgB))
 	cfgC, _ := nodeConfig("node-c", a.Self().Addr)
-	c := start(t, cfgC)
+	c := start(t, fast(cfgC))
 	for _, m := range []*Membership{a, b, c} {
 		waitFor(t, m, 3)
 	}
@@ -360,9 +364,7 @@ func TestNodeThatStopsIsSeenDead(t *testing.T) {
 			t.Fatal("A never reported C gone")
 		}
 	}
-	if got := names(a.Members()); !slices.Equal(got, []string{"node-a", "node-b"}) {
-		t.Fatalf("A's members after C died: %v", got)
-	}
+	eventually(t, "A's members to be A and B", func() bool { return slices.Equal(names(a.Members()), []string{"node-a", "node-b"}) })
 	// C's events channel is closed.
 	for range c.Events() {
 	}
@@ -396,9 +398,7 @@ func TestLeaveAndUpdateReachPeers(t *testing.T) {
 		t.Fatalf("Leave: %v", err)
 	}
 	wantEvent(t, a, EventLeave, "node-b", nil)
-	if got := names(a.Members()); !slices.Equal(got, []string{"node-a"}) {
-		t.Fatalf("A's members after B left: %v", got)
-	}
+	eventually(t, "A alone", func() bool { return slices.Equal(names(a.Members()), []string{"node-a"}) })
 }
 
 func wantEvent(t *testing.T, m *Membership, kind EventKind, name string, check func(Member) bool) {

@@ -4,9 +4,9 @@
 // hierarchical 2.1 and the simple blueprint.cortical_areas layout of the
 // example genomes), cortical IDs and their legacy migrations, the morphology
 // table, and neuroembryogenesis: growing the areas, neurons and synapses the
-// genome wires, deterministically (reference/feagi-semantics.md §5–§6, SPEC
-// decisions 10–15 and exact rules E1–E11). The result, a Plan, is what the
-// runtime places on nodes and hands to npu engines.
+// genome wires, deterministically (docs/semantics.md §5 for the genome
+// rules, §2.6 and §3 for what growth hands to the engine). The result, a
+// Plan, is what the runtime places on nodes and hands to npu engines.
 //
 // Everything here is pure and synchronous: Load reads bytes and returns a
 // value, with no goroutines, clock or global state; a Plan is read-only once

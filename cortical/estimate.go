@@ -339,7 +339,7 @@ func axisSize(ps, pd PatternElem, s, d int64) (sum, most int64) {
 }
 
 // synapseBound turns a rule's candidates into the synapses it can create
-// at attractivity a (E10: a candidate is kept when a draw below 100 is
+// at attractivity a (a candidate is kept when a draw below 100 is
 // below a).
 func synapseBound(cand int64, a float64) int64 {
 	switch {

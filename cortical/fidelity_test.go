@@ -10,10 +10,11 @@ import (
 	"github.com/spikemesh/spikemesh/quant"
 )
 
-// Int8 fidelity on the shipped genomes (issue 2): the same brain and the same
-// recorded input schedule, run once with float32 state and once with 8-bit
-// fixed-point state; the firings, as (area, neuron, burst) triples, must agree
-// on at least 99 % of their union.
+// Int8 fidelity on the shipped genomes: the same brain and the same recorded
+// input schedule, run once with float32 state and once with 8-bit fixed-point
+// state; the firings, as (area, neuron, burst) triples, must agree on at
+// least 99.96 % of their union, and on all of it when the inputs are
+// multiples of a quarter of the threshold (grid).
 
 const fidelityBursts = 120
 
@@ -130,8 +131,12 @@ func fidelity(t *testing.T, name string, grid bool) {
 		t.Fatalf("fp32 run fired only %d times in %d bursts: the schedule drives nothing beyond power", len(f32), fidelityBursts)
 	}
 	agree := float64(inter) / float64(union)
-	t.Logf("fp32 %d firings, int8 %d, agreement %.4f", len(f32), len(i8), agree)
-	if agree < 0.99 {
-		t.Errorf("int8 agrees with fp32 on %.4f of firings, want >= 0.99 (fp32 %d, int8 %d)", agree, len(f32), len(i8))
+	t.Logf("fp32 %d firings, int8 %d, agreement %.5f", len(f32), len(i8), agree)
+	want := 0.9996
+	if grid {
+		want = 1
+	}
+	if agree < want {
+		t.Errorf("int8 agrees with fp32 on %.5f of firings, want >= %g (fp32 %d, int8 %d)", agree, want, len(f32), len(i8))
 	}
 }

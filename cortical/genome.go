@@ -1,7 +1,7 @@
 package cortical
 
 // The genome model every format is parsed into before growth: areas as maps
-// of hierarchical property names (reference §5.5) with the JSON path of each
+// of hierarchical property names (docs/semantics.md §5.2) with the JSON path of each
 // value, so that one conversion (params.go) serves flat, hierarchical and
 // simple genomes alike.
 
@@ -10,7 +10,7 @@ type prop struct {
 	v    any
 	path string
 	// group identifies where the value was written, for the once-per-area
-	// reports of SPEC 13: the area's raw ID, or the parameter set
+	// reports of docs/semantics.md §5.5: the area's raw ID, or the parameter set
 	// (morphologies[id]) a simple-layout area inherits it from.
 	group string
 }
@@ -28,12 +28,12 @@ type rawDst struct {
 	raw   string // destination ID as written
 	path  string // JSON path of the rule list
 	rules []any  // rule values (arrays or objects)
-	// simple marks a simple-layout mapping (E4), whose rules are objects
+	// simple marks a simple-layout mapping (docs/semantics.md §5.2), whose rules are objects
 	// with cortical_mapping_type and postsynaptic_current.
 	simple bool
 }
 
-// Region is a brain region, kept as metadata (reference §5.2).
+// Region is a brain region, kept as metadata (docs/semantics.md §5.1).
 type Region struct {
 	ID     string
 	Title  string
@@ -48,11 +48,11 @@ type genome struct {
 	precisionPath string
 	queueDepth    uint32 // physiology.plasticity_queue_depth (default 3)
 	areas         []*rawArea
-	morphs        map[string]*Morphology // the genome's own table (renamed per §5.1 step 3)
+	morphs        map[string]*Morphology // the genome's own table (renamed per docs/semantics.md §5.1)
 	regions       []rawRegion
 	// excitabilityDefault is the neuron_excitability of an area that does
 	// not set it: 1.0 for the flat template, 100 for the hierarchical
-	// getter (reference §5.4, §5.5).
+	// getter (docs/semantics.md §5.2).
 	excitabilityDefault float64
 	notes               []string // warnings produced while parsing
 }
@@ -63,7 +63,7 @@ type rawRegion struct {
 	path              string
 }
 
-// Property names (hierarchical, reference §5.5) that growth reads.
+// Property names (hierarchical, docs/semantics.md §5.2) that growth reads.
 const (
 	pName         = "cortical_name"
 	pDimX         = "block_boundaries[0]"

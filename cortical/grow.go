@@ -11,10 +11,10 @@ import (
 )
 
 // emitter collects the synapses of one connection, rule after rule, as
-// (source local, destination local) pairs in creation order (E7). It
-// applies synapse attractivity (§6.1, E10) to every candidate, and counts
-// growth's work (step) so that growth reports progress, stops when
-// cancelled and never works past its budget.
+// (source local, destination local) pairs in creation order (docs/semantics.md §3.4). It
+// applies synapse attractivity (docs/semantics.md §5.3, §5.7) to every
+// candidate, and counts growth's work (step) so that growth reports
+// progress, stops when cancelled and never works past its budget.
 type emitter struct {
 	src, dst []uint32
 	rng      rng
@@ -191,7 +191,7 @@ func (b *builder) stopped(e *emitter, src, dst *Area, r rule, total int64) error
 
 // buildConnection turns the pairs of one connection into compressed rows by
 // source neuron, keeping creation order within each source neuron: rules in
-// order, then each rule's own order (E7).
+// order, then each rule's own order (docs/semantics.md §3.4).
 func buildConnection(e *emitter, src *Area, rules []rule, ends []int) *npu.Connection {
 	n := int(src.Neurons())
 	total := len(e.dst)
@@ -280,7 +280,7 @@ func (b *builder) applyRule(e *emitter, src, dst *Area, r rule, start int) strin
 			patterns(e, src, dst, m.Patterns)
 		}
 	case Composite:
-		return fmt.Sprintf("composite morphology %q creates no synapses (SPEC 14)", r.morph)
+		return fmt.Sprintf("composite morphology %q creates no synapses (docs/semantics.md §5.7)", r.morph)
 	case Functions:
 		var gen func(e *emitter, src, dst *Area)
 		switch r.morph {
@@ -299,11 +299,11 @@ func (b *builder) applyRule(e *emitter, src, dst *Area, r rule, start int) strin
 		case "last_to_first":
 			gen = lastToFirst
 		case "episodic_memory", "memory_replay":
-			// Handled by memory areas, which create no synapses here (SPEC 14).
+			// Handled by memory areas, which create no synapses here (docs/semantics.md §5.7).
 		case "associative_memory":
-			return fmt.Sprintf("associative_memory creates no synapses until memory areas exist (SPEC 6); its plasticity mapping is registered")
+			return fmt.Sprintf("associative_memory creates no synapses until memory areas exist (docs/semantics.md §2.1); its plasticity mapping is registered")
 		default:
-			return fmt.Sprintf("function morphology %q is not implemented and creates no synapses (SPEC 14)", r.morph)
+			return fmt.Sprintf("function morphology %q is not implemented and creates no synapses (docs/semantics.md §5.7)", r.morph)
 		}
 		if gen != nil && run {
 			gen(e, src, dst)

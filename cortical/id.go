@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// ID is a canonical 8-byte cortical ID (reference §5.6, SPEC E1). Its text
+// ID is a canonical 8-byte cortical ID (docs/semantics.md §5.4). Its text
 // form is standard base64 with padding (12 characters).
 type ID [8]byte
 
@@ -37,7 +37,7 @@ func (id ID) Printable() bool {
 	return true
 }
 
-// Kind returns the area type encoded in byte 0 (reference §5.6). Bytes that
+// Kind returns the area type encoded in byte 0 (docs/semantics.md §5.4). Bytes that
 // encode no type give KindCustom; validation of flat and hierarchical IDs
 // rejects them before this is used.
 func (id ID) Kind() Kind {
@@ -71,7 +71,7 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
-// The core area IDs (SPEC 12, E1).
+// The core area IDs (docs/semantics.md §5.6, §5.4).
 var (
 	DeathID   = ID{'_', '_', '_', 'd', 'e', 'a', 't', 'h'}
 	PowerID   = ID{'_', '_', '_', 'p', 'o', 'w', 'e', 'r'}
@@ -81,14 +81,14 @@ var (
 // coreIDs lists the core areas in index order.
 var coreIDs = [3]ID{DeathID, PowerID, FatigueID}
 
-// coreAliases maps every spelling of a core area to its canonical ID (E1).
+// coreAliases maps every spelling of a core area to its canonical ID (docs/semantics.md §5.4).
 var coreAliases = map[string]ID{
 	"_power": PowerID, "___pwr": PowerID, "___power": PowerID,
 	"_death": DeathID, "___death": DeathID,
 	"_fatigue": FatigueID, "___fatig": FatigueID,
 }
 
-// IO configuration flag variants (reference §5.6).
+// IO configuration flag variants (docs/semantics.md §5.4).
 const (
 	flagPercentage   = 1
 	flagPercentage2D = 2
@@ -103,7 +103,7 @@ func ioID(dir byte, unit string, flag uint16, subUnit, unitIndex byte) ID {
 	return ID{dir, unit[0], unit[1], unit[2], byte(flag), byte(flag >> 8), subUnit, unitIndex}
 }
 
-// visionTiles maps the iv00XX suffixes to segmented-vision sub-units (E1).
+// visionTiles maps the iv00XX suffixes to segmented-vision sub-units (docs/semantics.md §5.4).
 var visionTiles = map[string]byte{
 	"BL": 0, "BM": 1, "BR": 2, "ML": 3, "_C": 4, "MR": 5, "TL": 6, "TM": 7, "TR": 8,
 }
@@ -125,7 +125,7 @@ func validIOFlag(id ID) bool {
 // idResolution is the outcome of resolving every raw area ID of a genome.
 type idResolution struct {
 	ids   map[string]ID // raw ID as written → canonical ID
-	notes []string      // warnings, in the order E1 produces them
+	notes []string      // warnings, in the order the ID rules produce them (docs/semantics.md §5.4)
 }
 
 // idProblem is one raw ID that could not be resolved.
@@ -133,10 +133,10 @@ type idProblem struct {
 	raw, msg string
 }
 
-// resolveIDs turns the raw area IDs of a genome into canonical IDs (SPEC E1).
+// resolveIDs turns the raw area IDs of a genome into canonical IDs (docs/semantics.md §5.4).
 // IDs are taken in ascending byte order so that MiscData unit indices are
-// deterministic. typeCheck enables the reference §5.6 type validation (off for
-// the simple layout, E4).
+// deterministic. typeCheck enables the docs/semantics.md §5.4 type validation (off for
+// the simple layout, docs/semantics.md §5.2).
 func resolveIDs(raws []string, typeCheck bool) (idResolution, []idProblem) {
 	sorted := append([]string(nil), raws...)
 	sort.Strings(sorted)
@@ -161,7 +161,7 @@ func resolveIDs(raws []string, typeCheck bool) (idResolution, []idProblem) {
 		case rawUpper:
 			upper = append(upper, raw)
 		case rawOddLength:
-			res.notes = append(res.notes, fmt.Sprintf("SPEC E1: %d-character id %s padded to %s (%s)",
+			res.notes = append(res.notes, fmt.Sprintf("docs/semantics.md §5.4: %d-character id %s padded to %s (%s)",
 				len(raw), raw, string(id[:]), id))
 		}
 		if typeCheck {
@@ -178,7 +178,7 @@ func resolveIDs(raws []string, typeCheck bool) (idResolution, []idProblem) {
 	if len(upper) > 0 {
 		first := res.ids[upper[0]]
 		res.notes = append(res.notes, fmt.Sprintf(
-			"SPEC E1: %d upper-case legacy ids kept as written and padded with _ (e.g. %s -> %s): %s",
+			"docs/semantics.md §5.4: %d upper-case legacy ids kept as written and padded with _ (e.g. %s -> %s): %s",
 			len(upper), upper[0], first, strings.Join(upper, " ")))
 	}
 	next := map[byte]int{'i': 0, 'o': 0}
@@ -213,7 +213,7 @@ const (
 	rawOddLength                  // ASCII ID of 1–5 or 7 characters, padded
 )
 
-// parseRawID resolves one ID as written (E1) except the MiscData unit index,
+// parseRawID resolves one ID as written (docs/semantics.md §5.4) except the MiscData unit index,
 // which depends on the other IDs of the genome.
 func parseRawID(raw string) (ID, rawIDKind, string) {
 	var id ID
@@ -269,7 +269,7 @@ func parseRawID(raw string) (ID, rawIDKind, string) {
 	return id, rawPlain, ""
 }
 
-// checkType applies the type validation of reference §5.6 to a flat or
+// checkType applies the type validation of docs/semantics.md §5.4 to a flat or
 // hierarchical area ID.
 func checkType(id ID) string {
 	switch id[0] {

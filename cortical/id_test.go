@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestResolveIDs pins SPEC E1 and reference §5.6 for every legacy form.
+// TestResolveIDs pins docs/semantics.md §5.4 for every legacy form.
 func TestResolveIDs(t *testing.T) {
 	raws := []string{
 		"_power", "_death", "___fatig", // core aliases
@@ -52,8 +52,8 @@ func TestResolveIDs(t *testing.T) {
 	}
 	joined := strings.Join(res.notes, "\n")
 	for _, note := range []string{
-		"SPEC E1: 4-character id cabc padded to cabc____ (Y2FiY19fX18=)",
-		"SPEC E1: 1 upper-case legacy ids kept as written and padded with _ (e.g. CIHMot -> Q0lITW90X18=): CIHMot",
+		"docs/semantics.md §5.4: 4-character id cabc padded to cabc____ (Y2FiY19fX18=)",
+		"docs/semantics.md §5.4: 1 upper-case legacy ids kept as written and padded with _ (e.g. CIHMot -> Q0lITW90X18=): CIHMot",
 		"legacy IO shorthand i__pro -> MiscData IPU group 1 (aW1pcwoAAAE=)",
 		"legacy IO shorthand omot01 -> MiscData OPU group 1 (b21pcwoAAAE=)",
 	} {
@@ -77,14 +77,14 @@ func TestResolveIDErrors(t *testing.T) {
 			t.Errorf("%q: problems %v, want one containing %q", raw, problems, want)
 		}
 	}
-	// Without type checks (simple layout, E4) only the form is checked.
+	// Without type checks (simple layout, docs/semantics.md §5.2) only the form is checked.
 	if res, problems := resolveIDs([]string{"zebra_"}, false); len(problems) != 0 || res.ids["zebra_"].String() != "emVicmFfX18=" {
 		t.Errorf("simple layout: %v %v", res.ids, problems)
 	}
 }
 
 // TestAreaIndex resolves areas by canonical ID, as written and by their
-// printable bytes (E12).
+// printable bytes (docs/semantics.md §6.1).
 func TestAreaIndex(t *testing.T) {
 	data := hierGenome(t, obj{"c__lef": area(1, 1, 1, 1, nil), "iic400": area(2, 2, 1, 1, nil)}, nil)
 	p := mustLoad(t, data, Options{})

@@ -86,7 +86,7 @@ func asNumber(ps *problems, path string, v any) (float64, bool) {
 	return f, true
 }
 
-// asInteger reads an integral JSON number (E3: integral floats such as 3.0
+// asInteger reads an integral JSON number (docs/semantics.md §5.2: integral floats such as 3.0
 // are accepted). Values beyond ±2^53 are rejected as not exact.
 func asInteger(ps *problems, path string, v any) (int64, bool) {
 	f, ok := asNumber(ps, path, v)
@@ -104,7 +104,7 @@ func asInteger(ps *problems, path string, v any) (int64, bool) {
 	return int64(f), true
 }
 
-// asU16 reads a non-negative integer and saturates it at 65 535 (E3).
+// asU16 reads a non-negative integer and saturates it at 65 535 (docs/semantics.md §5.2).
 func asU16(ps *problems, path string, v any) (uint16, bool) {
 	f, ok := asNumber(ps, path, v)
 	switch {

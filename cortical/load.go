@@ -86,7 +86,7 @@ func LoadFile(path string, opts Options) (*Plan, error) {
 }
 
 // seedFor returns the growth seed: the option, or the first 8 bytes
-// (little-endian) of the SHA-256 of the genome's bytes (SPEC 12).
+// (little-endian) of the SHA-256 of the genome's bytes (docs/semantics.md §5.6).
 func seedFor(data []byte, opts Options) uint64 {
 	if opts.Seed != nil {
 		return *opts.Seed
@@ -96,7 +96,7 @@ func seedFor(data []byte, opts Options) uint64 {
 }
 
 // AreaIndex resolves an area named by canonical base64 ID, as written in the
-// genome (legacy ID), or by its 8 printable bytes (c__lef__) (SPEC E12).
+// genome (legacy ID), or by its 8 printable bytes (c__lef__) (docs/semantics.md §6.1).
 func (p *Plan) AreaIndex(name string) (int, bool) {
 	if p.index != nil {
 		i, ok := p.index[name]
@@ -165,8 +165,8 @@ func (b *builder) precision() {
 	b.flushNotes()
 }
 
-// areas resolves IDs (E1), converts parameters (SPEC 13, E2), adds missing
-// core areas and assigns indices and neuron ids (SPEC 12).
+// areas resolves IDs (docs/semantics.md §5.4), converts parameters (docs/semantics.md §5.5, §2.6), adds missing
+// core areas and assigns indices and neuron ids (docs/semantics.md §5.6).
 func (b *builder) areas() {
 	g := b.g
 	simple := g.info.Format == FormatSimple
@@ -195,7 +195,7 @@ func (b *builder) areas() {
 			}
 		}
 		if len(list) > 0 {
-			b.warn("SPEC E4: simple layout ids padded with _ and not type-checked: " + strings.Join(list, ", "))
+			b.warn("docs/semantics.md §5.2: simple layout ids padded with _ and not type-checked: " + strings.Join(list, ", "))
 		}
 	}
 	owner := map[ID]string{}
@@ -204,7 +204,7 @@ func (b *builder) areas() {
 	for _, raw := range sortedByID(res.ids) {
 		id := res.ids[raw]
 		if prev, dup := owner[id]; dup {
-			b.ps.add(byRaw[raw].path, "cortical ID %q and %q both become %s (E1)", prev, raw, id)
+			b.ps.add(byRaw[raw].path, "cortical ID %q and %q both become %s (docs/semantics.md §5.4)", prev, raw, id)
 			continue
 		}
 		owner[id] = raw
@@ -277,7 +277,7 @@ func mulSat(a, b uint64) uint64 {
 }
 
 // areaLess orders areas: core areas first in index order, then by canonical
-// ID bytes (SPEC 12).
+// ID bytes (docs/semantics.md §5.6).
 func areaLess(a, b ID) bool {
 	ca, cb := coreRank(a), coreRank(b)
 	if ca != cb {
@@ -324,7 +324,7 @@ func (b *builder) connections() {
 	g := b.g
 	morphs := coreMorphologies()
 	for id, m := range g.morphs {
-		morphs[id] = m // a genome's own definition wins (SPEC 14)
+		morphs[id] = m // a genome's own definition wins (docs/semantics.md §5.7)
 	}
 	b.morphs = morphs
 	byPair := map[[2]int]*pairRules{}

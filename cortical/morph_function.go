@@ -1,12 +1,12 @@
 package cortical
 
 // This file grows the function morphologies, chosen by morphology id:
-// projector (reference §6.2.1), block_to_block as a function (§6.2.4, E9)
-// and the four FEAGI leaves out (E9) plus randomizer (SPEC 14).
+// projector, block_to_block as a function, and the four FEAGI leaves out plus
+// randomizer (docs/semantics.md §5.7).
 
 // projectAxis computes, for one axis of source size s and destination size
 // d, the destination coordinates of every source coordinate, as compressed
-// rows: the targets of loc are vals[start[loc]:start[loc+1]] (E6 rounding).
+// rows: the targets of loc are vals[start[loc]:start[loc+1]] (docs/semantics.md §3.3 rounding).
 func projectAxis(s, d uint32) (start, vals []uint32) {
 	start = make([]uint32, s+1)
 	switch {
@@ -63,7 +63,7 @@ func truncf(f float32) uint64 {
 
 // projector scales the source onto the destination axis by axis; the
 // destination voxels of a source voxel are the product of the three axis
-// sets, x outermost (reference §6.2.1, E7).
+// sets, x outermost (docs/semantics.md §5.7, §3.4).
 func projector(e *emitter, src, dst *Area) {
 	var st, vals [3][]uint32
 	for a := range 3 {
@@ -83,8 +83,8 @@ func projector(e *emitter, src, dst *Area) {
 	})
 }
 
-// blockToBlock is block_to_block declared as a function (reference §6.2.4,
-// E9): per source voxel, its highest-index neuron to the destination voxel
+// blockToBlock is block_to_block declared as a function (docs/semantics.md
+// §5.7): per source voxel, its highest-index neuron to the destination voxel
 // at the same coordinates clamped to the destination.
 func blockToBlock(e *emitter, src, dst *Area) {
 	n := src.PerVoxel
@@ -94,7 +94,7 @@ func blockToBlock(e *emitter, src, dst *Area) {
 	})
 }
 
-// expander maps every axis by min(trunc(f32(c · f32(D/S))), D−1) (E9).
+// expander maps every axis by min(trunc(f32(c · f32(D/S))), D−1) (docs/semantics.md §5.7).
 func expander(e *emitter, src, dst *Area) {
 	var r [3]float32
 	for a := range 3 {
@@ -111,7 +111,7 @@ func expander(e *emitter, src, dst *Area) {
 }
 
 // reducer maps bit i of the source x (i < min(Dx, 32)), when set, to
-// destination voxel (i, 0, 0), bits ascending (E9).
+// destination voxel (i, 0, 0), bits ascending (docs/semantics.md §5.7).
 func reducer(e *emitter, src, dst *Area) {
 	bits := min(dst.Dims[0], 32)
 	var targets []uint32
@@ -127,7 +127,7 @@ func reducer(e *emitter, src, dst *Area) {
 }
 
 // lateralPairs pairs columns: even x → x+1 when x+1 is inside the source,
-// odd x → x−1, y and z kept; kept only inside the destination (E9).
+// odd x → x−1, y and z kept; kept only inside the destination (docs/semantics.md §5.7).
 func lateralPairs(e *emitter, src, dst *Area) {
 	targets := make([]uint32, 1)
 	forVoxels(src, e, 1, func(x, y, z, first uint32) {
@@ -147,14 +147,14 @@ func lateralPairs(e *emitter, src, dst *Area) {
 }
 
 // lastToFirst connects only the last source voxel (W−1, H−1, D−1), every
-// copy, to destination voxel (0, 0, 0) (E9).
+// copy, to destination voxel (0, 0, 0) (docs/semantics.md §5.7).
 func lastToFirst(e *emitter, src, dst *Area) {
 	last := src.Local(src.Dims[0]-1, src.Dims[1]-1, src.Dims[2]-1, 0)
 	emitCopies(e, src.PerVoxel, last, []uint32{target(dst, 0, 0, 0)})
 }
 
 // randomizer connects every source neuron to one destination voxel drawn
-// uniformly from the rule's seeded generator: x, then y, then z (SPEC 14).
+// uniformly from the rule's seeded generator: x, then y, then z (docs/semantics.md §5.7).
 // Attractivity, when below 100, draws after the voxel.
 func randomizer(e *emitter, src, dst *Area) {
 	forVoxels(src, e, 1, func(x, y, z, first uint32) {

@@ -2,8 +2,8 @@ package cortical
 
 import "slices"
 
-// This file grows the table-driven morphologies: vectors (reference §6.2.2,
-// E10), patterns (§6.2.3) and the simple layout's fully_connected (E4).
+// This file grows the table-driven morphologies: vectors and patterns
+// (docs/semantics.md §5.7) and the simple layout's fully_connected (§5.2).
 // Every generator walks the source voxels in x, y, z order and emits, for
 // each per-voxel copy k in turn, the voxel's targets in the morphology's
 // own order, so pairs come out in ascending source neuron order.
@@ -43,7 +43,7 @@ func emitCopies(e *emitter, n, first uint32, targets []uint32) {
 }
 
 // target is the neuron of destination voxel (x, y, z) that synapses reach:
-// the highest-index copy (reference §3.1).
+// the highest-index copy (docs/semantics.md §5.6).
 func target(dst *Area, x, y, z uint32) uint32 {
 	return ((x*dst.Dims[1]+y)*dst.Dims[2]+z)*dst.PerVoxel + dst.PerVoxel - 1
 }
@@ -51,7 +51,7 @@ func target(dst *Area, x, y, z uint32) uint32 {
 // vectors connects each source neuron at (x, y, z) to the destination voxel
 // (x+vx, y+vy, z+vz) of every vector in list order, kept only inside the
 // destination. A pair made earlier in the same rule, or by an earlier rule
-// of the same connection (pairs before start), is skipped (E10).
+// of the same connection (pairs before start), is skipped (docs/semantics.md §5.7).
 func vectors(e *emitter, src, dst *Area, vecs [][3]int64, start int) {
 	// Distinct vectors reach distinct voxels from one source voxel, so a
 	// repeated vector is the only way one rule repeats a pair.
@@ -99,7 +99,7 @@ func vectors(e *emitter, src, dst *Area, vecs [][3]int64, start int) {
 // patterns connects each source neuron whose voxel matches a pair's source
 // pattern to the destination voxels of the pair's destination pattern; the
 // union over the pairs is sorted by (x, y, z) and de-duplicated per source
-// neuron (reference §6.2.3).
+// neuron (docs/semantics.md §5.7).
 func patterns(e *emitter, src, dst *Area, pairs []PatternPair) {
 	var targets, xs, ys, zs []uint32
 	matched := make([]int, 0, len(pairs))
@@ -174,7 +174,7 @@ func axisSet(buf []uint32, p PatternElem, c, d uint32) []uint32 {
 }
 
 // allToAll connects every source neuron to the target neuron of every
-// destination voxel, voxels in (x, y, z) order (E4 fully_connected).
+// destination voxel, voxels in (x, y, z) order (docs/semantics.md §5.2 fully_connected).
 func allToAll(e *emitter, src, dst *Area) {
 	targets := make([]uint32, 0, int(dst.Dims[0])*int(dst.Dims[1])*int(dst.Dims[2]))
 	forVoxels(dst, nil, 0, func(x, y, z, first uint32) {

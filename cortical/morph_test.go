@@ -6,7 +6,7 @@ import (
 )
 
 // Hand-computed synapse lists on small areas, one case per behaviour of
-// reference §6.2 and E9/E10. Local index = ((x·H + y)·D + z)·n + k; synapses
+// docs/semantics.md §5.7. Local index = ((x·H + y)·D + z)·n + k; synapses
 // reach copy n−1 of a destination voxel. Lists are "src>dst" in CSR order.
 func TestMorphologies(t *testing.T) {
 	vec := func(v ...[]int) obj { return obj{"type": "vectors", "parameters": obj{"vectors": v}} }
@@ -19,7 +19,7 @@ func TestMorphologies(t *testing.T) {
 		table    obj
 		want     []string
 	}{
-		// projector (§6.2.1): S > D one target trunc(f32(loc / f32(S/D))).
+		// projector (docs/semantics.md §5.7): S > D one target trunc(f32(loc / f32(S/D))).
 		{"projector down 4->2", area(4, 1, 1, 1, nil), area(2, 1, 1, 1, nil), "projector", nil,
 			[]string{"0>0", "1>0", "2>1", "3>1"}},
 		// S < D: every v with trunc(f32(v / f32(D/S))) == loc.
@@ -40,19 +40,19 @@ func TestMorphologies(t *testing.T) {
 			[]string{"0>1", "0>3", "0>5", "0>7", "0>9", "0>11", "0>13", "0>15"}},
 		{"projector source copies", area(2, 1, 1, 2, nil), area(2, 1, 1, 1, nil), "projector", nil,
 			[]string{"0>0", "1>0", "2>1", "3>1"}},
-		// vectors (§6.2.2): kept only inside the destination, no clamping.
+		// vectors (docs/semantics.md §5.7): kept only inside the destination, no clamping.
 		{"lateral_+x at the edge", area(3, 1, 1, 1, nil), area(3, 1, 1, 1, nil), "lateral_+x", nil,
 			[]string{"0>1", "1>2"}},
 		{"block_to_block vectors onto smaller", area(3, 1, 1, 1, nil), area(2, 1, 1, 1, nil), "block_to_block", nil,
 			[]string{"0>0", "1>1"}},
-		// A repeated vector repeats no pair (E10); list order kept.
+		// A repeated vector repeats no pair (docs/semantics.md §5.7); list order kept.
 		{"vectors both ways, repeated", area(3, 1, 1, 1, nil), area(3, 1, 1, 1, nil), "v",
 			obj{"v": vec([]int{1, 0, 0}, []int{-1, 0, 0}, []int{1, 0, 0})},
 			[]string{"0>1", "1>2", "1>0", "2>1"}},
 		// (0,1,0) + (1,-1,0) = (1,0,0): local 1 → local 2.
 		{"vectors 2-D edge", area(2, 2, 1, 1, nil), area(2, 2, 1, 1, nil), "v",
 			obj{"v": vec([]int{1, -1, 0})}, []string{"1>2"}},
-		// patterns (§6.2.3).
+		// patterns (docs/semantics.md §5.7).
 		{"all_to_0-0-0", area(2, 1, 1, 1, nil), area(2, 2, 1, 1, nil), "all_to_0-0-0", nil,
 			[]string{"0>0", "1>0"}},
 		{"0-0-0_to_all in x, y, z order", area(1, 1, 1, 1, nil), area(2, 1, 2, 1, nil), "0-0-0_to_all", nil,
@@ -69,7 +69,7 @@ func TestMorphologies(t *testing.T) {
 			[]string{"0>1", "0>2", "1>1"}},
 		{"out-of-range pattern coordinate", area(2, 1, 1, 1, nil), area(2, 1, 1, 1, nil), "p",
 			obj{"p": pat([]any{[]any{0, 0, 0}, []any{5, 0, 0}})}, nil},
-		// E9 functions.
+		// docs/semantics.md §5.7 functions.
 		{"expander_x up: f32(5/2) = 2.5", area(2, 1, 1, 1, nil), area(5, 1, 1, 1, nil), "expander_x",
 			obj{"expander_x": fn}, []string{"0>0", "1>2"}},
 		{"expander_x down: 2·0.667 = 1.33", area(3, 1, 1, 1, nil), area(2, 1, 1, 1, nil), "expander_x",
@@ -101,8 +101,8 @@ func TestMorphologies(t *testing.T) {
 	}
 }
 
-// TestRulesInOneConnection checks creation order (E7) and the vectors
-// de-duplication against earlier rules (E10).
+// TestRulesInOneConnection checks creation order (docs/semantics.md §3.4) and the vectors
+// de-duplication against earlier rules (docs/semantics.md §5.7).
 func TestRulesInOneConnection(t *testing.T) {
 	// Rule 0 block_to_block: 0>0, 1>1. Rule 1 vectors (0,0,0), (1,0,0):
 	// 0>0 and 1>1 exist already, 1>2 is outside: only 0>1.
@@ -110,7 +110,7 @@ func TestRulesInOneConnection(t *testing.T) {
 	src := area(2, 1, 1, 1, obj{"c_dst": []any{rule8("block_to_block", 1), rule8("v", 1)}})
 	p := mustLoad(t, hierGenome(t, obj{"c_src": src, "c_dst": area(2, 1, 1, 1, nil)}, table), Options{})
 	if got, want := pairs(connection(t, p, "c_src", "c_dst")), []string{"0>0", "0>1", "1>1"}; !equalStrings(got, want) {
-		t.Errorf("E10: got %v, want %v", got, want)
+		t.Errorf("docs/semantics.md §5.7: got %v, want %v", got, want)
 	}
 	if len(p.Rules) != 2 || p.Rules[0].Synapses != 2 || p.Rules[1].Synapses != 1 || p.Rules[1].Rule != 1 {
 		t.Errorf("rule stats %+v", p.Rules)
@@ -135,7 +135,7 @@ func TestRulesInOneConnection(t *testing.T) {
 		}
 	}
 	// The same rules the other way round: the vectors rule (block_to_block)
-	// now comes second and skips 2>2, which the pattern made (E10).
+	// now comes second and skips 2>2, which the pattern made (docs/semantics.md §5.7).
 	src = area(3, 1, 1, 1, obj{"c_dst": []any{rule8("p", 1), rule8("block_to_block", -2)}})
 	p2 := mustLoad(t, hierGenome(t, obj{"c_src": src, "c_dst": area(3, 1, 1, 1, nil)}, pat), Options{})
 	if got, want := pairs(connection(t, p2, "c_src", "c_dst")), []string{"0>2", "0>0", "1>2", "1>1", "2>2"}; !equalStrings(got, want) {
@@ -148,9 +148,9 @@ func TestRulesInOneConnection(t *testing.T) {
 	}
 }
 
-// TestSynapseParameters checks §6.1: weight from the multiplier, PSP from
+// TestSynapseParameters checks docs/semantics.md §5.3: weight from the multiplier, PSP from
 // the source area, inhibitory when negative, out-degree over every
-// destination (E8).
+// destination (docs/semantics.md §3.2).
 func TestSynapseParameters(t *testing.T) {
 	src := area(2, 1, 1, 1, obj{
 		"c_a": []any{rule8("block_to_block", -300)},
@@ -191,7 +191,7 @@ func hasWarning(p *Plan, sub string) bool {
 	return false
 }
 
-// TestPlasticity checks E11: the last plastic rule in creation order sets
+// TestPlasticity checks docs/semantics.md §3.5: the last plastic rule in creation order sets
 // the mapping, 7-element rules take physiology's plasticity_queue_depth,
 // and a plastic rule that grows nothing still registers its mapping.
 func TestPlasticity(t *testing.T) {
@@ -219,7 +219,7 @@ func TestPlasticity(t *testing.T) {
 	}
 }
 
-// TestAttractivity checks E10: ≥ 100 creates every candidate, ≤ 0 none, in
+// TestAttractivity checks docs/semantics.md §5.3: ≥ 100 creates every candidate, ≤ 0 none, in
 // between a seeded draw per candidate.
 func TestAttractivity(t *testing.T) {
 	grow := func(attract float64, seed uint64) []string {

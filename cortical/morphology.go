@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-// MorphologyType is the kind of a morphology (reference §5.7).
+// MorphologyType is the kind of a morphology (docs/semantics.md §5.7).
 type MorphologyType uint8
 
 const (
@@ -50,8 +50,8 @@ type PatternPair struct {
 	Src, Dst [3]PatternElem
 }
 
-// coreMorphologies are FEAGI's 13 core morphologies (reference §5.7,
-// SPEC 14), used when a genome does not define the id.
+// coreMorphologies are FEAGI's 13 core morphologies, used when a genome
+// does not define the id (docs/semantics.md §5.7).
 func coreMorphologies() map[string]*Morphology {
 	star := PatternElem{Op: '*'}
 	zero := PatternElem{}
@@ -76,7 +76,7 @@ func coreMorphologies() map[string]*Morphology {
 	return m
 }
 
-// morphologyRenames are the id migrations of reference §5.1 step 3.
+// morphologyRenames are the id migrations of docs/semantics.md §5.1.
 var morphologyRenames = map[string]string{
 	"memory":              "episodic_memory",
 	"bi_directional_stdp": "associative_memory",

@@ -19,7 +19,7 @@ type areaDraft struct {
 	params   npu.Params
 }
 
-// coreTemplates are the core areas added when a genome lacks them (E2):
+// coreTemplates are the core areas added when a genome lacks them (docs/semantics.md §2.6):
 // threshold 0.1, PSP 500 → 255, psp-uniform, refractory 0, leak 0, no
 // limit, snooze 0, accumulation off, excitability 1.0.
 var coreTemplateNames = map[ID]string{DeathID: "Death", PowerID: "Brain_Power", FatigueID: "Fatigue"}
@@ -39,7 +39,7 @@ func coreTemplate(id ID) areaDraft {
 	}
 }
 
-// percents collects the SPEC 13 normalizations of one genome, reported once
+// percents collects the docs/semantics.md §5.5 normalizations of one genome, reported once
 // per (property, written value) with the number of areas (or simple-layout
 // parameter sets) involved.
 type percents struct {
@@ -51,8 +51,8 @@ type percentKey struct {
 	from  float64
 }
 
-// normalize reads a fraction that may be written as a percentage (SPEC 13,
-// E5): v > 1 becomes f32(f32(v)/100); negative or above 100 is an error.
+// normalize reads a fraction that may be written as a percentage
+// (docs/semantics.md §5.5): v > 1 becomes f32(f32(v)/100); negative or above 100 is an error.
 func (pc *percents) normalize(ps *problems, p prop, field string, v float64) float32 {
 	if v < 0 || v > 100 {
 		ps.add(p.path, "want a fraction in [0, 1] or a percentage in (1, 100], got %s", describe(p.v))
@@ -87,14 +87,14 @@ func (pc *percents) notes() []string {
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
 		to := float32(k.from) / 100
-		out = append(out, fmt.Sprintf("SPEC 13: %s %s read as percent -> %s in %d area(s)",
+		out = append(out, fmt.Sprintf("docs/semantics.md §5.5: %s %s read as percent -> %s in %d area(s)",
 			k.field, pyFloat(k.from), pyFloat(float64(to)), len(pc.m[k])))
 	}
 	return out
 }
 
 // convertArea turns an area's properties into its name, geometry and neuron
-// parameters (reference §5.5, SPEC 13, E2, E3).
+// parameters (docs/semantics.md §5.2, §5.5, §2.6).
 func convertArea(ps *problems, g *genome, a *rawArea, id ID, pc *percents) areaDraft {
 	d := areaDraft{raw: a, id: id, name: a.raw, dims: [3]uint32{1, 1, 1}, perVoxel: 1}
 	get := func(name string) (prop, bool) {
@@ -164,7 +164,7 @@ func convertArea(ps *problems, g *genome, a *rawArea, id ID, pc *percents) areaD
 		case v < 0 || v > math.MaxUint32:
 			ps.add(p.path, "want a neuron count in [0, %d], got %s", uint32(math.MaxUint32), describe(p.v))
 		case v == 0:
-			g.notes = append(g.notes, fmt.Sprintf("%s: 0 neurons per voxel read as 1 (reference §5.1 auto-fix)", p.path))
+			g.notes = append(g.notes, fmt.Sprintf("%s: 0 neurons per voxel read as 1 (docs/semantics.md §5.1 auto-fix)", p.path))
 		default:
 			d.perVoxel = uint32(v)
 		}
@@ -175,7 +175,7 @@ func convertArea(ps *problems, g *genome, a *rawArea, id ID, pc *percents) areaD
 	for i, name := range [3]string{pIncX, pIncY, pIncZ} {
 		v := f32(name, 0)
 		if math.Abs(float64(v)) <= epsilon32 {
-			v = 0 // E6: an increment with |v| ≤ f32 epsilon counts as 0
+			v = 0 // docs/semantics.md §3.3: an increment with |v| ≤ f32 epsilon counts as 0
 		}
 		pr.ThresholdIncrement[i] = v
 	}
@@ -207,11 +207,11 @@ func convertArea(ps *problems, g *genome, a *rawArea, id ID, pc *percents) areaD
 		pr.PSP = uint8(psp)
 	}
 	if flag(pMemory) {
-		g.notes = append(g.notes, fmt.Sprintf("%s: memory area grown as a LIF area (memory neurons are not implemented yet, SPEC 6)", a.path))
+		g.notes = append(g.notes, fmt.Sprintf("%s: memory area grown as a LIF area (memory neurons are not implemented yet, docs/semantics.md §2.1)", a.path))
 	}
 	if isCoreID(id) {
 		if d.dims != [3]uint32{1, 1, 1} || d.perVoxel != 1 {
-			g.notes = append(g.notes, fmt.Sprintf("%s: core area has exactly one neuron (E2); dimensions %dx%dx%d x %d ignored",
+			g.notes = append(g.notes, fmt.Sprintf("%s: core area has exactly one neuron (docs/semantics.md §2.6); dimensions %dx%dx%d x %d ignored",
 				a.path, d.dims[0], d.dims[1], d.dims[2], d.perVoxel))
 		}
 		d.dims, d.perVoxel = [3]uint32{1, 1, 1}, 1

@@ -13,8 +13,8 @@ const (
 	FormatSimple       = "simple"
 )
 
-// parseGenome reads the top level of a genome document (reference §5.2,
-// §5.3) and dispatches the blueprint to the parser of its format.
+// parseGenome reads the top level of a genome document (docs/semantics.md §5.1)
+// and dispatches the blueprint to the parser of its format.
 func parseGenome(ps *problems, root any) *genome {
 	g := &genome{
 		info:       GenomeInfo{ID: "unknown", Title: "Untitled", BurstRateHz: 40},
@@ -76,7 +76,7 @@ func parseGenome(ps *problems, root any) *genome {
 	return g
 }
 
-// isFlat applies FEAGI's flat detection (reference §5.1 step 2): some key
+// isFlat applies FEAGI's flat detection (docs/semantics.md §5.1): some key
 // starts with ___, contains - and is longer than 20 characters.
 func isFlat(bp map[string]any) bool {
 	for k := range bp {
@@ -87,7 +87,7 @@ func isFlat(bp map[string]any) bool {
 	return false
 }
 
-// isSimple detects the simple layout of the example genomes (E4).
+// isSimple detects the simple layout of the example genomes (docs/semantics.md §5.2).
 func isSimple(bp map[string]any) bool {
 	_, ok := bp["cortical_areas"].(map[string]any)
 	return ok && len(bp) == 1
@@ -110,7 +110,7 @@ func parsePhysiology(ps *problems, g *genome, v any) {
 	if ok && step != nil {
 		if f, ok := asNumber(ps, "physiology."+key, step); ok {
 			if f <= 0 {
-				g.notes = append(g.notes, fmt.Sprintf("physiology.%s: %s is not positive; using 0.025 s (reference §5.1 auto-fix)", key, describe(step)))
+				g.notes = append(g.notes, fmt.Sprintf("physiology.%s: %s is not positive; using 0.025 s (docs/semantics.md §5.1 auto-fix)", key, describe(step)))
 			} else {
 				g.info.BurstRateHz = 1 / f
 			}

@@ -2,7 +2,7 @@ package cortical
 
 import "strings"
 
-// flatGene is one gene of the flat format (reference §5.4) that growth
+// flatGene is one gene of the flat format (docs/semantics.md §5.2) that growth
 // reads: the hierarchical property it sets and its canonical type letter.
 type flatGene struct {
 	prop   string
@@ -39,8 +39,8 @@ var flatGenes = map[string]flatGene{
 const flatPrefix = "_____10c-"
 
 // parseFlat reads a flat blueprint: keys _____10c-<id>-<scope>-<gene>-<t>
-// (reference §5.4). A gene is matched by name whatever its type letter; when
-// one gene appears with two letters the canonical one wins (E3).
+// (docs/semantics.md §5.2). A gene is matched by name whatever its type letter; when
+// one gene appears with two letters the canonical one wins (docs/semantics.md §5.2).
 func parseFlat(ps *problems, g *genome, bp map[string]any) {
 	areas := map[string]*rawArea{}
 	letters := map[string]string{} // id + "\x00" + prop → letter in use

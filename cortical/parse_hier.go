@@ -1,6 +1,6 @@
 package cortical
 
-// hierFields maps the hierarchical field names (reference §5.5) that growth
+// hierFields maps the hierarchical field names (docs/semantics.md §5.2) that growth
 // reads to their property; other fields are metadata.
 var hierFields = map[string]string{
 	"cortical_name":                pName,

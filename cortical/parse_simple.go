@@ -2,7 +2,7 @@ package cortical
 
 import "encoding/json"
 
-// simpleParamKeys maps the neuron-parameter keys of the simple layout (E4)
+// simpleParamKeys maps the neuron-parameter keys of the simple layout (docs/semantics.md §5.2)
 // to their property: firing_threshold_starting_value is the threshold, the
 // other keys carry their genome names.
 var simpleParamKeys = func() map[string]string {
@@ -15,13 +15,13 @@ var simpleParamKeys = func() map[string]string {
 	return m
 }()
 
-// parseSimple reads the simple layout of the example genomes (E4):
+// parseSimple reads the simple layout of the example genomes (docs/semantics.md §5.2):
 // blueprint.cortical_areas.<key> = { cortical_id, cortical_name, dimensions
 // {x,y,z}, cortical_neuron_per_voxel_count, morphology_id,
 // cortical_mapping_dstn }, with neuron parameters from the top-level
 // morphologies[morphology_id].parameters, overridden by the area's own keys.
 //
-// Parameters inherited from a parameter set are reported (SPEC 13) once per
+// Parameters inherited from a parameter set are reported (docs/semantics.md §5.5) once per
 // set, not once per area, since they are written once.
 func parseSimple(ps *problems, g *genome, bp map[string]any, paramTable any) {
 	sets := map[string]map[string]prop{}
@@ -83,7 +83,7 @@ func parseSimple(ps *problems, g *genome, bp map[string]any, paramTable any) {
 }
 
 // simpleParamSet reads one parameter set, filling in the hierarchical
-// defaults (reference §5.5) where they matter for reporting.
+// defaults (docs/semantics.md §5.2) where they matter for reporting.
 func simpleParamSet(ps *problems, g *genome, path string, v any) map[string]prop {
 	out := map[string]prop{}
 	obj, ok := asObject(ps, path, v)
@@ -108,7 +108,7 @@ func simpleParamSet(ps *problems, g *genome, path string, v any) map[string]prop
 }
 
 // defaultExcitability is the hierarchical getter default of
-// neuron_excitability (reference §5.5).
+// neuron_excitability (docs/semantics.md §5.2).
 var defaultExcitability any = json.Number("100")
 
 func setSimpleDims(ps *problems, a *rawArea, path string, v any) {

@@ -34,20 +34,20 @@ func TestFlatGenes(t *testing.T) {
 	data := flatGenome(t, "2.0", map[string]obj{
 		"c__one": {
 			"__name-t": "one", "___bbx-i": 2, "___bby-i": 3.0, "___bbz-i": 1, "_n_cnt-i": 2,
-			"fire_t-i": 3, "fire_t-f": 2.5, // the canonical letter wins (E3)
+			"fire_t-i": 3, "fire_t-f": 2.5, // the canonical letter wins (docs/semantics.md §5.2)
 			"excite-i": 50,        // matched whatever its letter; 50 % → 0.5
 			"leak_c-f": 10,        // 10 % → f32(f32(10)/100)
 			"refrac-i": 3.0,       // integral float accepted
 			"c_fr_c-i": 100000,    // u16 saturates
-			"snooze-i": 4,         // snooze-i is read (SPEC 11)
-			"ftincx-f": 1e-8,      // |v| ≤ f32 epsilon counts as 0 (E6)
+			"snooze-i": 4,         // snooze-i is read (docs/semantics.md §5.3)
+			"ftincx-f": 1e-8,      // |v| ≤ f32 epsilon counts as 0 (docs/semantics.md §3.3)
 			"ftincy-f": 0.25,      //
 			"fthlim-f": 9,         //
 			"pstcr_-f": 300,       // PSP clamps to 255
 			"mp_acc-b": true,      //
 			"unknwn-f": "ignored", // unknown genes are ignored
 		},
-		// Exactly 1 is a fraction (E5); u16 fields saturate even far beyond 2^53.
+		// Exactly 1 is a fraction (docs/semantics.md §5.5); u16 fields saturate even far beyond 2^53.
 		"c__two": {"snooze-f": 6, "leak_c-f": 1, "excite-f": 1, "refrac-i": 1e20},
 	}, nil)
 	p := mustLoad(t, data, Options{})
@@ -70,8 +70,8 @@ func TestFlatGenes(t *testing.T) {
 		t.Errorf("c__two: name %q params %+v", two.Name, two.Params)
 	}
 	for _, w := range []string{
-		"SPEC 13: leak_coefficient 10.0 read as percent -> 0.10000000149011612 in 1 area(s)",
-		"SPEC 13: neuron_excitability 50.0 read as percent -> 0.5 in 1 area(s)",
+		"docs/semantics.md §5.5: leak_coefficient 10.0 read as percent -> 0.10000000149011612 in 1 area(s)",
+		"docs/semantics.md §5.5: neuron_excitability 50.0 read as percent -> 0.5 in 1 area(s)",
 	} {
 		if !hasWarning(p, w) {
 			t.Errorf("missing warning %q in %q", w, p.Warnings)
@@ -111,7 +111,7 @@ func TestFlat30(t *testing.T) {
 }
 
 // TestHierarchical loads a hierarchical 2.1 genome with legacy IDs: its
-// neuron_excitability default is 100 (reference §5.5), reported as percent.
+// neuron_excitability default is 100 (docs/semantics.md §5.2), reported as percent.
 func TestHierarchical(t *testing.T) {
 	a := area(2, 1, 1, 1, obj{"omot00": []any{rule8("projector", 1)}})
 	a["cortical_name"] = "left"
@@ -170,7 +170,7 @@ func TestPrecision(t *testing.T) {
 	}
 }
 
-// TestCoreAreas checks E2: added core areas take the template, a given
+// TestCoreAreas checks docs/semantics.md §2.6: added core areas take the template, a given
 // core area keeps its parameters but has exactly one neuron.
 func TestCoreAreas(t *testing.T) {
 	pw := area(3, 1, 1, 2, nil)
@@ -193,7 +193,7 @@ func TestCoreAreas(t *testing.T) {
 }
 
 // TestBadGenomes: every malformed input gives an error naming the JSON path
-// and what was expected, and no plan (SPEC 15).
+// and what was expected, and no plan (docs/semantics.md §5.8).
 func TestBadGenomes(t *testing.T) {
 	essential := readGenome(t, "essential_genome.json")
 	replace := func(old, new string) []byte {
@@ -214,7 +214,7 @@ func TestBadGenomes(t *testing.T) {
 		data []byte
 		want []string
 	}{
-		{"SPEC 15 example", replace(`"_____10c-c__lef-nx-fire_t-f": 0.1`, `"_____10c-c__lef-nx-fire_t-f": "abc"`),
+		{"docs/semantics.md §5.8 example", replace(`"_____10c-c__lef-nx-fire_t-f": 0.1`, `"_____10c-c__lef-nx-fire_t-f": "abc"`),
 			[]string{`blueprint.c__lef.firing_threshold: want a number, got "abc"`}},
 		{"several problems together", []byte(strings.Replace(string(replace(`"_____10c-c__lef-nx-fire_t-f": 0.1`, `"_____10c-c__lef-nx-fire_t-f": "abc"`)),
 			`"_____10c-c__rig-cx-___bbx-i": 1`, `"_____10c-c__rig-cx-___bbx-i": 0`, 1)),
@@ -304,7 +304,7 @@ func TestLimits(t *testing.T) {
 	_ = math.MaxUint32
 }
 
-// TestSimpleLayout checks E4 on the example genome and on an area that
+// TestSimpleLayout checks docs/semantics.md §5.2 on the example genome and on an area that
 // overrides its parameter set.
 func TestSimpleLayout(t *testing.T) {
 	p := mustLoad(t, []byte(readGenome(t, "example_fp32_genome.json")), Options{})

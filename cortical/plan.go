@@ -11,7 +11,7 @@ import (
 // Plan is a grown brain: every area with its parameters and global neuron
 // range, and every connection's synapse table. It is what the runtime places
 // on nodes and hands to npu engines. The same genome and seed give the same
-// plan, byte for byte (SPEC 12).
+// plan, byte for byte (docs/semantics.md §5.6).
 type Plan struct {
 	Genome    GenomeInfo
 	Precision quant.Precision
@@ -76,7 +76,7 @@ type RuleStat struct {
 // Options control loading and growth.
 type Options struct {
 	// Seed fixes every random choice of growth. Nil: derived from the
-	// genome's content (SPEC 12).
+	// genome's content (docs/semantics.md §5.6).
 	Seed *uint64
 	// Precision overrides the genome's quantization_precision when non-nil.
 	Precision *quant.Precision
@@ -119,6 +119,6 @@ type LimitNames struct {
 // its JSON path, and no plan.
 //
 // Plan.AreaIndex resolves an area named by canonical base64 ID or as written
-// in the genome (SPEC E12):
+// in the genome (docs/semantics.md §6.1):
 //
 //	func (p *Plan) AreaIndex(name string) (int, bool)

@@ -14,7 +14,7 @@ func TestPinnedTotals(t *testing.T) {
 		areas             int
 		neurons, synapses int64
 	}{
-		// _power and _death in the file, _fatigue added (E2); one neuron per
+		// _power and _death in the file, _fatigue added (docs/semantics.md §2.6); one neuron per
 		// core area; both dstmaps empty.
 		{"barebones_genome.json", 3, 3, 0},
 		// _power and iic400 (64×64×3 = 12 288) in the file, _death and
@@ -48,7 +48,7 @@ func TestPinnedTotals(t *testing.T) {
 		// one source voxel to (0,0,z) and (3,0,z), both inside 4×1×10.
 		{"community_webots_pioneer2.json", 6, 224, 112},
 		// sens_1 10×10×1 and motor_1 10×5×1 + three core areas; motor_1 →
-		// sens_1 fully_connected: 50 × 100 (E4).
+		// sens_1 fully_connected: 50 × 100 (docs/semantics.md §5.2).
 		{"example_fp32_genome.json", 5, 153, 5000},
 		{"example_int8_genome.json", 5, 153, 5000},
 	}
@@ -69,7 +69,7 @@ func TestPinnedTotals(t *testing.T) {
 // checkInvariants verifies the structure a plan promises: contiguous neuron
 // ids in index order, connections sorted by (Dst, Src), well-formed rows,
 // targets inside the destination, out-degrees summing every connection of a
-// source area (E8), PSP copied from the source.
+// source area (docs/semantics.md §3.2), PSP copied from the source.
 func checkInvariants(t *testing.T, name string, p *Plan) {
 	t.Helper()
 	var next uint32
@@ -136,7 +136,7 @@ func checkInvariants(t *testing.T, name string, p *Plan) {
 }
 
 // TestDeterminism: the same genome and seed give the same plan, byte for
-// byte; another seed changes only what randomness decides (SPEC 12).
+// byte; another seed changes only what randomness decides (docs/semantics.md §5.6).
 func TestDeterminism(t *testing.T) {
 	for _, name := range genomes.Names() {
 		data := []byte(readGenome(t, name))

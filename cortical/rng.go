@@ -1,6 +1,6 @@
 package cortical
 
-// rng is the seeded generator of growth (SPEC 12): SplitMix64. Every rule
+// rng is the seeded generator of growth (docs/semantics.md §5.6): SplitMix64. Every rule
 // has its own stream, derived from the plan seed and the rule's position
 // (source area index, destination area index, rule index), so a rule's
 // random choices do not depend on any other rule and a different seed

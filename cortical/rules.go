@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// rule is one parsed mapping rule (reference §5.7, §6.1, SPEC 11).
+// rule is one parsed mapping rule (docs/semantics.md §5.7, §5.3).
 type rule struct {
 	morph        string
 	weight       uint8
@@ -13,13 +13,13 @@ type rule struct {
 	plastic      bool
 	window       uint32
 	ltp, ltd     uint8
-	attractivity float64 // 0–100; ≥ 100 creates every candidate, ≤ 0 none (E10)
-	allToAll     bool    // simple-layout fully_connected (E4)
+	attractivity float64 // 0–100; ≥ 100 creates every candidate, ≤ 0 none (docs/semantics.md §5.3)
+	allToAll     bool    // simple-layout fully_connected (docs/semantics.md §5.2)
 	path         string
 	pos          int // position in the source area's rule list for the destination
 }
 
-// parseRule reads one rule: an array of 7 or 8 elements (SPEC 11, E3) or an
+// parseRule reads one rule: an array of 7 or 8 elements (docs/semantics.md §5.3, §5.2) or an
 // object with named keys.
 func parseRule(ps *problems, g *genome, path string, v any) (rule, bool) {
 	r := rule{path: path, attractivity: 100, window: g.queueDepth}
@@ -71,7 +71,7 @@ func parseRule(ps *problems, g *genome, path string, v any) (rule, bool) {
 		p := elem(2, "postSynapticCurrent_multiplier")
 		if f, ok := asNumber(ps, p, mult); ok {
 			if f != math.Trunc(f) {
-				g.notes = append(g.notes, fmt.Sprintf("%s: non-integral multiplier %s gives weight 1 (E3)", p, describe(mult)))
+				g.notes = append(g.notes, fmt.Sprintf("%s: non-integral multiplier %s gives weight 1 (docs/semantics.md §5.2)", p, describe(mult)))
 			} else {
 				r.inhibitory = f < 0
 				r.weight = uint8(math.Min(math.Abs(f), 255))
@@ -82,7 +82,7 @@ func parseRule(ps *problems, g *genome, path string, v any) (rule, bool) {
 		r.plastic, _ = asBool(ps, elem(3, "plasticity_flag"), flag)
 	}
 	if r.morph == "associative_memory" {
-		r.plastic = true // reference §6.2.5
+		r.plastic = true // docs/semantics.md §5.7
 	}
 	integer := func(val any, i int, key string) (int64, bool) {
 		if val == nil {
@@ -121,7 +121,7 @@ func parseRule(ps *problems, g *genome, path string, v any) (rule, bool) {
 	return r, len(ps.list) == before
 }
 
-// clampDelta is clamp(constant × multiplier, 0, 255) (reference §8, E11).
+// clampDelta is clamp(constant × multiplier, 0, 255) (docs/semantics.md §3.5).
 func clampDelta(constant, mult int64) uint8 {
 	v := float64(constant) * float64(mult)
 	switch {
@@ -133,7 +133,7 @@ func clampDelta(constant, mult int64) uint8 {
 	return uint8(v)
 }
 
-// parseSimpleRule reads one simple-layout mapping (E4): cortical_mapping_type
+// parseSimpleRule reads one simple-layout mapping (docs/semantics.md §5.2): cortical_mapping_type
 // fully_connected grows every source neuron to every destination voxel with
 // weight = postsynaptic_current, not plastic. Another mapping type names a
 // morphology.
@@ -153,14 +153,14 @@ func parseSimpleRule(ps *problems, g *genome, path string, v any) (rule, bool) {
 	if typ == "fully_connected" {
 		r.allToAll = true
 		r.morph = "fully_connected"
-		g.notes = append(g.notes, fmt.Sprintf("%s: simple-layout mapping type fully_connected grown as all-to-all (SPEC E4)", path))
+		g.notes = append(g.notes, fmt.Sprintf("%s: simple-layout mapping type fully_connected grown as all-to-all (docs/semantics.md §5.2)", path))
 	} else {
 		r.morph = renameMorphology(typ)
 	}
 	if w, ok := obj["postsynaptic_current"]; ok {
 		if f, ok := asNumber(ps, path+".postsynaptic_current", w); ok {
 			if f != math.Trunc(f) {
-				g.notes = append(g.notes, fmt.Sprintf("%s.postsynaptic_current: non-integral weight %s gives weight 1 (E3)", path, describe(w)))
+				g.notes = append(g.notes, fmt.Sprintf("%s.postsynaptic_current: non-integral weight %s gives weight 1 (docs/semantics.md §5.2)", path, describe(w)))
 			} else {
 				r.inhibitory = f < 0
 				r.weight = uint8(math.Min(math.Abs(f), 255))

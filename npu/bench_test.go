@@ -73,7 +73,7 @@ func BenchmarkDispatch(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			h := e.(*handle).engine
+			h := e.engine
 			var burst Burst
 			for b.Loop() {
 				burst++

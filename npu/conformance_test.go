@@ -35,7 +35,7 @@ func TestFiringPatterns(t *testing.T) {
 }
 
 // A neuron that is not a candidate does not count down its refractory period
-// and does not leak (reference §2.4).
+// and does not leak (docs/semantics.md §2.3).
 func TestCandidateOnlyRefractoryAndLeak(t *testing.T) {
 	for _, prec := range precisions {
 		spec := area(3, 2, 0, func(p *Params) { p.RefractoryBursts = 2; p.LeakPerBurst = 0.5; p.Threshold = 4 })
@@ -98,7 +98,7 @@ func TestChainDelay(t *testing.T) {
 }
 
 // Contributions are divided by the source's total out-degree unless the
-// source area is psp-uniform (reference §3.3, SPEC E8).
+// source area is psp-uniform (docs/semantics.md §3.1, §3.2).
 func TestPSPDivision(t *testing.T) {
 	for _, prec := range precisions {
 		for _, uniform := range []bool{false, true} {
@@ -189,7 +189,7 @@ func TestZeroInputMakesCandidate(t *testing.T) {
 }
 
 func TestExcitabilityHashKnownValues(t *testing.T) {
-	// Computed independently with Python from reference §2.6.
+	// Computed independently with Python from docs/semantics.md §2.5.
 	for _, c := range []struct {
 		id    uint32
 		burst Burst
@@ -262,13 +262,13 @@ func TestMPDrivenPSP(t *testing.T) {
 }
 
 // With the unlimited encoding the count still saturates at 65535, and the
-// neuron is then blocked for one candidate burst (reference §2.4).
+// neuron is then blocked for one candidate burst (docs/semantics.md §2.3).
 func TestUnlimitedCountSaturates(t *testing.T) {
 	for _, prec := range precisions {
 		for _, lim := range []uint16{0, 65535} {
 			spec := area(3, 1, 0, func(p *Params) { p.ConsecutiveLimit = lim })
 			e := mustEngine(t, spec, prec, nil, Options{})
-			h := e.(*handle)
+			h := e
 			h.st[0] = h.st[0]&0xFF000000 | 65533 // keep a packed int8 potential
 			if got := pattern(e, 5, 1); got != "11_11" {
 				t.Errorf("%v limit %d: pattern %s, want 11_11", prec, lim, got)

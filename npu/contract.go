@@ -8,10 +8,10 @@ package npu
 type Burst = uint64
 
 // PowerAmount is the input the power neuron (area index 1, local neuron 0)
-// receives every burst (SPEC E2).
+// receives every burst (docs/semantics.md §2.6).
 const PowerAmount float32 = 1.0
 
-// Core area indices (SPEC 12).
+// Core area indices (docs/semantics.md §5.6).
 const (
 	DeathArea   = 0
 	PowerArea   = 1
@@ -24,7 +24,7 @@ const (
 // fractions, 0/65535 limits kept as written).
 type Params struct {
 	Threshold          float32    // firing threshold at voxel (0,0,0)
-	ThresholdIncrement [3]float32 // per-voxel gradient along x, y, z (SPEC E6)
+	ThresholdIncrement [3]float32 // per-voxel gradient along x, y, z (docs/semantics.md §2.4)
 	ThresholdLimit     float32    // highest potential that may fire; 0 = no limit
 	LeakPerBurst       float32    // fraction of potential lost per non-firing candidate burst, in [0,1]
 	RefractoryBursts   uint16     // candidate bursts blocked after a fire
@@ -43,7 +43,7 @@ type AreaSpec struct {
 	Index    int       // cortical index: 0 death, 1 power, 2 fatigue, then 3, 4, ...
 	Dims     [3]uint32 // width (x), height (y), depth (z) in voxels
 	PerVoxel uint32    // neurons per voxel (>= 1)
-	FirstID  uint32    // global neuron id of local index 0 (SPEC 12)
+	FirstID  uint32    // global neuron id of local index 0 (docs/semantics.md §5.6)
 	Params   Params
 }
 
@@ -53,13 +53,13 @@ func (a *AreaSpec) Neurons() uint32 {
 }
 
 // Local returns the local index of copy k of voxel (x, y, z):
-// ((x·H + y)·D + z)·n + k (SPEC 12).
+// ((x·H + y)·D + z)·n + k (docs/semantics.md §5.6).
 func (a *AreaSpec) Local(x, y, z, k uint32) uint32 {
 	return ((x*a.Dims[1]+y)*a.Dims[2]+z)*a.PerVoxel + k
 }
 
 // VoxelTarget returns the neuron of voxel (x, y, z) that receives sensory input
-// and synapses: the highest-index copy (reference §3.1). ok is false when the
+// and synapses: the highest-index copy (docs/semantics.md §5.6). ok is false when the
 // voxel lies outside the area.
 func (a *AreaSpec) VoxelTarget(x, y, z uint32) (local uint32, ok bool) {
 	if x >= a.Dims[0] || y >= a.Dims[1] || z >= a.Dims[2] {
@@ -68,7 +68,7 @@ func (a *AreaSpec) VoxelTarget(x, y, z uint32) (local uint32, ok bool) {
 	return a.Local(x, y, z, a.PerVoxel-1), true
 }
 
-// Plasticity configures mapping-level plasticity of one connection (SPEC E11).
+// Plasticity configures mapping-level plasticity of one connection (docs/semantics.md §3.5).
 type Plasticity struct {
 	Window uint32 // bursts of history considered (> 0)
 	LTP    uint8  // weight increase when source and target fired in every burst of the window
@@ -77,7 +77,7 @@ type Plasticity struct {
 
 // Connection holds every synapse from one source area to one destination
 // area, grouped by source neuron (compressed sparse rows). Within one source
-// neuron the synapses keep their creation order (SPEC E7). The destination
+// neuron the synapses keep their creation order (docs/semantics.md §3.4). The destination
 // area owns the table.
 type Connection struct {
 	Src, Dst int // area indices
@@ -90,7 +90,7 @@ type Connection struct {
 	Inhibitory []bool   // true: contribution is negative
 
 	// OutDegree[s] is source neuron s's total number of synapses over all
-	// connections and rules (SPEC E8). It may be shared between connections
+	// connections and rules (docs/semantics.md §3.2). It may be shared between connections
 	// of the same source area; treat it as read-only.
 	OutDegree []uint32
 
@@ -113,7 +113,7 @@ type Point struct {
 
 // Input is what one area receives for one burst.
 type Input struct {
-	// Points are the sensory injections of this burst, in list order (SPEC E7).
+	// Points are the sensory injections of this burst, in list order (docs/semantics.md §3.4).
 	Points []Point
 	// Fired is parallel to Engine.Incoming(): for each incoming connection
 	// (ascending source area index), the source local indices that fired in
@@ -134,8 +134,8 @@ type Output struct {
 
 // Engine runs one cortical area burst by burst: the value a runtime wraps in
 // an actor. It is not safe for concurrent use. The power area's engine adds
-// PowerAmount to its neuron after the sensory points every burst (SPEC E2,
-// E7); callers do not inject power.
+// PowerAmount to its neuron after the sensory points every burst (docs/semantics.md
+// §2.6, §3.4); callers do not inject power.
 //
 // Implementations are created by NewEngine (engine.go).
 type Engine interface {
@@ -147,7 +147,7 @@ type Engine interface {
 	// Step runs burst `burst` (bursts are consecutive, starting at 1).
 	Step(burst Burst, in *Input) Output
 	// Snapshot writes the area's complete state in a versioned, checksummed
-	// binary form; Restore reads it back exactly (SPEC 9).
+	// binary form; Restore reads it back exactly (docs/semantics.md §4.3).
 	Snapshot() ([]byte, error)
 	Restore(data []byte) error
 	// HotBytesPerNeuron is the per-neuron state touched every burst.

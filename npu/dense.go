@@ -6,7 +6,7 @@ import "math/bits"
 // charge accumulation and without a threshold gradient (FEAGI's A1 workload
 // among them), a driven neuron's potential is its sum alone and nothing but
 // the state word is stored, so one branch-free pass per block of 64 neurons
-// does the whole update of reference §2.3, the excitability hash included:
+// does the whole update of docs/semantics.md §2.2, the excitability hash included:
 // the hash's PCG state is affine in the neuron id (pcgState), so the loop
 // advances it by one addition per neuron and pays only the output function.
 // The fired neurons' offsets and potentials go to buffers on the stack (at
@@ -29,6 +29,7 @@ func (e *engine) noAcc32(sg segment, fired []uint32, pot []float32, nf int, sel 
 	from := sg.from
 	ps := pcgState(hashSeed(e.spec.FirstID+from, e.burst))
 	if e.driveOnlyFast() {
+		e.shards[sg.shard].ran |= loopDriveOnly
 		win := sg.v32 >= e.p.thr32 && sg.v32 <= e.p.lim32
 		nf0 := nf
 		nf, from = e.driveOnlyLimited(sg, win, fired, nf, 0)
@@ -36,6 +37,9 @@ func (e *engine) noAcc32(sg segment, fired []uint32, pot []float32, nf int, sel 
 			pot[nf0+i] = sg.v32
 		}
 		return nf, from
+	}
+	if sg.to-from >= 64 {
+		e.shards[sg.shard].ran |= loopNoAcc
 	}
 	for ; sg.to-from >= 64; from += 64 {
 		if e.p.limited {
@@ -87,6 +91,7 @@ func (e *engine) noAcc8(sg segment, fired []uint32, potF []int32, nf int, sel *s
 	from := sg.from
 	ps := pcgState(hashSeed(e.spec.FirstID+from, e.burst))
 	if e.driveOnlyFast() {
+		e.shards[sg.shard].ran |= loopDriveOnly
 		win := sg.vF >= e.p.thrF && sg.vF <= e.p.limF
 		nf0 := nf
 		nf, from = e.driveOnlyLimited(sg, win, fired, nf, uint32(uint8(e.q.Zero))<<24) // packed: refrSn ≤ 255
@@ -94,6 +99,9 @@ func (e *engine) noAcc8(sg segment, fired []uint32, potF []int32, nf int, sel *s
 			potF[nf0+i] = sg.vF
 		}
 		return nf, from
+	}
+	if sg.to-from >= 64 {
+		e.shards[sg.shard].ran |= loopNoAcc
 	}
 	for ; sg.to-from >= 64; from += 64 {
 		nf = e.noAccBlock8(from, sg.vF, sel, ps, fired, potF, nf)

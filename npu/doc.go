@@ -13,7 +13,7 @@
 //   - Candidate (FEAGI's fire candidate list, FCL): a neuron that received any
 //     input this burst, even 0. Only candidates are updated: a neuron without
 //     input keeps its potential, and its refractory countdown does not advance
-//     (reference §2.4, SPEC 2).
+//     (docs/semantics.md §2.3, §1.2).
 //   - Connection: every synapse from one source area to one destination area,
 //     compressed by source neuron (CSR) in creation order. The destination's
 //     engine owns it and computes contributions from the source's fired list.
@@ -22,21 +22,21 @@
 //
 // # Semantics
 //
-// The update is FEAGI's canonical per-candidate path (reference §2.3, SPEC
-// 1–6): refractory countdown, integrate, the threshold/limit window, the
+// The update is FEAGI's canonical per-candidate path (docs/semantics.md §1,
+// §2): refractory countdown, integrate, the threshold/limit window, the
 // consecutive-fire limit and snooze, the excitability hash of (global id,
 // burst) (ExcitabilityHash, bit for bit), reset to 0 on firing, leak only
-// when not fired. Inputs are summed in the canonical order of SPEC E7 (drive,
-// sensory points, power, then upstream connections by ascending source area,
+// when not fired. Inputs are summed in the canonical order of
+// docs/semantics.md §3.4 (drive, sensory points, power, then upstream connections by ascending source area,
 // fired source neurons ascending, synapses in creation order) with float32
-// rounding as SPEC E6; see Engine.Step. A contribution is
+// rounding as docs/semantics.md §3.3; see Engine.Step. A contribution is
 // f32(f32(±w·psp)/N); mp-driven sources use psp = clamp(round half away from
 // zero(firing potential), 0, 255), taken from Input.Potentials (0 when
-// missing). Plasticity (SPEC E11) is applied by the destination at the start
-// of the following burst, which FEAGI's weights-visible-from-t+1 rule makes
+// missing). Plasticity (docs/semantics.md §3.5) is applied by the
+// destination at the start of the following burst, which FEAGI's weights-visible-from-t+1 rule makes
 // exactly equivalent (plasticity.go).
 //
-// Decisions where SPEC is silent:
+// Decisions the semantics leave to the engine:
 //   - An area without charge accumulation integrates from 0 every burst, as
 //     FEAGI (which zeroes every such neuron before the burst); its stored
 //     potential is therefore never read, and the engine does not store it
@@ -74,6 +74,28 @@
 // instead of branches, since firing and refractoriness are close to random
 // from one neuron to the next, and work in blocks of 64 neurons small enough
 // for their values to stay in registers.
+//
+// # Which loop runs
+//
+// Every burst, each segment of an area's neurons (Options.Drive splits an
+// area into driven and undriven runs, clipped to shards) takes the loops
+// below, chosen by the area's parameters and the burst's input; whole blocks
+// of 64 neurons go through a block loop, a segment's tail through the range
+// or dense loop. A cell "a / b" reads: a with the AVX2 kernels (amd64, not
+// purego), b without. "Simple" is isSimple: no consecutive-fire limit,
+// excitability ≥ 0.999, charge accumulation, no threshold gradient, no
+// neuron at count 65535, and for int8 a countdown within 8 bits
+// (refractory + snooze ≤ 255) and bounded synaptic sums. TestLoopTable builds
+// an area for every row and checks that exactly these loops ran.
+//
+//	| row | segment and area | fp32 | int8 |
+//	| undriven | not driven: candidates from the bitmap, any area | bitmap | bitmap |
+//	| simple | driven, simple, 0 < threshold, no limit, no inhibition, drive ≥ 0 | simple-kernel+simple-range / simple-block+simple-range | simple-kernel+simple-range / simple-block+simple-range |
+//	| simple-limit | driven, simple, with a threshold limit (int8 blocks need none) | simple-kernel+simple-range / simple-block+simple-range | simple-range |
+//	| simple-zero | driven, simple, threshold 0 (fp32 kernels need a positive one) | simple-block+simple-range | simple-kernel+simple-range / simple-block+simple-range |
+//	| drive-only | driven, no accumulation, no gradient, consecutive limit, countdown ≤ 255, no input but the drive | drive-only+dense | drive-only+dense |
+//	| no-acc | driven, no accumulation, no gradient, otherwise | no-acc+dense | no-acc+dense |
+//	| dense | driven, any other area (here: accumulation with a consecutive limit) | dense | dense |
 //
 // On amd64 with AVX2 the 64-neuron blocks of the simple loop and of the
 // drive-only limited loop (excitability hash included) run in assembly

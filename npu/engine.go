@@ -41,12 +41,13 @@ type Drive struct {
 	P        float32
 }
 
-// Closer is implemented by every engine NewEngine returns; Close stops the
-// worker goroutines of an engine built with Options.Workers > 1.
+// Closer is implemented by AreaEngine; Close stops the worker goroutines of
+// an engine built with Options.Workers > 1. For callers that hold engines as
+// the Engine interface.
 type Closer interface{ Close() }
 
-// Inspector is implemented by every engine NewEngine returns (assert it):
-// what runtimes report about an engine beyond the Engine interface.
+// Inspector is what runtimes report about an engine beyond the Engine
+// interface; AreaEngine implements it.
 type Inspector interface {
 	Precision() quant.Precision
 	Quantizer() quant.Quantizer // zero value for fp32
@@ -55,21 +56,21 @@ type Inspector interface {
 }
 
 var (
-	_ Engine    = (*handle)(nil)
-	_ Closer    = (*handle)(nil)
-	_ Inspector = (*handle)(nil)
+	_ Engine    = (*AreaEngine)(nil)
+	_ Closer    = (*AreaEngine)(nil)
+	_ Inspector = (*AreaEngine)(nil)
 )
 
 // NewEngine builds the engine of one area. incoming are the connections into
 // the area, ascending by Src; the engine takes ownership of them (plasticity
 // updates their weights). Bad plan data is an error naming the area and the
 // connection, never a panic.
-func NewEngine(spec AreaSpec, prec quant.Precision, incoming []*Connection) (Engine, error) {
+func NewEngine(spec AreaSpec, prec quant.Precision, incoming []*Connection) (*AreaEngine, error) {
 	return NewEngineWithOptions(spec, prec, incoming, Options{})
 }
 
 // NewEngineWithOptions is NewEngine with options.
-func NewEngineWithOptions(spec AreaSpec, prec quant.Precision, incoming []*Connection, opts Options) (Engine, error) {
+func NewEngineWithOptions(spec AreaSpec, prec quant.Precision, incoming []*Connection, opts Options) (*AreaEngine, error) {
 	e, err := newEngine(spec, prec, incoming, opts)
 	if err != nil {
 		return nil, err
@@ -77,13 +78,15 @@ func NewEngineWithOptions(spec AreaSpec, prec quant.Precision, incoming []*Conne
 	return wrap(e), nil
 }
 
-// handle is what callers hold. The worker goroutines reference only the
-// inner engine, so an unreachable handle can be cleaned up (its workers
-// stopped) even if the caller forgot Close.
-type handle struct{ *engine }
+// AreaEngine is the engine of one area, as NewEngine returns it: the Engine
+// interface plus Close and the Inspector methods (Precision, Quantizer,
+// LastBurst, ScratchBytesPerNeuron). The worker goroutines reference only
+// the inner engine, so an unreachable AreaEngine can be cleaned up (its
+// workers stopped) even if the caller forgot Close.
+type AreaEngine struct{ *engine }
 
-func wrap(e *engine) *handle {
-	h := &handle{e}
+func wrap(e *engine) *AreaEngine {
+	h := &AreaEngine{e}
 	if e.pool != nil {
 		runtime.AddCleanup(h, func(p *pool) { p.close() }, e.pool)
 	}
@@ -92,7 +95,7 @@ func wrap(e *engine) *handle {
 
 // Close stops the engine's worker goroutines. The engine must not be stepped
 // afterwards. Safe to call more than once.
-func (h *handle) Close() {
+func (h *AreaEngine) Close() {
 	if h.pool != nil {
 		h.pool.close()
 	}
@@ -160,6 +163,7 @@ type engine struct {
 	pool      *pool
 
 	burst Burst // last burst stepped
+	ran   loop  // the update loops the last burst ran (loops.go)
 	in    *Input
 	out   Output
 	plast []*plasticState // parallel to incoming; nil when not plastic
@@ -172,6 +176,7 @@ type segment struct {
 	driven   bool
 	v32      float32
 	vF       int32
+	shard    int // index of the shard the segment was clipped to (shard.segs)
 }
 
 func planErr(spec *AreaSpec, format string, args ...any) error {
@@ -310,7 +315,7 @@ func validateDrive(s *AreaSpec, n uint32, d []Drive) error {
 	return nil
 }
 
-// incrementZero applies SPEC E6: an increment with |v| ≤ f32 epsilon is 0.
+// incrementZero applies docs/semantics.md §3.3: an increment with |v| ≤ f32 epsilon is 0.
 func incrementZero(v float32) float32 {
 	const eps = 1.1920929e-07
 	if v <= eps && v >= -eps {
@@ -342,7 +347,7 @@ func (e *engine) setParams() {
 	a.gradient = incrementZero(g[0]) != 0 || incrementZero(g[1]) != 0 || incrementZero(g[2]) != 0
 }
 
-// thresholdAt is the threshold of voxel (x, y, z), SPEC E6.
+// thresholdAt is the threshold of voxel (x, y, z), docs/semantics.md §3.3.
 func (e *engine) thresholdAt(x, y, z uint32) float32 {
 	p := &e.spec.Params
 	ix, iy, iz := incrementZero(p.ThresholdIncrement[0]), incrementZero(p.ThresholdIncrement[1]), incrementZero(p.ThresholdIncrement[2])
@@ -351,11 +356,14 @@ func (e *engine) thresholdAt(x, y, z uint32) float32 {
 	return t + float32(float32(z)*iz)
 }
 
-// chooseQuantizer picks the int8 quantizer of an area: the threshold exact,
-// the codes covering [bottom, top] where top is the highest threshold or the
-// limit, and bottom is 0 unless inhibitory synapses can push the potential
-// below 0 (then down to the largest single inhibitory contribution, at most
-// −top).
+// chooseQuantizer picks the int8 quantizer of an area (the rule is in
+// package quant's docs): a lattice quantizer when every value the area's
+// potential is built from is a multiple of one step that leaves the
+// threshold within the codes (latticeQuantizer); otherwise the threshold
+// exact, the codes covering [bottom, top] where top is the highest threshold
+// or the limit, and bottom is 0 unless inhibitory synapses can push the
+// potential below 0 (then down to the largest single inhibitory
+// contribution, at most −top).
 func chooseQuantizer(s *AreaSpec, incoming []*Connection) quant.Quantizer {
 	p := &s.Params
 	top := p.Threshold
@@ -372,6 +380,9 @@ func chooseQuantizer(s *AreaSpec, incoming []*Connection) quant.Quantizer {
 	}
 	if p.ThresholdLimit > 0 {
 		top = max(top, p.ThresholdLimit)
+	}
+	if q, ok := latticeQuantizer(s, incoming, top); ok {
+		return q
 	}
 	var neg float32
 	for _, c := range incoming {
@@ -390,12 +401,61 @@ func chooseQuantizer(s *AreaSpec, incoming []*Connection) quant.Quantizer {
 	return quant.NewQuantizer(p.Threshold, top, -min(neg, max(top, 0)))
 }
 
+// latticeQuantizer is the lattice choice of chooseQuantizer. The values an
+// area's potential is built from are its synaptic contributions ±w·psp/N
+// (exact rationals) and, for the power area, the power input (the drive,
+// like sensory points, is an input the lattice does not know of); a
+// stored potential stays a sum of them when the area has no leak. Plastic
+// weights and potential-driven PSPs make the contributions vary, and a leak
+// takes a stored potential off any lattice: those areas are not lattice
+// areas. An accumulating area also puts 1 on the lattice when the threshold
+// then still takes at most half the codes, so that whole-number sensor
+// inputs are exact too.
+func latticeQuantizer(s *AreaSpec, incoming []*Connection, top float32) (quant.Quantizer, bool) {
+	p := &s.Params
+	store := p.ChargeAccumulation
+	if store && float32(1)-p.LeakPerBurst != 1 {
+		return quant.Quantizer{}, false
+	}
+	var l quant.Lattice
+	below := false
+	for _, c := range incoming {
+		if c.Plasticity != nil || c.MPDrivenPSP {
+			return quant.Quantizer{}, false
+		}
+		for src := 0; src+1 < len(c.Start); src++ {
+			n := int64(divisor(c, src))
+			for j := c.Start[src]; j < c.Start[src+1]; j++ {
+				v := int64(c.Weight[j]) * int64(c.PSP)
+				l.Add(v, n)
+				below = below || c.Inhibitory[j] && v != 0
+			}
+		}
+	}
+	if s.Index == PowerArea {
+		l.AddFloat32(PowerAmount)
+	}
+	num, den, ok := l.Step()
+	if !ok {
+		return quant.Quantizer{}, false
+	}
+	if store {
+		l.Add(1, 1)
+		if n1, d1, ok := l.Step(); ok && quant.LatticeCodes(top, n1, d1) <= quant.MaxCode {
+			num, den = n1, d1
+		}
+	}
+	limited := p.ConsecutiveLimit != 0 && p.ConsecutiveLimit != math.MaxUint16
+	above := p.ThresholdLimit > 0 || limited || excitabilityCut(p.Excitability) != 1<<32
+	return quant.NewLatticeQuantizer(num, den, top, below, above, store)
+}
+
 func (e *engine) setFineParams() {
 	a := &e.p
-	a.thrF = e.q.EncodeFine(a.thr32)
+	a.thrF = e.q.ThresholdFine(a.thr32)
 	a.limF = math.MaxInt32
 	if e.spec.Params.ThresholdLimit > 0 {
-		a.limF = e.q.EncodeFine(a.lim32)
+		a.limF = e.q.LimitFine(a.lim32)
 	}
 	a.keepQ = quant.KeepQ15(a.keep32)
 }
@@ -440,7 +500,7 @@ func (e *engine) allocState() {
 					if e.prec == quant.FP32 {
 						e.thr32[i] = t
 					} else {
-						e.thrF[i] = e.q.EncodeFine(t)
+						e.thrF[i] = e.q.ThresholdFine(t)
 					}
 					i++
 				}

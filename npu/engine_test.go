@@ -138,7 +138,7 @@ func TestEmptyAreaAndRunnerErrors(t *testing.T) {
 	}
 }
 
-// Plasticity timing (SPEC E11): with window 2, the update of burst 2 (both
+// Plasticity timing (docs/semantics.md §3.5): with window 2, the update of burst 2 (both
 // ends fired in bursts 1 and 2) is applied before burst 3 propagates.
 func TestPlasticityTiming(t *testing.T) {
 	for _, prec := range precisions {

@@ -62,8 +62,8 @@ func TestDriveOnlyEqualsPoints(t *testing.T) {
 					t.Fatal(err)
 				}
 				for i := range n {
-					if re.(*handle).state(int(i)) != ep.(*handle).state(int(i)) {
-						t.Fatalf("%v seed %d workers %d: neuron %d state %x, points %x", prec, seed, w, i, re.(*handle).state(int(i)), ep.(*handle).state(int(i)))
+					if re.state(int(i)) != ep.state(int(i)) {
+						t.Fatalf("%v seed %d workers %d: neuron %d state %x, points %x", prec, seed, w, i, re.state(int(i)), ep.state(int(i)))
 					}
 				}
 				if total == 0 && spec.Params.Threshold <= 1 && spec.Params.Excitability > 0 {

@@ -1,6 +1,6 @@
 package npu
 
-// ExcitabilityHash is FEAGI's stateless excitability draw (reference §2.6),
+// ExcitabilityHash is FEAGI's stateless excitability draw (docs/semantics.md §2.5),
 // bit for bit: a PCG hash of the global neuron id and the burst number.
 func ExcitabilityHash(id uint32, burst Burst) uint32 {
 	return pcgFinish(hashSeed(id, burst))
@@ -15,7 +15,7 @@ func hashSeed(id uint32, burst Burst) uint32 {
 	return id*hashIDMul + uint32(burst)*1597334677
 }
 
-// pcgFinish is the PCG output function of reference §2.6.
+// pcgFinish is the PCG output function of docs/semantics.md §2.5.
 func pcgFinish(seed uint32) uint32 {
 	return pcgOut(pcgState(seed))
 }
@@ -39,7 +39,7 @@ func pcgOut(s uint32) uint32 {
 	return (w >> 22) ^ w
 }
 
-// ExcitabilityDraw is the draw as a probability: f32(h) / 2³² (SPEC E6).
+// ExcitabilityDraw is the draw as a probability: f32(h) / 2³² (docs/semantics.md §3.3).
 func ExcitabilityDraw(id uint32, burst Burst) float32 {
 	return float32(ExcitabilityHash(id, burst)) / 4294967296.0
 }

@@ -42,15 +42,13 @@ func connect(src, dst int, srcN uint32, edges []edge, psp uint8, uniform bool) *
 	return c
 }
 
-func mustEngine(t testing.TB, spec AreaSpec, prec quant.Precision, in []*Connection, opts Options) Engine {
+func mustEngine(t testing.TB, spec AreaSpec, prec quant.Precision, in []*Connection, opts Options) *AreaEngine {
 	t.Helper()
 	e, err := NewEngineWithOptions(spec, prec, in, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c, ok := e.(Closer); ok {
-		t.Cleanup(c.Close)
-	}
+	t.Cleanup(e.Close)
 	return e
 }
 

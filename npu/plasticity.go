@@ -1,6 +1,6 @@
 package npu
 
-// Mapping-level plasticity (reference §8, SPEC E11).
+// Mapping-level plasticity (docs/semantics.md §3.5).
 //
 // FEAGI updates a plastic mapping at the end of burst t, once t ≥ window,
 // from the fired sets of bursts t−window+1 … t (history starts at burst 1),

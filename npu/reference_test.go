@@ -11,7 +11,7 @@ import (
 )
 
 // naive is a deliberately plain fp32 whole-brain simulator written from
-// reference §2.3, §3.3, §8 and SPEC E6–E8, E11 without any of the engine's
+// docs/semantics.md §2.2, §3.1, §3.5, §3.3, §3.4, §3.2 without any of the engine's
 // machinery (no shards, no bitmaps, weights read from the connections, the
 // plasticity update at the end of each burst as FEAGI does it).
 type naive struct {
@@ -465,7 +465,7 @@ func TestUniformRows(t *testing.T) {
 					nv = newNaive(areas, cloneConns(conns))
 				}
 				for _, e := range rows.Engines() {
-					for _, ic := range e.(*handle).conns {
+					for _, ic := range e.(*AreaEngine).conns {
 						for _, tb := range ic.tabs {
 							if tb.row32 != nil || tb.rowF != nil {
 								uniform++

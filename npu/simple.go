@@ -10,7 +10,7 @@ import (
 
 // The simple fast path. Most areas have no consecutive-fire limit, always
 // fire when in the window (excitability ≥ 0.999), accumulate charge and have
-// no threshold gradient. For them the update of reference §2.3 reduces to:
+// no threshold gradient. For them the update of docs/semantics.md §2.2 reduces to:
 // refractory → count down; otherwise MP := MP + sum; in the window (and the
 // saturated-count edge case aside) fire, reset to 0 and start the countdown;
 // else leak. These loops are that reduction, selected once per segment; the
@@ -18,7 +18,7 @@ import (
 
 // isSimple reports whether the area qualifies for the simple path in this
 // burst: besides the parameters, no neuron may have a saturated count (0xFFFF,
-// which blocks it once, reference §2.4) — countBound, the largest count any
+// which blocks it once, docs/semantics.md §2.3) — countBound, the largest count any
 // neuron can have, rules that out for the first 65,534 bursts — and int8
 // areas must be packed with sums bounded by inputLimit (plainAdd).
 func (e *engine) isSimple() bool {
@@ -37,19 +37,30 @@ func (e *engine) isSimple() bool {
 func (e *engine) simple32(sg segment, fired []uint32, pot []float32, nf int) int {
 	from := sg.from
 	thr, lim := e.p.thr32, e.p.lim32
+	sh := &e.shards[sg.shard]
 	if thr > 0 && thr <= lim && lim <= math.MaxFloat32 {
 		if haveKernels && sg.to-from >= 64 {
+			sh.ran |= loopSimpleKernel
 			k := e.kernel32(sg.v32)
 			for ; sg.to-from >= 64; from += 64 {
 				nf = e.simpleBlockK32(from, &k, fired, pot, nf)
 			}
 		}
+		if sg.to-from >= 64 {
+			sh.ran |= loopSimpleBlock
+		}
 		for ; sg.to-from >= 64; from += 64 {
 			nf = e.simpleBlockI32(from, sg.v32, fired, pot, nf)
 		}
 	}
+	if sg.to-from >= 64 {
+		sh.ran |= loopSimpleBlock
+	}
 	for ; sg.to-from >= 64; from += 64 {
 		nf = e.simpleBlock32(from, sg.v32, fired, pot, nf)
+	}
+	if from < sg.to {
+		sh.ran |= loopSimpleRange
 	}
 	return e.simpleRange32(from, sg.to, sg.v32, fired, pot, nf)
 }
@@ -258,18 +269,26 @@ func (e *engine) simpleBlock32(lo uint32, rv float32, fired []uint32, pot []floa
 // when its conditions hold (fast8), the rest simpleRange8.
 func (e *engine) simple8(sg segment, fired []uint32, potF []int32, nf int) int {
 	from := sg.from
+	sh := &e.shards[sg.shard]
 	if e.fast8(sg) {
 		salt := quant.DitherSalt(e.burst)
 		c := e.blockConst8(sg.vF)
 		if haveKernels && sg.to-from >= 64 {
+			sh.ran |= loopSimpleKernel
 			k := c.kernel8()
 			for ; sg.to-from >= 64; from += 64 {
 				nf = e.simpleBlockK8(from, &k, quant.DitherAt(e.spec.FirstID+from, salt), fired, potF, nf)
 			}
 		}
+		if sg.to-from >= 64 {
+			sh.ran |= loopSimpleBlock
+		}
 		for ; sg.to-from >= 64; from += 64 {
 			nf = e.simpleBlock8(from, &c, quant.DitherAt(e.spec.FirstID+from, salt), fired, potF, nf)
 		}
+	}
+	if from < sg.to {
+		sh.ran |= loopSimpleRange
 	}
 	return e.simpleRange8(from, sg.to, sg.vF, fired, potF, nf)
 }

@@ -23,7 +23,7 @@ import (
 //	u32 CRC-32C of everything before it
 //
 // Potentials are stored as raw bits (int8 codes with their quantizer), so a
-// restore reproduces the state exactly (SPEC 9).
+// restore reproduces the state exactly (docs/semantics.md §4.3).
 const (
 	snapMagic   = "SMNPUSNP"
 	snapVersion = 1
@@ -433,7 +433,7 @@ func (e *engine) Restore(data []byte) error {
 
 // RestoreEngine builds an engine from a snapshot (for moving an area between
 // nodes). opts.Drive is ignored: the snapshot carries the drive.
-func RestoreEngine(data []byte, opts Options) (Engine, error) {
+func RestoreEngine(data []byte, opts Options) (*AreaEngine, error) {
 	e, err := restore(data, opts)
 	if err != nil {
 		return nil, err
@@ -457,7 +457,7 @@ func restore(data []byte, opts Options) (*engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
-	if d.prec == quant.INT8 && d.q != e.q {
+	if d.prec == quant.INT8 && (d.q.Scale != e.q.Scale || d.q.Zero != e.q.Zero) {
 		return nil, fmt.Errorf("%w: quantizer %v differs from the area's %v", ErrSnapshot, d.q, e.q)
 	}
 	if w > 1 { // rebuild the shards for the requested worker count

@@ -36,7 +36,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			b := mustRunner(t, areas, cloneConns(conns), prec, RunnerOptions{})
 			for i, e := range a.Engines() {
 				if prec == quant.INT8 {
-					layouts[e.(*handle).packed]++
+					layouts[e.(*AreaEngine).packed]++
 				}
 				snap, err := e.Snapshot()
 				if err != nil {
@@ -122,7 +122,7 @@ func FuzzRestore(f *testing.F) {
 		if err != nil || !bytes.Equal(again, data) {
 			t.Fatalf("re-snapshot differs (%v)", err)
 		}
-		e.Step(e.(*handle).burst+1, nil)
+		e.Step(e.burst+1, nil)
 	})
 }
 
@@ -152,7 +152,7 @@ func FuzzRestoreBody(f *testing.F) {
 			}
 			return
 		}
-		defer e.(Closer).Close()
-		e.Step(e.(*handle).burst+1, &Input{Points: []Point{{0, 1}}})
+		defer e.Close()
+		e.Step(e.burst+1, &Input{Points: []Point{{0, 1}}})
 	})
 }

@@ -4,7 +4,7 @@ import (
 	"github.com/spikemesh/spikemesh/quant"
 )
 
-// Step implements Engine. One burst, in the canonical order (SPEC E7):
+// Step implements Engine. One burst, in the canonical order (docs/semantics.md §3.4):
 //
 //  1. plasticity: the weight update of the previous burst (see plasticity.go);
 //  2. the drive (Options.Drive), then the sensory points in list order, then
@@ -14,7 +14,7 @@ import (
 //     synapses in creation order, restricted to the shard's targets — so every
 //     target's sum is built in the same order whatever the shard count;
 //  4. per shard, every candidate in ascending local index: the update of
-//     reference §2.3 (update32.go, update8.go);
+//     docs/semantics.md §2.2 (update32.go, update8.go);
 //  5. the shards' fired lists concatenated (ascending).
 //
 // Entries of in that are out of range (a point or a fired index beyond the
@@ -39,6 +39,10 @@ func (e *engine) Step(burst Burst, in *Input) Output {
 		}
 	}
 	e.in = nil
+	e.ran = 0
+	for k := range e.shards {
+		e.ran |= e.shards[k].ran
+	}
 	e.countBound = min(e.countBound+1, 0xFFFF)
 	if len(e.shards) == 1 {
 		sh := &e.shards[0]
@@ -112,6 +116,7 @@ func (e *engine) runShard(k int) {
 	}
 	sh := &e.shards[k]
 	sh.fired, sh.pot = sh.fired[:0], sh.pot[:0]
+	sh.ran = 0
 	if e.prec == quant.FP32 {
 		e.update32(sh)
 	} else {
@@ -196,7 +201,7 @@ func (e *engine) scatter8(ic *inConn, k int, fired []uint32, pot []float32) {
 }
 
 // addRows adds the contribution rows of the fired source neurons to the
-// dense accumulator, each row in creation order (SPEC E7); with mark set it
+// dense accumulator, each row in creation order (docs/semantics.md §3.4); with mark set it
 // also marks each target as a candidate (when every target already is one,
 // as under a drive covering the shard, the marking is skipped). Plain
 // addition: the caller has ruled out overflow (int8: engine.plainAdd).

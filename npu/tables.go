@@ -23,12 +23,14 @@ type shard struct {
 	// allDriven: every neuron of the shard is driven, so every one is a
 	// candidate every burst and the scatter need not mark candidates.
 	allDriven bool
+	// ran: the update loops the shard ran in the last burst (loops.go).
+	ran loop
 }
 
 // table is the part of one incoming connection whose targets lie in one
 // shard, still grouped by source neuron (CSR) and in creation order, so that
 // a shard walking the fired sources in order adds every target's inputs in
-// the canonical order (SPEC E7) whatever the number of shards.
+// the canonical order (docs/semantics.md §3.4) whatever the number of shards.
 type table struct {
 	start []uint32  // per source neuron plus one
 	tgt   []uint32  // target local index
@@ -85,6 +87,7 @@ func (e *engine) buildShards() {
 				continue
 			}
 			sg.from, sg.to = max(sg.from, lo), min(sg.to, hi)
+			sg.shard = k
 			sh.segs = append(sh.segs, sg)
 			sh.allDriven = sh.allDriven && sg.driven
 		}
@@ -100,7 +103,7 @@ func (e *engine) buildShards() {
 	e.out.Potentials = make([]float32, 0, e.n)
 }
 
-// divisor is N of SPEC 3 / E8 for source neuron s: its out-degree, or 1 when
+// divisor is N of docs/semantics.md §3.1, §3.2 for source neuron s: its out-degree, or 1 when
 // the source area is psp-uniform or N ≤ 1.
 func divisor(c *Connection, s int) float32 {
 	if c.PSPUniform || c.OutDegree[s] <= 1 {
@@ -110,7 +113,7 @@ func divisor(c *Connection, s int) float32 {
 }
 
 // contribution32 is the fp32 contribution of synapse j of source s for PSP
-// psp: f32(f32(±w·psp) / N) (SPEC E6).
+// psp: f32(f32(±w·psp) / N) (docs/semantics.md §3.3).
 func contribution32(c *Connection, s int, j uint32, psp float32) float32 {
 	b := float32(float32(c.Weight[j]) * psp)
 	if c.Inhibitory[j] {
@@ -175,7 +178,7 @@ func (e *engine) inputBound() int64 {
 				if c.MPDrivenPSP {
 					psp = 255
 				}
-				v := int64(e.q.EncodeFine(float32(float32(w*psp) / divisor(c, s))))
+				v := int64(e.contributionFine(c, s, j, w, psp))
 				sums[c.Target[j]] += max(v, -v) + 1
 			}
 		}
@@ -223,7 +226,7 @@ func (e *engine) buildTable(ic *inConn, h int) {
 			case tb.kQ8 != nil:
 				tb.kQ8 = append(tb.kQ8, e.synapseKQ8(c, s, j))
 			default:
-				tb.cF = append(tb.cF, e.q.EncodeFine(contribution32(c, s, j, float32(c.PSP))))
+				tb.cF = append(tb.cF, e.contributionFine(c, s, j, float32(c.Weight[j]), float32(c.PSP)))
 			}
 		}
 		tb.start[s+1] = uint32(len(tb.tgt))
@@ -294,6 +297,26 @@ func (e *engine) synapseValue32(c *Connection, s int, j uint32) float32 {
 	return contribution32(c, s, j, float32(c.PSP))
 }
 
+// contributionFine is the int8 contribution of synapse j of source s in fine
+// units with weight w and PSP psp (whole numbers): exactly ±w·psp/N for a
+// lattice quantizer, else the rounded fp32 contribution.
+func (e *engine) contributionFine(c *Connection, s int, j uint32, w, psp float32) int32 {
+	if e.q.Exact() {
+		v := int64(w) * int64(psp)
+		if c.Inhibitory[j] {
+			v = -v
+		}
+		if x, ok := e.q.FineOfRat(v, int64(divisor(c, s))); ok {
+			return x
+		}
+	}
+	b := float32(w * psp)
+	if c.Inhibitory[j] {
+		b = -b
+	}
+	return e.q.EncodeFine(float32(b / divisor(c, s)))
+}
+
 // synapseKQ8 is the int8 fine contribution of synapse j per unit of PSP, in
 // Q8, for mp-driven sources: ±w/N/(Scale/256)·256.
 func (e *engine) synapseKQ8(c *Connection, s int, j uint32) int64 {
@@ -321,7 +344,7 @@ func (e *engine) refreshWeights(k int) {
 				case tb.kQ8 != nil:
 					tb.kQ8[i] = e.synapseKQ8(c, s, j)
 				default:
-					tb.cF[i] = e.q.EncodeFine(contribution32(c, s, j, float32(c.PSP)))
+					tb.cF[i] = e.contributionFine(c, s, j, float32(c.Weight[j]), float32(c.PSP))
 				}
 			}
 		}

@@ -5,8 +5,8 @@ import (
 	"math/bits"
 )
 
-// update32 runs the per-candidate update of reference §2.3 on every
-// candidate of shard sh, ascending, in float32 (SPEC E6):
+// update32 runs the per-candidate update of docs/semantics.md §2.2 on every
+// candidate of shard sh, ascending, in float32 (docs/semantics.md §3.3):
 //
 //  1. refractory: countdown > 0 → countdown−1 (and count := 0 when it reaches
 //     0 in a limited area with count ≥ limit); the input is discarded;
@@ -39,6 +39,7 @@ func (e *engine) update32(sh *shard) {
 			}
 			continue
 		}
+		sh.ran |= loopBitmap
 		rv := sg.v32
 		for w := sg.from >> 6; w <= (sg.to-1)>>6; w++ {
 			word := cand[w] & segMask(w, sg.from, sg.to)
@@ -173,6 +174,7 @@ func (e *engine) dense32(sg segment, fired []uint32, pot []float32, nf int, sel 
 			return nf
 		}
 	}
+	e.shards[sg.shard].ran |= loopDense
 	for lo := sg.from; lo < sg.to; {
 		hi := min(sg.to, lo|63+1)
 		e.fireBits[lo>>6] |= e.denseBlock32(lo, hi, math.Float32bits(sg.v32), sel)

@@ -6,7 +6,7 @@ import (
 	"github.com/spikemesh/spikemesh/quant"
 )
 
-// update8 is update32 in int8 fixed point (SPEC 8): the sum is an int32 in
+// update8 is update32 in int8 fixed point (docs/semantics.md §4.2): the sum is an int32 in
 // fine units (Scale/256), the stored potential an int8 code, comparisons are
 // with the fine threshold and limit, and the leak is an integer multiply by
 // the Q15 keep factor and a shift. Stores round with the dither of (global id,
@@ -32,6 +32,7 @@ func (e *engine) update8(sh *shard) {
 			}
 			continue
 		}
+		sh.ran |= loopBitmap
 		for w := sg.from >> 6; w <= (sg.to-1)>>6; w++ {
 			word := cand[w] & segMask(w, sg.from, sg.to)
 			cand[w] &^= word
@@ -104,6 +105,7 @@ func (e *engine) dense8(sg segment, fired []uint32, potF []int32, nf int, sel *s
 			return nf
 		}
 	}
+	e.shards[sg.shard].ran |= loopDense
 	for lo := sg.from; lo < sg.to; {
 		hi := min(sg.to, lo|63+1)
 		e.fireBits[lo>>6] |= e.denseBlock8(lo, hi, sg.vF, sel)

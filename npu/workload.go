@@ -13,8 +13,8 @@ import (
 // area, so the engine adds no power input).
 const WorkloadArea = 3
 
-// FeagiA1 is FEAGI's int8/fp32 validation workload (perf-anchors §1.1, §5
-// B1): one area of 10×10×(n/100) voxels, one neuron each (n rounded down to a
+// FeagiA1 is FEAGI's int8/fp32 validation workload (docs/semantics.md §7):
+// one area of 10×10×(n/100) voxels, one neuron each (n rounded down to a
 // multiple of 100, at least 100), no synapses, every neuron driven with 1.0
 // every burst; threshold 1, leak 0.97, refractory 3, excitability 0.5,
 // consecutive-fire limit 5, snooze 10, no charge accumulation. Global ids
@@ -32,8 +32,8 @@ func FeagiA1(n int) (AreaSpec, Options) {
 	return spec, Options{Drive: []Drive{{From: 0, To: spec.Neurons(), P: 1}}}
 }
 
-// LIFRandom is the lif-random workload: the network of
-// ../shared/anchors/brian2_lif.py scaled by 20. n neurons in one area; each
+// LIFRandom is the lif-random workload (docs/semantics.md §7): the network
+// of a Brian2 benchmark script, scaled by 20. n neurons in one area; each
 // has fanout outgoing synapses (excitatory, weight 3, PSP 1, no out-degree
 // division) to targets drawn uniformly with replacement from a PCG seeded with
 // seed; every burst neurons 0…⌊0.05·n⌋−1 receive 20.2 and the others 0.2;
@@ -81,7 +81,7 @@ func LIFRandom(n, fanout int, seed uint64) (AreaSpec, *Connection, Options, erro
 // input of the next burst, as Runner would do.
 type Workload struct {
 	Name     string
-	Engine   Engine
+	Engine   *AreaEngine
 	Synapses int // synapses of the area
 	recur    bool
 	in       Input
@@ -144,8 +144,4 @@ func (w *Workload) Events(out Output) int {
 }
 
 // Close stops the engine's workers.
-func (w *Workload) Close() {
-	if c, ok := w.Engine.(Closer); ok {
-		c.Close()
-	}
-}
+func (w *Workload) Close() { w.Engine.Close() }

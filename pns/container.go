@@ -6,7 +6,7 @@ import (
 	"math"
 )
 
-// FEAGI byte container constants (reference §7.1; feagi-serialization,
+// FEAGI byte container constants (docs/semantics.md §6.1; feagi-serialization,
 // container code version 4).
 const (
 	ContainerVersion   = 4  // byte 0 of every container

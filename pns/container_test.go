@@ -13,7 +13,7 @@ var (
 	idB = ID{'o', 'm', 'o', 't', 5, 0, 0, 0}
 )
 
-// handContainer builds, byte by byte from reference §7.1, a container with
+// handContainer builds, byte by byte from docs/semantics.md §6.1, a container with
 // one XYZP structure: area A with points (1,2,3,0.5) and (4,5,6,-1), area B
 // empty.
 func handContainer() []byte {

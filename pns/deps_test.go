@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestPureDependencies keeps pns pure: the standard library only (DESIGN.md,
-// "Packages and the direction of their imports"); NATS and protobuf belong
+// TestPureDependencies keeps pns pure: the standard library only (the README's
+// "How it is built" gives the direction of imports); NATS and protobuf belong
 // to pns/natsio.
 func TestPureDependencies(t *testing.T) {
 	if testing.Short() {

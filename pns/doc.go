@@ -36,8 +36,8 @@
 //	// after each burst, for each OPU area (natsio):
 //	// pub.Publish(n, areaIndex, out.Fired, out.Potentials)
 //
-// [Intake] keeps the latest frame per area (SPEC 16, E12), resolves its
-// points to local neurons (highest-index neuron of the voxel, reference §7.3),
+// [Intake] keeps the latest frame per area (docs/semantics.md §6.1), resolves its
+// points to local neurons (highest-index neuron of the voxel, docs/semantics.md §5.6),
 // drops points outside the area or with p = 0 or non-finite, and counts every
 // frame: Received = Taken + Replaced + Pending + Malformed + Oversized +
 // UnknownArea ([IntakeStats]). The slices Take returns stay valid until the

@@ -2,7 +2,7 @@ package pns
 
 import "errors"
 
-// The kinds of rejected input (SPEC 18). Errors returned by this package and
+// The kinds of rejected input (docs/semantics.md §6.3). Errors returned by this package and
 // by pns/natsio wrap exactly one of them; callers classify with errors.Is.
 var (
 	// ErrMalformed: bytes that do not decode, or decode to an inconsistent

@@ -2,7 +2,7 @@ package pns
 
 // Geometry is the neuron layout of a cortical area: Dims voxels along x, y, z
 // and PerVoxel neurons in each. Local neuron indices are
-// ((x·H + y)·D + z)·PerVoxel + k (SPEC 12, the layout of npu.AreaSpec.Local).
+// ((x·H + y)·D + z)·PerVoxel + k (docs/semantics.md §5.6, the layout of npu.AreaSpec.Local).
 type Geometry struct {
 	Dims     [3]uint32 // width (x), height (y), depth (z) in voxels
 	PerVoxel uint32    // neurons per voxel (≥ 1)
@@ -14,7 +14,7 @@ func (g Geometry) Neurons() uint64 {
 }
 
 // Target returns the neuron of voxel (x, y, z) that receives sensory input:
-// the highest-index neuron of the voxel (reference §7.3). ok is false when
+// the highest-index neuron of the voxel (docs/semantics.md §5.6). ok is false when
 // the voxel lies outside the area.
 func (g Geometry) Target(x, y, z uint32) (local uint32, ok bool) {
 	if x >= g.Dims[0] || y >= g.Dims[1] || z >= g.Dims[2] || g.PerVoxel == 0 {

@@ -2,14 +2,14 @@ package pns
 
 import "testing"
 
-// local is SPEC 12's layout, written out as the spec states it (and as
+// local is the layout of docs/semantics.md §5.6, written out as the spec states it (and as
 // npu.AreaSpec.Local computes it): ((x·H + y)·D + z)·n + k.
 func local(dims [3]uint32, n, x, y, z, k uint32) uint32 {
 	return ((x*dims[1]+y)*dims[2]+z)*n + k
 }
 
 // TestGeometry checks the sensory target of every voxel (highest-index
-// neuron, reference §7.3) and the inverse for every neuron.
+// neuron, docs/semantics.md §5.6) and the inverse for every neuron.
 func TestGeometry(t *testing.T) {
 	for _, c := range []struct {
 		dims     [3]uint32

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// ID is an 8-byte cortical ID (reference §5.6). It has the underlying type
+// ID is an 8-byte cortical ID (docs/semantics.md §5.4). It has the underlying type
 // of cortical.ID, so pns.ID(area.ID) converts one.
 type ID [8]byte
 

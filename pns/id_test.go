@@ -8,7 +8,7 @@ import (
 func TestIDForms(t *testing.T) {
 	power := ID{'_', '_', '_', 'p', 'o', 'w', 'e', 'r'}
 	if got := power.String(); got != "X19fcG93ZXI=" {
-		t.Errorf("String() = %q, want X19fcG93ZXI= (reference §5.6)", got)
+		t.Errorf("String() = %q, want X19fcG93ZXI= (docs/semantics.md §5.4)", got)
 	}
 	if got := power.Token(); got != "X19fcG93ZXI" {
 		t.Errorf("Token() = %q, want X19fcG93ZXI", got)

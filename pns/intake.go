@@ -25,7 +25,7 @@ type AreaFrame struct {
 	Burst uint64 // the burst the sender stamped (0: "the next one")
 	// Injections are the frame's points in list order, each resolved to the
 	// highest-index neuron of its voxel; points outside the area or with p = 0
-	// or non-finite are already dropped (SPEC E12, reference §7.3).
+	// or non-finite are already dropped (docs/semantics.md §5.6, §6.1).
 	Injections []Injection
 }
 

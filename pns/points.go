@@ -2,7 +2,7 @@ package pns
 
 import "fmt"
 
-// Points is an XYZP list (reference §7.1): parallel arrays of voxel
+// Points is an XYZP list (docs/semantics.md §6.1): parallel arrays of voxel
 // coordinates and potentials. The four slices have the same length in a
 // valid value; [Points.Check] reports when they do not.
 type Points struct {
@@ -39,7 +39,7 @@ func (p *Points) Check() error {
 
 // Injection is one sensory point resolved to a neuron of its area: the local
 // neuron index and the potential added to its candidate potential as-is
-// (reference §7.3). It has the layout of npu.Point.
+// (docs/semantics.md §5.6). It has the layout of npu.Point.
 type Injection struct {
 	Local uint32
 	P     float32

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Default subject parts (DESIGN.md "NATS subjects").
+// Default subject parts (docs/cluster.md lists every subject).
 const (
 	DefaultPrefix = "spikemesh"
 	DefaultBrain  = "brain"

@@ -12,7 +12,7 @@ const (
 	// FP32 stores membrane potentials as float32. It is the default.
 	FP32 Precision = iota
 	// INT8 stores membrane potentials as 8-bit fixed-point integers with one
-	// quantizer (scale, zero point) per area (SPEC 8).
+	// quantizer (scale, zero point) per area (docs/semantics.md §4.2).
 	INT8
 )
 
@@ -27,7 +27,7 @@ func (p Precision) String() string {
 	return fmt.Sprintf("Precision(%d)", uint8(p))
 }
 
-// ParsePrecision reads a precision name (SPEC 7). "" means absent and gives
+// ParsePrecision reads a precision name (docs/semantics.md §4.1). "" means absent and gives
 // FP32. fp32/float32/f32 give FP32, int8/i8 give INT8 (case-insensitive).
 // fp16/float16/f16 give FP32 and a non-empty warning, since no 16-bit type
 // exists yet. Anything else is an error naming the value.

@@ -23,6 +23,9 @@ const (
 type Quantizer struct {
 	Scale float32 // real value of one code step (> 0)
 	Zero  int8    // code of the real value 0
+	// Num/Den is the exact step of a lattice quantizer (NewLatticeQuantizer),
+	// Scale its float32 rounding; Den is 0 for NewQuantizer's quantizers.
+	Num, Den int64
 }
 
 // NewQuantizer chooses the quantizer of one area. threshold is the area's
@@ -78,18 +81,24 @@ func (q Quantizer) Validate() error {
 	if !(q.Scale > 0) || math.IsInf(float64(q.Scale), 0) {
 		return fmt.Errorf("quant: quantizer scale %v is not a positive finite number", q.Scale)
 	}
+	if q.Den < 0 || q.Den > 0 && (q.Num <= 0 || q.Num >= maxLatticeNum || q.Den >= maxLatticeDen) {
+		return fmt.Errorf("quant: lattice step %d/%d is not a positive fraction within bounds", q.Num, q.Den)
+	}
 	return nil
 }
 
 // String describes q.
 func (q Quantizer) String() string {
+	if q.Exact() {
+		return q.latticeString()
+	}
 	return fmt.Sprintf("int8{scale=%g zero=%d range=[%g, %g]}", q.Scale, q.Zero, q.Decode(MinCode), q.Decode(MaxCode))
 }
 
 // Encode converts a real potential to its code: round half away from zero,
 // saturating at −128 and 127 (NaN encodes as Zero).
 func (q Quantizer) Encode(v float32) int8 {
-	r := roundAway(float64(v)/float64(q.Scale)) + float64(q.Zero)
+	r := roundAway(q.steps(v)) + float64(q.Zero)
 	if r != r {
 		return q.Zero
 	}
@@ -98,13 +107,25 @@ func (q Quantizer) Encode(v float32) int8 {
 
 // Decode converts a code to its real potential.
 func (q Quantizer) Decode(c int8) float32 {
+	if q.Exact() {
+		return float32(float64(int32(c)-int32(q.Zero)) * float64(q.Num) / float64(q.Den))
+	}
 	return float32(float64(int32(c)-int32(q.Zero)) * float64(q.Scale))
+}
+
+// steps is v in steps: v/Scale, or v·Den/Num for a lattice quantizer (the
+// product is exact in float64, the division correctly rounded).
+func (q Quantizer) steps(v float32) float64 {
+	if q.Exact() {
+		return float64(v) * float64(q.Den) / float64(q.Num)
+	}
+	return float64(v) / float64(q.Scale)
 }
 
 // EncodeFine converts a real value to fine units (Scale/2^FineBits), round
 // half away from zero, saturating at the int32 limits (NaN gives 0).
 func (q Quantizer) EncodeFine(v float32) int32 {
-	r := roundAway(float64(v) / float64(q.Scale) * (1 << FineBits))
+	r := roundAway(q.steps(v) * (1 << FineBits))
 	if r != r {
 		return 0
 	}
@@ -112,8 +133,13 @@ func (q Quantizer) EncodeFine(v float32) int32 {
 }
 
 // DecodeFine converts a fine value to a real value: f32(x) · (Scale/256),
-// two float32 roundings (the division by 256 is exact).
+// two float32 roundings (the division by 256 is exact); for a lattice
+// quantizer x·Num/(Den·256) rounded once to float32, so that an exact sum
+// decodes to the float32 nearest its exact value.
 func (q Quantizer) DecodeFine(x int32) float32 {
+	if q.Exact() {
+		return float32(float64(x) * float64(q.Num) / float64(q.Den<<FineBits))
+	}
 	return float32(x) * (q.Scale / (1 << FineBits))
 }
 

@@ -212,6 +212,12 @@ func (m *Machine) Reconfigure(n int) error {
 	return nil
 }
 
+// Awaits reports whether burst is in progress and participant p has not
+// finished it yet: whether a completion from p for burst would count.
+func (m *Machine) Awaits(p int, burst Burst) bool {
+	return m.running && burst != 0 && burst == m.burst && p >= 0 && p < m.n && !m.done[p]
+}
+
 // Missing appends to dst the participants that have not finished the burst
 // in progress.
 func (m *Machine) Missing(dst []int) []int {

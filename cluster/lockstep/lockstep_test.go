@@ -304,3 +304,20 @@ func TestPacingWithTimers(t *testing.T) {
 		}
 	})
 }
+
+// TestAwaits: only a completion that would count is awaited.
+func TestAwaits(t *testing.T) {
+	must := checker(t)
+	m := New(2, 0)
+	if m.Awaits(0, 1) {
+		t.Fatal("awaits before start")
+	}
+	must(m.Start(t0, 1, 0))
+	if !m.Awaits(0, 1) || !m.Awaits(1, 1) || m.Awaits(0, 2) || m.Awaits(2, 1) {
+		t.Fatal("wrong burst or participant awaited")
+	}
+	must(m.Done(t0, 0, 1))
+	if m.Awaits(0, 1) || !m.Awaits(1, 1) {
+		t.Fatal("a participant that finished is still awaited")
+	}
+}

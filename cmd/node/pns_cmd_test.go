@@ -181,3 +181,14 @@ func TestNATSErrorsHideCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestSensorSendFileCap: sensor send reads at most --max-file-size bytes of
+// --file, even from an endless file, and says which flag raises the cap.
+func TestSensorSendFileCap(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := dispatch([]string{"sensor", "send", "--area", "i__pro", "--file", "/dev/zero", "--max-file-size", "1KiB",
+		"--nats", "nats://127.0.0.1:1"}, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "--max-file-size") {
+		t.Fatalf("exit %d, stderr %q: want a refusal naming --max-file-size", code, stderr.String())
+	}
+}

@@ -48,8 +48,10 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 	fs.DurationVar(&c.StallTimeout, "stall-timeout", 2*time.Minute, "fail when one burst takes longer (0: never)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "print only errors and the summary")
 	logs.register(fs)
+	fs.IntVar(&c.Threads, "threads", 0, "worker goroutines inside each engine (0: chosen per area)")
 	registerClusterFlags(fs, &c.Cluster)
 	limits := addLimitFlags(fs)
+	maxLine := addInputLineFlag(fs)
 	registerBenchRunFlags(fs, &c)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: node run [--genome FILE|NAME] [--bursts N] [--record FILE] [--inputs FILE] [flags]")
@@ -92,7 +94,7 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 		fmt.Fprintf(stderr, "node run: %v\n", bad)
 		return c, logs, 2, false
 	}
-	c.Limits, c.GenomeCap = limits.limits(), int64(limits.genome)
+	c.Limits, c.GenomeCap, c.MaxInputLine = limits.limits(), int64(limits.genome), int64(*maxLine)
 	return c, logs, 0, true
 }
 

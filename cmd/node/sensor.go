@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -91,6 +90,7 @@ type sensorOptions struct {
 	area   string
 	points []string
 	file   string
+	max    *sizeValue // --max-file-size
 	burst  uint64
 	format string
 	quiet  bool
@@ -110,6 +110,7 @@ func sensorFlags(out io.Writer, o *sensorOptions) *flag.FlagSet {
 		return nil
 	})
 	fs.StringVar(&o.file, "file", "", "read points from this file (JSON [[x,y,z,p],...] or x,y,z,p lines; - for stdin)")
+	o.max = addFileSizeFlag(fs)
 	fs.Uint64Var(&o.burst, "burst", 0, "burst the frame is meant for (0: the next; proto format only)")
 	fs.StringVar(&o.format, "format", "proto", "wire format: proto or feagi (FEAGI byte container v4)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing on success")
@@ -131,7 +132,7 @@ func sendSensor(o *sensorOptions, rest []string, stdout io.Writer) error {
 		}
 	}
 	if o.file != "" {
-		if err := readPointsFile(&pts, o.file); err != nil {
+		if err := readPointsFile(&pts, o.file, int64(*o.max)); err != nil {
 			return err
 		}
 	}
@@ -193,14 +194,9 @@ func appendPoint(pts *pns.Points, xs, ys, zs, ps string) error {
 }
 
 // readPointsFile reads a JSON array of [x,y,z,p] or x,y,z,p lines.
-func readPointsFile(pts *pns.Points, name string) error {
-	var data []byte
-	var err error
-	if name == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
+// At most maxBytes are read (--max-file-size).
+func readPointsFile(pts *pns.Points, name string, maxBytes int64) error {
+	data, err := readCapped(name, maxBytes, flagMaxFileSize)
 	if err != nil {
 		return fmt.Errorf("reading points: %w", err)
 	}

@@ -101,7 +101,7 @@ func (c *Client) SendSensorAt(area string, burst uint64, points pns.Points) erro
 
 // ContainerID returns the 8-byte ID a FEAGI container carries for an area
 // name: a base64 ID or token decoded; an ASCII name of 8 bytes as is; a
-// shorter one right-padded with '_' (SPEC E1) unless it starts with 'i', 'o'
+// shorter one right-padded with '_' (docs/semantics.md §5.4) unless it starts with 'i', 'o'
 // or '_' (legacy sensor, motor and core IDs whose 8-byte form depends on the
 // genome: give those in canonical base64).
 func ContainerID(area string) (pns.ID, error) {

@@ -12,7 +12,7 @@ import (
 
 // MotorPublisher publishes the motor frames of a brain's areas: after each
 // burst, the voxels of the neurons an area fired with their firing-time
-// potentials, stamped with the burst (SPEC 17). Publish is safe for
+// potentials, stamped with the burst (docs/semantics.md §6.2). Publish is safe for
 // concurrent use; calls for different areas do not contend.
 type MotorPublisher struct {
 	nc      *nats.Conn

@@ -9,7 +9,7 @@ import (
 )
 
 // rateLog logs rejected messages at most once per kind per interval, with
-// the number of rejections of that kind not logged since (SPEC 18).
+// the number of rejections of that kind not logged since (docs/semantics.md §6.3).
 type rateLog struct {
 	log   *slog.Logger
 	every time.Duration
