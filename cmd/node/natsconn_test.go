@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/spikemesh/spikemesh/internal/natsauth"
 	"github.com/spikemesh/spikemesh/pns"
@@ -106,5 +107,57 @@ func TestRunRefusesOpenListener(t *testing.T) {
 	code := dispatch([]string{"run", "--bursts", "1", "--nats-listen", "127.0.0.1:-1"}, &stdout, &stderr)
 	if code != 2 || !strings.Contains(stderr.String(), "--nats-users") {
 		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+}
+
+// TestNATSServerConf: the nats-server.conf node nats-creds writes is a
+// valid configuration of a stand-alone server that enforces the roles: a
+// sensor may publish sensor frames and not spikes, a node may.
+func TestNATSServerConf(t *testing.T) {
+	for _, nkey := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "creds")
+		args := []string{"nats-creds", "--dir", dir, "--brain", "b1", "--user", "n:node,cam:sensor"}
+		if nkey {
+			args = append(args, "--nkey")
+		}
+		var stdout, stderr bytes.Buffer
+		if code := dispatch(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("nats-creds exited %d: %s", code, stderr.String())
+		}
+		opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats-server.conf"))
+		if err != nil {
+			t.Fatalf("nats-server.conf: %v", err)
+		}
+		s := natstest.Start(t, natstest.WithOptions(func(o *server.Options) { o.Users, o.Nkeys = opts.Users, opts.Nkeys }))
+		conn := func(name string) *nats.Conn {
+			c, err := natsauth.LoadCreds(filepath.Join(dir, name+".creds"), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			nc, err := nats.Connect(s.ClientURL(), append(c.Options(), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))...)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			t.Cleanup(nc.Close)
+			return nc
+		}
+		refused := func(nc *nats.Conn, subject string) bool {
+			if err := nc.Publish(subject, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := nc.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			return nc.LastError() != nil
+		}
+		if refused(conn("cam"), "spikemesh.b1.sensor.x") {
+			t.Error("the sensor may not send a sensor frame")
+		}
+		if !refused(conn("cam"), "spikemesh.b1.spikes.local") {
+			t.Error("the sensor may publish spikes")
+		}
+		if refused(conn("n"), "spikemesh.b1.spikes.local") {
+			t.Error("the node may not publish spikes")
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spikemesh/spikemesh/internal/natsauth"
+	"github.com/spikemesh/spikemesh/pns"
 )
 
 func init() {
@@ -18,7 +19,8 @@ func init() {
 
 const natsCredsUsage = `Usage: node nats-creds --dir DIR [--user NAME:ROLE ...] [--nkey]
 
-Writes DIR/users.yaml (for node run --nats-users: each user's name, role and
+Writes DIR/nats-server.conf (an authorization block with every user and its
+role's permissions, for an external nats-server), DIR/users.yaml (for node run --nats-users: each user's name, role and
 the bcrypt hash of its password, or its nkey public key; no secret) and one
 DIR/NAME.creds per user (for --nats-creds: the password or nkey seed, a
 secret, mode 0600). The first node user is left out of users.yaml: node
@@ -34,6 +36,9 @@ func runNATSCreds(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nats-creds", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "directory to write into (created if missing)")
+	var subjects pns.Subjects
+	fs.StringVar(&subjects.Brain, "brain", pns.DefaultBrain, "name of the brain in NATS subjects (for nats-server.conf's permissions)")
+	fs.StringVar(&subjects.Prefix, "subject-prefix", pns.DefaultPrefix, "first tokens of every NATS subject (for nats-server.conf's permissions)")
 	nkey := fs.Bool("nkey", false, "give every user an nkey instead of a password")
 	var users []string
 	fs.Var(listFlag{&users}, "user", "`NAME:ROLE` of a user to make (repeatable, or comma-separated)")
@@ -54,14 +59,18 @@ func runNATSCreds(args []string, stdout, stderr io.Writer) int {
 	if len(users) == 0 {
 		users = []string{"node:node", "sensor:sensor", "observer:observer", "operator:operator"}
 	}
-	if err := writeNATSCreds(*dir, users, *nkey, stdout); err != nil {
+	if err := subjects.Validate(); err != nil {
+		fmt.Fprintf(stderr, "node nats-creds: %v\n", err)
+		return 2
+	}
+	if err := writeNATSCreds(*dir, users, *nkey, subjects, stdout); err != nil {
 		fmt.Fprintf(stderr, "node nats-creds: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func writeNATSCreds(dir string, specs []string, nkey bool, stdout io.Writer) error {
+func writeNATSCreds(dir string, specs []string, nkey bool, subjects pns.Subjects, stdout io.Writer) error {
 	type made struct {
 		user  natsauth.User
 		creds []byte
@@ -115,6 +124,18 @@ func writeNATSCreds(dir string, specs []string, nkey bool, stdout io.Writer) err
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d users, no secrets)\n", filepath.Join(dir, "users.yaml"), len(entries))
+	everyone := make([]natsauth.User, len(all))
+	for i, m := range all {
+		everyone[i] = m.user
+	}
+	if data, err = natsauth.ServerConfig(everyone, subjects); err != nil {
+		return err
+	}
+	if err := write("nats-server.conf", data, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (the same users and roles for an external nats-server: include it in its configuration)\n",
+		filepath.Join(dir, "nats-server.conf"))
 	for _, m := range all {
 		if err := write(m.user.Name+".creds", m.creds, 0o600); err != nil {
 			return err
