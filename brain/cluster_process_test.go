@@ -130,6 +130,7 @@ type clusterSpec struct {
 	placement                 string // file; "" computed
 	nats                      []string
 	extra                     []string
+	creds                     string // the nodes' shared --nats-creds; "" writes one
 }
 
 // runCluster runs spec's nodes to completion and returns each node's record.
@@ -137,7 +138,10 @@ func runCluster(t *testing.T, spec clusterSpec) []string {
 	t.Helper()
 	dir := t.TempDir()
 	seed := addr(freePort(t))
-	creds := writeNodeCreds(t)
+	creds := spec.creds
+	if creds == "" {
+		creds = writeNodeCreds(t)
+	}
 	procs := make([]*proc, spec.nodes)
 	for k := range spec.nodes {
 		bind := seed

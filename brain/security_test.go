@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/spikemesh/spikemesh/actors"
 	"github.com/spikemesh/spikemesh/genomes"
 	"github.com/spikemesh/spikemesh/internal/natsauth"
+	"github.com/spikemesh/spikemesh/internal/natsauth/natsauthtest"
 	"github.com/spikemesh/spikemesh/pns"
 	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
 )
@@ -510,5 +512,40 @@ func TestSlowSubscribersBounded(t *testing.T) {
 	out := p.out.String()
 	if !strings.Contains(out, "Slow Consumer") || !strings.Contains(out, "slow-consumer events: ") {
 		t.Errorf("the slow consumers are not in the log and the summary:\n%s", out)
+	}
+}
+
+// TestClusterSecured: three node processes whose embedded NATS servers
+// take only users (the nodes' shared credentials, nkey or password, and a
+// users file), with TLS on their client listeners and routes, give the
+// reference record.
+func TestClusterSecured(t *testing.T) {
+	const bursts = 25
+	name := "essential_genome.json"
+	plan := loadPlan(t, name)
+	inputs := writeSchedule(t, plan, bursts)
+	ref := referenceRecord(t, name, "fp32", inputs, bursts)
+	cert, key, ca := natsauthtest.WriteCert(t)
+	cs := writeCredSet(t)
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := kp.Seed()
+	seedFile := filepath.Join(t.TempDir(), "node.nk")
+	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, creds := range []string{cs.creds[natsauth.RoleNode], seedFile} {
+		t.Run(filepath.Base(creds), func(t *testing.T) {
+			spec := clusterSpec{genome: name, precision: "fp32", inputs: inputs, bursts: bursts, nodes: 3,
+				creds: creds, extra: []string{"--nats-users", cs.users, "--nats-listen", "127.0.0.1:-1",
+					"--nats-tls-cert", cert, "--nats-tls-key", key, "--nats-tls-ca", ca}}
+			for k, rec := range runCluster(t, spec) {
+				if rec != ref {
+					t.Fatalf("node n%d's record differs from the reference:\n%s", k, firstDiff(ref, rec))
+				}
+			}
+		})
 	}
 }
