@@ -12,7 +12,7 @@ build:
 
 # The test command of the README: vet, formatting, stale generated code, the
 # portable build, and every test with the race detector.
-test: vet fmt-check tidy-check proto-check purego-check
+test: tools vet fmt-check tidy-check proto-check purego-check
 	$(GO) test -race -count=1 ./...
 
 # The engine without its assembly kernels (build tag purego, and another
@@ -22,11 +22,15 @@ purego-check:
 	$(GO) test -tags purego -count=1 ./npu
 
 # Installs what the checks need and a fresh machine lacks: protoc (Debian's
-# protobuf-compiler) for the generated-code check.
+# protobuf-compiler) for the generated-code check, and chromium for the live
+# view's headless-browser test (internal/web).
 tools:
 	@command -v protoc >/dev/null 2>&1 || { \
 		echo "installing protobuf-compiler"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "installing chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 vet:
 	$(GO) vet ./...
@@ -70,7 +74,9 @@ FUZZ_TARGETS := \
 	./quant:FuzzRoundTrip \
 	./quant:FuzzMonotone \
 	./internal/natsauth:FuzzParseCreds \
-	./internal/natsauth:FuzzParseUsers
+	./internal/natsauth:FuzzParseUsers \
+	./internal/web:FuzzParseRate \
+	./internal/raster:FuzzReader
 
 fuzz:
 	@log=$$(mktemp); trap 'rm -f $$log' EXIT; \

@@ -24,8 +24,15 @@ type pause struct {
 // SetInterval changes the time between ticks from the next burst on; 0
 // runs free.
 func (r *Runtime) SetInterval(d time.Duration) {
+	r.interval.Store(int64(max(d, 0)))
 	r.system.Root.Send(r.coordinator, &setInterval{d: max(d, 0)})
 }
+
+// Interval is the time between ticks last asked for (Config.Interval or
+// the latest SetInterval, which takes effect at the next burst); 0 runs
+// free. Only the coordinating node paces the brain: elsewhere it is the
+// configured value.
+func (r *Runtime) Interval() time.Duration { return time.Duration(r.interval.Load()) }
 
 // Pause holds the brain after the burst in progress; Resume continues it.
 // Cancelling Run's context while paused ends the run at once.

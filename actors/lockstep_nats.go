@@ -424,20 +424,33 @@ func (b *natsBus) onDone(m *nats.Msg) {
 		return
 	}
 	rd := &remoteDone{participant: p, burst: d.Burst}
-	for _, af := range d.Areas {
+	ok = r.eachFired(d.Areas, func(a int) bool { return r.placement.Node(a) == NodeID(d.Node) },
+		func(a int, fired []uint32, stepNs int64) {
+			rd.areas, rd.fired, rd.stepNs = append(rd.areas, a), append(rd.fired, fired), append(rd.stepNs, stepNs)
+		})
+	if ok {
+		r.system.Root.Send(r.coordinator, rd)
+	}
+}
+
+// eachFired decodes areas, calling take for each; it counts and refuses
+// (false) the whole message when an area is unknown or not owned as owns
+// says, or its indices are not ascending within the area.
+func (r *Runtime) eachFired(areas []*brainv1.AreaFired, owns func(area int) bool, take func(area int, fired []uint32, stepNs int64)) bool {
+	for _, af := range areas {
 		a := int(af.Area)
-		if a >= len(r.plan.Areas) || r.placement.Node(a) != NodeID(d.Node) {
+		if a >= len(r.plan.Areas) || !owns(a) {
 			r.ignore(&r.ignored.unknown)
-			return
+			return false
 		}
 		fired, ok := undelta(af.FiredDelta, r.plan.Areas[a].Neurons())
 		if !ok {
 			r.ignore(&r.ignored.malformed)
-			return
+			return false
 		}
-		rd.areas, rd.fired, rd.stepNs = append(rd.areas, a), append(rd.fired, fired), append(rd.stepNs, int64(min(af.StepNs, 1<<62)))
+		take(a, fired, int64(min(af.StepNs, 1<<62)))
 	}
-	r.system.Root.Send(r.coordinator, rd)
+	return true
 }
 
 // onRecord decodes a complete burst from the leader (observing follower).
@@ -452,20 +465,9 @@ func (b *natsBus) onRecord(m *nats.Msg) {
 		return
 	}
 	br := &burstRecord{burst: rec.Burst, fired: make([][]uint32, len(r.plan.Areas)), elapsed: time.Duration(min(rec.ElapsedNs, 1<<62))}
-	for _, af := range rec.Areas {
-		a := int(af.Area)
-		if a >= len(r.plan.Areas) {
-			r.ignore(&r.ignored.unknown)
-			return
-		}
-		fired, ok := undelta(af.FiredDelta, r.plan.Areas[a].Neurons())
-		if !ok {
-			r.ignore(&r.ignored.malformed)
-			return
-		}
-		br.fired[a] = fired
+	if r.eachFired(rec.Areas, func(int) bool { return true }, func(a int, fired []uint32, _ int64) { br.fired[a] = fired }) {
+		r.system.Root.Send(r.coordinator, br)
 	}
-	r.system.Root.Send(r.coordinator, br)
 }
 
 // BusStats returns the messages and bytes this node has published on NATS

@@ -169,6 +169,7 @@ type Runtime struct {
 	stallOn    bool
 
 	paused     atomic.Bool
+	interval   atomic.Int64 // the pacing last asked for, in ns (0: free)
 	badControl atomic.Uint64
 
 	result    chan error
@@ -217,6 +218,7 @@ func New(cfg Config) (*Runtime, error) {
 	if err := r.setNodes(); err != nil {
 		return nil, err
 	}
+	r.interval.Store(int64(max(cfg.Interval, 0)))
 	r.areas = make([]*actor.PID, len(cfg.Plan.Areas))
 	r.reports = make([]completed, len(cfg.Plan.Areas))
 	r.doneBurst = make([]atomic.Uint64, len(cfg.Plan.Areas))

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,6 +41,12 @@ type actorRunner struct {
 	bridge *natsio.SensorBridge // nil on a cluster node that does not coordinate
 	ns     *server.Server       // the embedded NATS server; nil with an external one
 	undo   []func()
+
+	// The connection of sensors, motors and control, the control subject,
+	// and whether this node coordinates (for the HTTP API).
+	nc         *nats.Conn
+	ctlSubject string
+	leader     bool
 }
 
 // slowConsumers is the number of clients the embedded server cut off for
@@ -99,8 +106,8 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 		a.undo = append(a.undo, func() { ns.Shutdown(); ns.WaitForShutdown() })
 		where = "the embedded NATS server"
 		if c.NATSListen != "" {
-			log.Info("embedded NATS server listening", "url", ns.ClientURL(), "auth", creds != nil,
-				"tls", opts.TLS != nil, "max_payload", opts.MaxPayload)
+			log.Info("NATS listening; sensors and motors connect with --nats URL", "url", clientURL(ns.ClientURL()),
+				"auth", creds != nil, "tls", opts.TLS != nil, "max_payload", opts.MaxPayload)
 		}
 		own := creds.Options()
 		dial = func(opts ...nats.Option) (*nats.Conn, error) {
@@ -140,6 +147,9 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 		}
 		a.undo = append(a.undo, func() { _ = ps.Unsubscribe() })
 	}
+	// The HTTP API's changes go through the control subject of its own
+	// name, so that the log says where they came from.
+	a.nc, a.ctlSubject, a.leader = nc, natsauth.ControlSubject(subjects, "http"), leader
 	if leader {
 		// Sensory input lands on the coordinator, which fixes every burst's
 		// points for every node.
@@ -148,6 +158,11 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 			return nil, err
 		}
 		a.undo = append(a.undo, func() { _ = a.bridge.Close() })
+		tables, err := natsio.ServeAreas(nc, subjects, areaTable(plan))
+		if err != nil {
+			return nil, err
+		}
+		a.undo = append(a.undo, func() { _ = tables.Unsubscribe() })
 	}
 	pub, err := natsio.NewMotorPublisher(nc, subjects, areas)
 	if err != nil {
@@ -308,6 +323,28 @@ func checkFree(hp, flag string) error {
 		return fmt.Errorf("%s %s: %w", flag, hp, err)
 	}
 	return l.Close()
+}
+
+// clientURL is the URL a client on this machine uses for a server that
+// reports u: a wildcard listen address (0.0.0.0, ::) becomes the loopback
+// address.
+func clientURL(u string) string {
+	for _, any := range []string{"0.0.0.0", "[::]"} {
+		if h, ok := strings.CutPrefix(u, "nats://"+any+":"); ok {
+			return "nats://127.0.0.1:" + h
+		}
+	}
+	return u
+}
+
+// areaTable is the table of areas the brain serves to clients.
+func areaTable(plan *cortical.Plan) natsio.AreaTable {
+	t := natsio.AreaTable{Areas: make([]natsio.AreaInfo, len(plan.Areas))}
+	for i := range plan.Areas {
+		a := &plan.Areas[i]
+		t.Areas[i] = natsio.AreaInfo{ID: a.ID.String(), LegacyID: a.LegacyID, Name: a.Name, Kind: a.Kind.String(), Dims: a.Dims, PerVoxel: a.PerVoxel}
+	}
+	return t
 }
 
 // motors adapts the pns motor publisher to actors.Motors.

@@ -17,6 +17,7 @@ import (
 	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/genomes"
 	"github.com/spikemesh/spikemesh/internal/capread"
+	"github.com/spikemesh/spikemesh/internal/web"
 	"github.com/spikemesh/spikemesh/npu"
 	"github.com/spikemesh/spikemesh/pns"
 	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
@@ -84,12 +85,16 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	}
 	log := c.Logger
 	ui := newStatusUI(c.Stderr.(*Console), c.Quiet, log)
+	hs, err := startHTTP(&c)
+	if err != nil {
+		return nil, err
+	}
+	defer hs.Close()
 
 	var (
 		data   []byte
 		plan   *cortical.Plan
 		drives [][]npu.Drive
-		err    error
 	)
 	t0 := time.Now()
 	if c.Synthetic != "" {
@@ -131,7 +136,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	ids := make([]string, len(plan.Areas))
 	for i := range plan.Areas {
 		a := &plan.Areas[i]
-		areas[i] = pns.Area{ID: pns.ID(a.ID), Geometry: pns.Geometry{Dims: a.Dims, PerVoxel: a.PerVoxel}}
+		areas[i] = pns.Area{ID: pns.ID(a.ID), Geometry: pns.Geometry{Dims: a.Dims, PerVoxel: a.PerVoxel}, Name: a.Name}
 		ids[i] = a.ID.String()
 	}
 	intake := pns.NewIntake(areas, plan.AreaIndex, pns.DefaultLimits())
@@ -168,6 +173,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 		}
 		spikes.Add(uint64(r.Spikes))
 		bursts.Add(1)
+		hs.Observe(r)
 		ui.status(plan, stats, r)
 		return rec.Write(r.Burst, r.Fired)
 	}
@@ -181,6 +187,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 		}
 	}
 
+	hs.SetPhase(web.PhaseJoining, "connecting (NATS, the cluster)")
 	var r runner
 	if c.Runner == RunnerReference {
 		r, err = newReference(plan, feed, interval(&c, plan), observe, c.Threads)
@@ -191,13 +198,17 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 		rec.Close()
 		return nil, err
 	}
+	hs.Attach(httpBrain(&c, plan, r, intake, ctlStats, &bursts))
 	if c.Ready != nil {
 		c.Ready()
 	}
 	start := time.Now()
 	startNs.Store(start.UnixNano())
+	hs.SetPhase(web.PhaseRunning, "waiting for the first burst")
 	err = r.run(ctx, c.Bursts)
 	wall := time.Since(start)
+	hs.SetPhase(web.PhaseStopped, "the run has ended")
+	hs.Close() // before the runner's connections close under its requests
 	spikeDrops, sensorDrops := r.dropped()
 	var ms measures
 	if m, ok := r.(measurer); ok {

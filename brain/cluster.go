@@ -219,12 +219,7 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 		if err != nil {
 			return nil, fmt.Errorf("--placement: %w", err)
 		}
-		owners, err = cluster.ParsePlacementFile(data, func(id string) (int, error) {
-			if i, ok := plan.AreaIndex(id); ok {
-				return i, nil
-			}
-			return 0, fmt.Errorf("no area %q in the genome", id)
-		}, len(plan.Areas))
+		owners, err = cluster.ParsePlacementFile(data, plan.FindArea, len(plan.Areas))
 		if err != nil {
 			return nil, fmt.Errorf("--placement %s: %w", k.Placement, err)
 		}

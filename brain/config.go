@@ -96,6 +96,17 @@ type Config struct {
 	// StallTimeout ends the run with an error when one burst takes longer;
 	// 0 never does (--stall-timeout).
 	StallTimeout time.Duration
+	// HTTP is the HOST:PORT of the node's HTTP server (health, readiness,
+	// metrics, profiles, the JSON API under /v1 and the live view); ""
+	// serves none (--http). See docs/http.md.
+	HTTP string
+	// OperatorToken, when set, is the bearer token that HTTP changes
+	// (POST /v1/rate, /v1/pause, /v1/resume) require; unset, changes are
+	// allowed only when HTTP listens on loopback (--http-token-file).
+	OperatorToken string
+	// HTTPStarted, when set, is called with the HTTP server's address once
+	// it listens (before growth), for programs that bind port 0.
+	HTTPStarted func(addr string)
 	// Quiet prints only errors and the summary: no progress, no status
 	// (--quiet).
 	Quiet bool
@@ -216,6 +227,9 @@ func (c *Config) Validate() error {
 		if err := CheckRate(c.Rate); err != nil {
 			return err
 		}
+	}
+	if err := c.validateHTTP(); err != nil {
+		return err
 	}
 	if c.StallTimeout < 0 {
 		return fmt.Errorf("--stall-timeout: want 0 (never) or a positive duration, got %v", c.StallTimeout)

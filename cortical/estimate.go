@@ -2,6 +2,7 @@ package cortical
 
 import (
 	"fmt"
+	"github.com/spikemesh/spikemesh/internal/units"
 	"math"
 	"slices"
 )
@@ -105,24 +106,8 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("%s %s %s%s, over the limit of %s%s (raise it with %s)", e.What, verb, need, unit, limit, unit, e.Raise)
 }
 
-// FormatBytes writes a byte count with a binary unit: 512 B, 1.5 KiB,
-// 64 MiB, 7.0 GiB.
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	v := float64(n) / float64(div)
-	if v == math.Trunc(v) {
-		return fmt.Sprintf("%.0f %ciB", v, "KMGTPE"[exp])
-	}
-	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[exp])
-}
+// FormatBytes writes a byte count with a binary unit (units.Bytes).
+func FormatBytes(n int64) string { return units.Bytes(n) }
 
 // limits are the resolved limits of one load.
 type limits struct {

@@ -280,7 +280,7 @@ func (b *builder) applyRule(e *emitter, src, dst *Area, r rule, start int) strin
 			patterns(e, src, dst, m.Patterns)
 		}
 	case Composite:
-		return fmt.Sprintf("composite morphology %q creates no synapses (docs/semantics.md §5.7)", r.morph)
+		return fmt.Sprintf("composite morphology %q creates no synapses (not implemented)", r.morph)
 	case Functions:
 		var gen func(e *emitter, src, dst *Area)
 		switch r.morph {
@@ -301,9 +301,9 @@ func (b *builder) applyRule(e *emitter, src, dst *Area, r rule, start int) strin
 		case "episodic_memory", "memory_replay":
 			// Handled by memory areas, which create no synapses here (docs/semantics.md §5.7).
 		case "associative_memory":
-			return fmt.Sprintf("associative_memory creates no synapses until memory areas exist (docs/semantics.md §2.1); its plasticity mapping is registered")
+			return fmt.Sprintf("associative_memory creates no synapses until memory areas are implemented; its plasticity mapping is registered")
 		default:
-			return fmt.Sprintf("function morphology %q is not implemented and creates no synapses (docs/semantics.md §5.7)", r.morph)
+			return fmt.Sprintf("function morphology %q is not implemented and creates no synapses", r.morph)
 		}
 		if gen != nil && run {
 			gen(e, src, dst)

@@ -161,7 +161,7 @@ func resolveIDs(raws []string, typeCheck bool) (idResolution, []idProblem) {
 		case rawUpper:
 			upper = append(upper, raw)
 		case rawOddLength:
-			res.notes = append(res.notes, fmt.Sprintf("docs/semantics.md §5.4: %d-character id %s padded to %s (%s)",
+			res.notes = append(res.notes, fmt.Sprintf("%d-character ID %s padded to 8 characters: %s (%s)",
 				len(raw), raw, string(id[:]), id))
 		}
 		if typeCheck {
@@ -178,7 +178,7 @@ func resolveIDs(raws []string, typeCheck bool) (idResolution, []idProblem) {
 	if len(upper) > 0 {
 		first := res.ids[upper[0]]
 		res.notes = append(res.notes, fmt.Sprintf(
-			"docs/semantics.md §5.4: %d upper-case legacy ids kept as written and padded with _ (e.g. %s -> %s): %s",
+			"%d upper-case legacy IDs kept as written and padded with _ (e.g. %s -> %s): %s",
 			len(upper), upper[0], first, strings.Join(upper, " ")))
 	}
 	next := map[byte]int{'i': 0, 'o': 0}

@@ -52,8 +52,8 @@ func TestResolveIDs(t *testing.T) {
 	}
 	joined := strings.Join(res.notes, "\n")
 	for _, note := range []string{
-		"docs/semantics.md §5.4: 4-character id cabc padded to cabc____ (Y2FiY19fX18=)",
-		"docs/semantics.md §5.4: 1 upper-case legacy ids kept as written and padded with _ (e.g. CIHMot -> Q0lITW90X18=): CIHMot",
+		"4-character ID cabc padded to 8 characters: cabc____ (Y2FiY19fX18=)",
+		"1 upper-case legacy IDs kept as written and padded with _ (e.g. CIHMot -> Q0lITW90X18=): CIHMot",
 		"legacy IO shorthand i__pro -> MiscData IPU group 1 (aW1pcwoAAAE=)",
 		"legacy IO shorthand omot01 -> MiscData OPU group 1 (b21pcwoAAAE=)",
 	} {

@@ -195,7 +195,7 @@ func (b *builder) areas() {
 			}
 		}
 		if len(list) > 0 {
-			b.warn("docs/semantics.md §5.2: simple layout ids padded with _ and not type-checked: " + strings.Join(list, ", "))
+			b.warn("simple layout: area IDs padded with _ to 8 characters, their type not checked: " + strings.Join(list, ", "))
 		}
 	}
 	owner := map[ID]string{}
@@ -204,7 +204,7 @@ func (b *builder) areas() {
 	for _, raw := range sortedByID(res.ids) {
 		id := res.ids[raw]
 		if prev, dup := owner[id]; dup {
-			b.ps.add(byRaw[raw].path, "cortical ID %q and %q both become %s (docs/semantics.md §5.4)", prev, raw, id)
+			b.ps.add(byRaw[raw].path, "cortical IDs %q and %q both name area %s", prev, raw, id)
 			continue
 		}
 		owner[id] = raw

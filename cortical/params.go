@@ -87,7 +87,7 @@ func (pc *percents) notes() []string {
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
 		to := float32(k.from) / 100
-		out = append(out, fmt.Sprintf("docs/semantics.md §5.5: %s %s read as percent -> %s in %d area(s)",
+		out = append(out, fmt.Sprintf("%s %s read as a percentage -> %s in %d area(s)",
 			k.field, pyFloat(k.from), pyFloat(float64(to)), len(pc.m[k])))
 	}
 	return out
@@ -164,7 +164,7 @@ func convertArea(ps *problems, g *genome, a *rawArea, id ID, pc *percents) areaD
 		case v < 0 || v > math.MaxUint32:
 			ps.add(p.path, "want a neuron count in [0, %d], got %s", uint32(math.MaxUint32), describe(p.v))
 		case v == 0:
-			g.notes = append(g.notes, fmt.Sprintf("%s: 0 neurons per voxel read as 1 (docs/semantics.md §5.1 auto-fix)", p.path))
+			g.notes = append(g.notes, fmt.Sprintf("%s: 0 neurons per voxel read as 1, as FEAGI does", p.path))
 		default:
 			d.perVoxel = uint32(v)
 		}
@@ -207,7 +207,7 @@ func convertArea(ps *problems, g *genome, a *rawArea, id ID, pc *percents) areaD
 		pr.PSP = uint8(psp)
 	}
 	if flag(pMemory) {
-		g.notes = append(g.notes, fmt.Sprintf("%s: memory area grown as a LIF area (memory neurons are not implemented yet, docs/semantics.md §2.1)", a.path))
+		g.notes = append(g.notes, fmt.Sprintf("%s: memory area grown as a LIF area (memory neurons are not implemented yet)", a.path))
 	}
 	if isCoreID(id) {
 		if d.dims != [3]uint32{1, 1, 1} || d.perVoxel != 1 {

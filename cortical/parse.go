@@ -110,7 +110,7 @@ func parsePhysiology(ps *problems, g *genome, v any) {
 	if ok && step != nil {
 		if f, ok := asNumber(ps, "physiology."+key, step); ok {
 			if f <= 0 {
-				g.notes = append(g.notes, fmt.Sprintf("physiology.%s: %s is not positive; using 0.025 s (docs/semantics.md §5.1 auto-fix)", key, describe(step)))
+				g.notes = append(g.notes, fmt.Sprintf("physiology.%s: %s is not positive; using 0.025 s, as FEAGI does", key, describe(step)))
 			} else {
 				g.info.BurstRateHz = 1 / f
 			}

@@ -70,8 +70,8 @@ func TestFlatGenes(t *testing.T) {
 		t.Errorf("c__two: name %q params %+v", two.Name, two.Params)
 	}
 	for _, w := range []string{
-		"docs/semantics.md §5.5: leak_coefficient 10.0 read as percent -> 0.10000000149011612 in 1 area(s)",
-		"docs/semantics.md §5.5: neuron_excitability 50.0 read as percent -> 0.5 in 1 area(s)",
+		"leak_coefficient 10.0 read as a percentage -> 0.10000000149011612 in 1 area(s)",
+		"neuron_excitability 50.0 read as a percentage -> 0.5 in 1 area(s)",
 	} {
 		if !hasWarning(p, w) {
 			t.Errorf("missing warning %q in %q", w, p.Warnings)
@@ -139,7 +139,7 @@ func TestHierarchical(t *testing.T) {
 		t.Errorf("projector 2->4: %v", got)
 	}
 	// _power (given) and c__lef take the default 100; omot00 sets 0.25.
-	if !hasWarning(p, "neuron_excitability 100.0 read as percent -> 1.0 in 2 area(s)") {
+	if !hasWarning(p, "neuron_excitability 100.0 read as a percentage -> 1.0 in 2 area(s)") {
 		t.Errorf("warnings %q", p.Warnings)
 	}
 }
@@ -245,7 +245,7 @@ func TestBadGenomes(t *testing.T) {
 		{"number overflow", []byte(`{"version":"2.1","blueprint":{"c__abc":{"firing_threshold":1e999}}}`), []string{"want a finite number, got 1e999"}},
 		{"too many neurons", with("block_boundaries", []int{100000, 100000, 1}), []string{"over the limit of 4294967295 neurons"}},
 		{"two IDs become one", hierGenome(t, obj{"_power": area(1, 1, 1, 1, nil), "___pwr": area(1, 1, 1, 1, nil)}, nil),
-			[]string{`cortical ID "___pwr" and "_power" both become X19fcG93ZXI=`}},
+			[]string{`cortical IDs "___pwr" and "_power" both name area X19fcG93ZXI=`}},
 		{"bad type byte", hierGenome(t, obj{"x__abc": area(1, 1, 1, 1, nil)}, nil), []string{"blueprint.x__abc: cortical ID eF9fYWJjX18=: type byte 'x'"}},
 		{"morphology type", hierGenome(t, obj{}, obj{"m": obj{"type": "fancy"}}), []string{`neuron_morphologies.m.type: want vectors, patterns, functions or composite, got "fancy"`}},
 		{"negative pattern", hierGenome(t, obj{}, obj{"m": obj{"type": "patterns", "parameters": obj{"patterns": []any{[]any{[]any{0, 0, -1}, []any{0, 0, 0}}}}}}),
@@ -345,7 +345,7 @@ func TestSimpleLayout(t *testing.T) {
 		t.Errorf("simple projector mapping: %v", got)
 	}
 	// 40 % is written once, in the parameter set both areas use.
-	if !hasWarning(p, "neuron_excitability 40.0 read as percent -> 0.4000000059604645 in 1 area(s)") {
+	if !hasWarning(p, "neuron_excitability 40.0 read as a percentage -> 0.4000000059604645 in 1 area(s)") {
 		t.Errorf("warnings %q", p.Warnings)
 	}
 }

@@ -153,7 +153,7 @@ func parseSimpleRule(ps *problems, g *genome, path string, v any) (rule, bool) {
 	if typ == "fully_connected" {
 		r.allToAll = true
 		r.morph = "fully_connected"
-		g.notes = append(g.notes, fmt.Sprintf("%s: simple-layout mapping type fully_connected grown as all-to-all (docs/semantics.md §5.2)", path))
+		g.notes = append(g.notes, fmt.Sprintf("%s: simple-layout mapping type fully_connected grown as all-to-all", path))
 	} else {
 		r.morph = renameMorphology(typ)
 	}

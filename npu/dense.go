@@ -56,7 +56,7 @@ func (e *engine) noAcc32(sg segment, fired []uint32, pot []float32, nf int, sel 
 // excitability hash of neuron lo (see noAcc32).
 func (e *engine) noAccBlock32(lo uint32, rv float32, sel *stateSel, ps uint32, fired []uint32, pot []float32, nf int) int {
 	p := &e.p
-	acc := (*[64]float32)(e.acc32[lo : lo+64])
+	acc := (*[64]float32)(e.f32.acc[lo : lo+64])
 	st := (*[64]uint32)(e.st[lo : lo+64])
 	thr, lim, countLimit, exCut := p.thr32, p.lim32, p.countLimit, p.exCut
 	sl := *sel
@@ -94,7 +94,7 @@ func (e *engine) noAcc8(sg segment, fired []uint32, potF []int32, nf int, sel *s
 		e.shards[sg.shard].ran |= loopDriveOnly
 		win := sg.vF >= e.p.thrF && sg.vF <= e.p.limF
 		nf0 := nf
-		nf, from = e.driveOnlyLimited(sg, win, fired, nf, uint32(uint8(e.q.Zero))<<24) // packed: refrSn ≤ 255
+		nf, from = e.driveOnlyLimited(sg, win, fired, nf, uint32(uint8(e.i8.q.Zero))<<24) // packed: refrSn ≤ 255
 		for i := range potF[nf0:nf] {
 			potF[nf0+i] = sg.vF
 		}
@@ -114,10 +114,10 @@ func (e *engine) noAcc8(sg segment, fired []uint32, potF []int32, nf int, sel *s
 // stored code (packed areas) is always the code of 0.
 func (e *engine) noAccBlock8(lo uint32, rv int32, sel *stateSel, ps uint32, fired []uint32, potF []int32, nf int) int {
 	p := &e.p
-	acc := (*[64]int32)(e.accF[lo : lo+64])
+	acc := (*[64]int32)(e.i8.acc[lo : lo+64])
 	st := (*[64]uint32)(e.st[lo : lo+64])
 	_, stMask, packMask := e.packing()
-	zeroTop := uint32(uint8(e.q.Zero)) << 24 & packMask
+	zeroTop := uint32(uint8(e.i8.q.Zero)) << 24 & packMask
 	thr, lim, countLimit, exCut := p.thrF, p.limF, p.countLimit, p.exCut
 	sl := *sel
 	var fb [64]uint8
@@ -177,7 +177,7 @@ func (e *engine) noAccLimited32(lo uint32, rv float32, ps uint32, fired []uint32
 	p := &e.p
 	var ex [64]uint8
 	exFlags(&ex, ps, p.exCut)
-	acc := (*[64]float32)(e.acc32[lo : lo+64])
+	acc := (*[64]float32)(e.f32.acc[lo : lo+64])
 	st := (*[64]uint32)(e.st[lo : lo+64])
 	thr, lim := p.thr32, p.lim32
 	ln := p.limitedNext()

@@ -57,7 +57,13 @@
 //
 // # Layout and concurrency
 //
-// Parameters are per area; per neuron the engine keeps the potential and a
+// NewEngine returns an *AreaEngine. Its state is a core shared by both
+// precisions (parameters, state words, candidate bitmap, shards, synapse
+// tables, plasticity) and the neuron arrays of its precision: neurons32
+// (float32 potentials, sums, thresholds) or neurons8 (the quantizer, int8
+// codes, int32 fine sums and thresholds). Loops whose arithmetic is the same
+// in both are generic (addRows, addUniformRows, collect). Parameters are per
+// area; per neuron the engine keeps the potential and a
 // packed uint32 of refractory countdown (bits 16–23, or 16–31) and
 // consecutive count (bits 0–15), and a threshold only when the area has a
 // threshold gradient. fp32: float32 potential + state word, 8 B per neuron.

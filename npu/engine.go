@@ -116,10 +116,13 @@ type areaParams struct {
 	gradient     bool
 }
 
-// engine is one area's state. Per neuron it keeps only what varies: the
-// membrane potential (float32 or an int8 code), a packed uint32 of refractory
-// countdown (high 16 bits) and consecutive-fire count (low 16 bits), and a
-// threshold only when the area has a threshold gradient.
+// engine is one area's state: a core shared by both precisions (parameters,
+// the packed countdown and count, candidate bitmap, shards, tables,
+// plasticity) and the neuron arrays of its precision, f32 or i8; the other
+// is empty. Per neuron it keeps only what varies: the membrane potential
+// (float32 or an int8 code), a packed uint32 of refractory countdown (high
+// 16 bits) and consecutive-fire count (low 16 bits), and a threshold only
+// when the area has a threshold gradient.
 type engine struct {
 	spec     AreaSpec
 	prec     quant.Precision
@@ -127,21 +130,12 @@ type engine struct {
 	incoming []*Connection
 	opts     Options
 	p        areaParams
-	q        quant.Quantizer // int8 only
 
-	mp32 []float32 // fp32 potentials
-	mp8  []int8    // int8 codes, when not packed into st
-	// packed: an int8 area whose countdown fits 8 bits keeps its potential
-	// code in the top byte of st (countdown<<16 | count below it), 4 B per
-	// neuron in all.
-	packed bool
-	st     []uint32  // countdown<<16 | count
-	thr32  []float32 // fp32 per-neuron threshold (gradient only)
-	thrF   []int32   // int8 per-neuron fine threshold (gradient only)
+	f32 neurons32 // fp32 engines
+	i8  neurons8  // int8 engines
 
-	acc32 []float32 // fp32 fire-candidate sums (dense)
-	accF  []int32   // int8 fire-candidate sums in fine units (dense)
-	cand  []uint64  // candidate bitmap (the touched list)
+	st   []uint32 // countdown<<16 | count (int8 packed: the code in the top byte)
+	cand []uint64 // candidate bitmap (the touched list)
 	// fireBits marks the neurons of driven segments that fired in this burst,
 	// between the update loop and collect (always zero between bursts).
 	fireBits []uint64
@@ -149,12 +143,10 @@ type engine struct {
 	// (bursts stepped, or the largest count of a restored snapshot).
 	countBound uint32
 
-	segs     []segment
-	conns    []inConn
-	plainAdd bool // int8: no neuron's synaptic input can exceed inputLimit
-	// inhibitory: some incoming synapse is inhibitory; negPoints: some
-	// sensory point of this burst is negative (int8 only, see fast8).
-	inhibitory, negPoints bool
+	segs  []segment
+	conns []inConn
+	// inhibitory: some incoming synapse is inhibitory.
+	inhibitory bool
 	// driveOnly: no input but the drive in this burst (no point, no power,
 	// no fired upstream neuron), so every driven sum is its drive.
 	driveOnly bool
@@ -167,6 +159,29 @@ type engine struct {
 	in    *Input
 	out   Output
 	plast []*plasticState // parallel to incoming; nil when not plastic
+}
+
+// neurons32 are the neuron arrays of an fp32 engine.
+type neurons32 struct {
+	mp  []float32 // potentials
+	acc []float32 // fire-candidate sums (dense)
+	thr []float32 // per-neuron threshold (gradient only)
+}
+
+// neurons8 are the neuron arrays of an int8 engine and what its fixed-point
+// arithmetic needs.
+type neurons8 struct {
+	q quant.Quantizer
+	// packed: the countdown fits 8 bits, so the potential code rides in the
+	// top byte of engine.st (countdown<<16 | count below it), 4 B per neuron
+	// in all; otherwise mp holds the codes.
+	packed bool
+	mp     []int8
+	acc    []int32 // fire-candidate sums in fine units (dense)
+	thr    []int32 // per-neuron fine threshold (gradient only)
+	// plainAdd: no neuron's synaptic input can exceed inputLimit;
+	// negPoints: some sensory point of this burst is negative (see fast8).
+	plainAdd, negPoints bool
 }
 
 // segment is a run of neurons with the same drive: driven segments are
@@ -206,7 +221,7 @@ func newEngine(spec AreaSpec, prec quant.Precision, incoming []*Connection, opts
 	e.opts.Drive = append([]Drive(nil), opts.Drive...)
 	e.setParams()
 	if prec == quant.INT8 {
-		e.q = chooseQuantizer(&spec, incoming)
+		e.i8.q = chooseQuantizer(&spec, incoming)
 		e.setFineParams()
 	}
 	e.allocState()
@@ -452,10 +467,10 @@ func latticeQuantizer(s *AreaSpec, incoming []*Connection, top float32) (quant.Q
 
 func (e *engine) setFineParams() {
 	a := &e.p
-	a.thrF = e.q.ThresholdFine(a.thr32)
+	a.thrF = e.i8.q.ThresholdFine(a.thr32)
 	a.limF = math.MaxInt32
 	if e.spec.Params.ThresholdLimit > 0 {
-		a.limF = e.q.LimitFine(a.lim32)
+		a.limF = e.i8.q.LimitFine(a.lim32)
 	}
 	a.keepQ = quant.KeepQ15(a.keep32)
 }
@@ -466,29 +481,29 @@ func (e *engine) allocState() {
 	e.cand = make([]uint64, (n+63)/64)
 	e.fireBits = make([]uint64, (n+63)/64)
 	if e.prec == quant.FP32 {
-		e.mp32 = make([]float32, n)
-		e.acc32 = make([]float32, n)
+		e.f32.mp = make([]float32, n)
+		e.f32.acc = make([]float32, n)
 	} else {
-		e.packed = e.p.refrSn <= 0xFF
-		if e.packed {
+		e.i8.packed = e.p.refrSn <= 0xFF
+		if e.i8.packed {
 			for i := range e.st {
-				e.st[i] = uint32(uint8(e.q.Zero)) << 24
+				e.st[i] = uint32(uint8(e.i8.q.Zero)) << 24
 			}
 		} else {
-			e.mp8 = make([]int8, n)
-			for i := range e.mp8 {
-				e.mp8[i] = e.q.Zero
+			e.i8.mp = make([]int8, n)
+			for i := range e.i8.mp {
+				e.i8.mp[i] = e.i8.q.Zero
 			}
 		}
-		e.accF = make([]int32, n)
+		e.i8.acc = make([]int32, n)
 	}
 	if !e.p.gradient || n == 0 { // n == 0: some dimension is 0, nothing to fill
 		return
 	}
 	if e.prec == quant.FP32 {
-		e.thr32 = make([]float32, n)
+		e.f32.thr = make([]float32, n)
 	} else {
-		e.thrF = make([]int32, n)
+		e.i8.thr = make([]int32, n)
 	}
 	d, pv := e.spec.Dims, e.spec.PerVoxel
 	i := 0
@@ -498,9 +513,9 @@ func (e *engine) allocState() {
 				t := e.thresholdAt(x, y, z)
 				for k := uint32(0); k < pv; k++ {
 					if e.prec == quant.FP32 {
-						e.thr32[i] = t
+						e.f32.thr[i] = t
 					} else {
-						e.thrF[i] = e.q.ThresholdFine(t)
+						e.i8.thr[i] = e.i8.q.ThresholdFine(t)
 					}
 					i++
 				}
@@ -520,7 +535,7 @@ func (e *engine) buildSegments() {
 		}
 		sg := segment{from: d.From, to: d.To, driven: true, v32: d.P}
 		if e.prec == quant.INT8 {
-			sg.vF = clampInput(e.q.EncodeFine(d.P))
+			sg.vF = clampInput(e.i8.q.EncodeFine(d.P))
 		}
 		e.segs = append(e.segs, sg)
 		at = d.To
@@ -538,9 +553,9 @@ func (e *engine) buildSegments() {
 func (e *engine) resetDriven(sg segment) {
 	for i := sg.from; i < sg.to; i++ {
 		if e.prec == quant.FP32 {
-			e.acc32[i] = sg.v32
+			e.f32.acc[i] = sg.v32
 		} else {
-			e.accF[i] = sg.vF
+			e.i8.acc[i] = sg.vF
 		}
 		e.cand[i>>6] |= 1 << (i & 63)
 	}
@@ -556,7 +571,7 @@ func (e *engine) Incoming() []*Connection { return e.incoming }
 func (e *engine) Precision() quant.Precision { return e.prec }
 
 // Quantizer is the int8 quantizer (zero value for fp32 engines).
-func (e *engine) Quantizer() quant.Quantizer { return e.q }
+func (e *engine) Quantizer() quant.Quantizer { return e.i8.q }
 
 // LastBurst is the last burst stepped (0 before the first Step).
 func (e *engine) LastBurst() Burst { return e.burst }
@@ -569,7 +584,7 @@ func (e *engine) HotBytesPerNeuron() int {
 	b := 4 // st
 	if e.prec == quant.FP32 {
 		b += 4
-	} else if !e.packed {
+	} else if !e.i8.packed {
 		b++
 	}
 	if e.p.gradient {
@@ -586,7 +601,7 @@ func (e *engine) ScratchBytesPerNeuron() float64 { return 4 + 1.0/8 }
 // byte of st), the mask of st's state bits, and the mask that keeps the code
 // when storing st (0 when not packed).
 func (e *engine) packing() (packed bool, stMask, packMask uint32) {
-	if e.packed {
+	if e.i8.packed {
 		return true, 0x00FFFFFF, 0xFF000000
 	}
 	return false, 0xFFFFFFFF, 0
@@ -594,15 +609,15 @@ func (e *engine) packing() (packed bool, stMask, packMask uint32) {
 
 // code is the int8 potential code of neuron i.
 func (e *engine) code(i int) int8 {
-	if e.packed {
+	if e.i8.packed {
 		return int8(e.st[i] >> 24)
 	}
-	return e.mp8[i]
+	return e.i8.mp[i]
 }
 
 // state is the countdown<<16 | count of neuron i, without a packed code.
 func (e *engine) state(i int) uint32 {
-	if e.packed {
+	if e.i8.packed {
 		return e.st[i] & 0x00FFFFFF
 	}
 	return e.st[i]

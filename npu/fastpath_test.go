@@ -106,26 +106,26 @@ func TestSimpleBlockI32(t *testing.T) {
 		}
 		b, _ := newEngine(spec, precisions[0], nil, Options{})
 		for i := range 128 {
-			a.acc32[i], a.mp32[i] = val(), val()
+			a.f32.acc[i], a.f32.mp[i] = val(), val()
 			a.st[i] = uint32(rng.IntN(3))<<16 | uint32(rng.IntN(100))
 		}
-		copy(b.acc32, a.acc32)
-		copy(b.mp32, a.mp32)
+		copy(b.f32.acc, a.f32.acc)
+		copy(b.f32.mp, a.f32.mp)
 		copy(b.st, a.st)
 		fa, pa := make([]uint32, 128), make([]float32, 128)
 		fb, pb := make([]uint32, 128), make([]float32, 128)
 		var c *engine
-		b0mp, b0acc, b0st := slices.Clone(a.mp32), slices.Clone(a.acc32), slices.Clone(a.st)
+		b0mp, b0acc, b0st := slices.Clone(a.f32.mp), slices.Clone(a.f32.acc), slices.Clone(a.st)
 		if haveKernels {
 			c, _ = newEngine(spec, precisions[0], nil, Options{})
-			copy(c.acc32, a.acc32)
-			copy(c.mp32, a.mp32)
+			copy(c.f32.acc, a.f32.acc)
+			copy(c.f32.mp, a.f32.mp)
 			copy(c.st, a.st)
 		}
 		na := a.simpleBlockI32(64, 3.5, fa, pa, 0)
 		nb := b.simpleBlock32(64, 3.5, fb, pb, 0)
 		if na != nb || !slices.Equal(fa[:na], fb[:nb]) || !slices.Equal(bits32(pa[:na]), bits32(pb[:nb])) ||
-			!slices.Equal(a.st, b.st) || !slices.Equal(bits32(a.mp32), bits32(b.mp32)) || !slices.Equal(bits32(a.acc32), bits32(b.acc32)) {
+			!slices.Equal(a.st, b.st) || !slices.Equal(bits32(a.f32.mp), bits32(b.f32.mp)) || !slices.Equal(bits32(a.f32.acc), bits32(b.f32.acc)) {
 			t.Fatalf("iteration %d: integer window test differs from the float one", it)
 		}
 		if c != nil {
@@ -142,10 +142,10 @@ func TestSimpleBlockI32(t *testing.T) {
 				}
 			}
 			if nc != na || !slices.Equal(fa[:na], fc[:nc]) || !slices.Equal(bits32(pa[:na]), bits32(pc[:nc])) ||
-				!slices.Equal(a.st, c.st) || !slices.Equal(bits32(a.mp32), bits32(c.mp32)) || !slices.Equal(bits32(a.acc32), bits32(c.acc32)) {
+				!slices.Equal(a.st, c.st) || !slices.Equal(bits32(a.f32.mp), bits32(c.f32.mp)) || !slices.Equal(bits32(a.f32.acc), bits32(c.f32.acc)) {
 				for i := range 128 {
-					if a.st[i] != c.st[i] || math.Float32bits(a.mp32[i]) != math.Float32bits(c.mp32[i]) {
-						t.Logf("neuron %d: state %x / %x, potential %x / %x (in: mp %x acc %x st %x)", i, a.st[i], c.st[i], math.Float32bits(a.mp32[i]), math.Float32bits(c.mp32[i]), math.Float32bits(b0mp[i]), math.Float32bits(b0acc[i]), b0st[i])
+					if a.st[i] != c.st[i] || math.Float32bits(a.f32.mp[i]) != math.Float32bits(c.f32.mp[i]) {
+						t.Logf("neuron %d: state %x / %x, potential %x / %x (in: mp %x acc %x st %x)", i, a.st[i], c.st[i], math.Float32bits(a.f32.mp[i]), math.Float32bits(c.f32.mp[i]), math.Float32bits(b0mp[i]), math.Float32bits(b0acc[i]), b0st[i])
 					}
 				}
 				t.Fatalf("iteration %d: the assembly kernel differs from the Go loop (fired %d / %d)", it, na, nc)
@@ -258,13 +258,13 @@ func TestSimpleKernel8(t *testing.T) {
 		for i := range 128 {
 			switch rng.IntN(3) {
 			case 0:
-				a.accF[i] = int32(rng.Uint32())
+				a.i8.acc[i] = int32(rng.Uint32())
 			default:
-				a.accF[i] = int32(rng.IntN(1<<16)) - 1<<14
+				a.i8.acc[i] = int32(rng.IntN(1<<16)) - 1<<14
 			}
 			a.st[i] = rng.Uint32()&0xFF000000 | uint32(rng.IntN(6))<<16 | uint32(rng.IntN(0xFFFF))
 		}
-		copy(b.accF, a.accF)
+		copy(b.i8.acc, a.i8.acc)
 		copy(b.st, a.st)
 		c := a.blockConst8(int32(rng.IntN(1 << 12)))
 		k := c.kernel8()
@@ -274,7 +274,7 @@ func TestSimpleKernel8(t *testing.T) {
 		na := a.simpleBlock8(64, &c, d, fa, pa, 0)
 		nb := b.simpleBlockK8(64, &k, d, fb, pb, 0)
 		if na != nb || !slices.Equal(fa[:na], fb[:nb]) || !slices.Equal(pa[:na], pb[:nb]) ||
-			!slices.Equal(a.st, b.st) || !slices.Equal(a.accF, b.accF) {
+			!slices.Equal(a.st, b.st) || !slices.Equal(a.i8.acc, b.i8.acc) {
 			for i := range 128 {
 				if a.st[i] != b.st[i] {
 					t.Logf("neuron %d: state %x / %x", i, a.st[i], b.st[i])

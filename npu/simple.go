@@ -23,7 +23,7 @@ import (
 // areas must be packed with sums bounded by inputLimit (plainAdd).
 func (e *engine) isSimple() bool {
 	p := &e.p
-	if e.prec == quant.INT8 && (!e.plainAdd || !e.packed) {
+	if e.prec == quant.INT8 && (!e.i8.plainAdd || !e.i8.packed) {
 		return false
 	}
 	return !p.limited && p.exAlways && p.accumulate && !p.gradient && e.countBound < 0xFFFF
@@ -121,9 +121,9 @@ func (e *engine) kernel32(rv float32) kernel32 {
 // have room for 64 + kernelSlack entries from nf: the neurons before this
 // block fired at most once each, and the lists have the slack.
 func (e *engine) simpleBlockK32(lo uint32, k *kernel32, fired []uint32, pot []float32, nf int) int {
-	acc := (*[64]float32)(e.acc32[lo : lo+64])
+	acc := (*[64]float32)(e.f32.acc[lo : lo+64])
 	st := (*[64]uint32)(e.st[lo : lo+64])
-	mp := (*[64]float32)(e.mp32[lo : lo+64])
+	mp := (*[64]float32)(e.f32.mp[lo : lo+64])
 	out := (*[64 + kernelSlack]uint32)(fired[nf : nf+64+kernelSlack])
 	outP := (*[64 + kernelSlack]float32)(pot[nf : nf+64+kernelSlack])
 	return nf + simpleKernel32(&acc[0], &st[0], &mp[0], k, &out[0], &outP[0], lo)
@@ -137,9 +137,9 @@ func (e *engine) simpleBlockK32(lo uint32, k *kernel32, fired []uint32, pot []fl
 // comparison.
 func (e *engine) simpleBlockI32(lo uint32, rv float32, fired []uint32, pot []float32, nf int) int {
 	p := &e.p
-	acc := (*[64]float32)(e.acc32[lo : lo+64])
+	acc := (*[64]float32)(e.f32.acc[lo : lo+64])
 	st := (*[64]uint32)(e.st[lo : lo+64])
-	mp := (*[64]float32)(e.mp32[lo : lo+64])
+	mp := (*[64]float32)(e.f32.mp[lo : lo+64])
 	thrB := int32(math.Float32bits(p.thr32))
 	span := uint32(int32(math.Float32bits(p.lim32)) - thrB)
 	keep := p.keep32
@@ -182,10 +182,10 @@ func (e *engine) simpleBlockI32(lo uint32, rv float32, fired []uint32, pot []flo
 // written at position nf of fired/pot, and nf advances only when it fired.
 func (e *engine) simpleRange32(from, to uint32, rv float32, fired []uint32, pot []float32, nf int) int {
 	p := &e.p
-	acc := e.acc32[from:to]
+	acc := e.f32.acc[from:to]
 	st := e.st[from:to]
 	st = st[:len(acc)]
-	mp := e.mp32[from:to]
+	mp := e.f32.mp[from:to]
 	mp = mp[:len(acc)]
 	thr, lim, keep := p.thr32, p.lim32, p.keep32
 	cdFire := p.refr<<16 + 1 // added to the state when firing: countdown and count+1
@@ -223,9 +223,9 @@ func (e *engine) simpleRange32(from, to uint32, rv float32, fired []uint32, pot 
 // simple path).
 func (e *engine) simpleBlock32(lo uint32, rv float32, fired []uint32, pot []float32, nf int) int {
 	p := &e.p
-	acc := (*[64]float32)(e.acc32[lo : lo+64])
+	acc := (*[64]float32)(e.f32.acc[lo : lo+64])
 	st := (*[64]uint32)(e.st[lo : lo+64])
-	mp := (*[64]float32)(e.mp32[lo : lo+64])
+	mp := (*[64]float32)(e.f32.mp[lo : lo+64])
 	thr, lim, keep := p.thr32, p.lim32, p.keep32
 	cdFire := p.refr<<16 + 1
 	var fb [64]uint8
@@ -309,10 +309,10 @@ func (e *engine) simple8(sg segment, fired []uint32, potF []int32, nf int) int {
 // left by one puts those bits in the code byte of the state word.
 func (e *engine) simpleRange8(from, to uint32, rv int32, fired []uint32, potF []int32, nf int) int {
 	p := &e.p
-	zero := int32(e.q.Zero)
+	zero := int32(e.i8.q.Zero)
 	zero8 := zero << quant.FineBits
 	d := quant.DitherAt(e.spec.FirstID+from, quant.DitherSalt(e.burst)) // of neuron from
-	acc := e.accF[from:to]
+	acc := e.i8.acc[from:to]
 	st := e.st[from:to]
 	st = st[:len(acc)]
 	// thr ≤ x ≤ lim as one unsigned comparison on y (no overflow: |y| < 2^30).
@@ -356,8 +356,8 @@ func (e *engine) simpleRange8(from, to uint32, rv int32, fired []uint32, potF []
 // the window test is y ≥ thrF + Zero·256, a signed comparison (no overflow:
 // |y| < 2^30 and |thrF| < 2^21).
 func (e *engine) fast8(sg segment) bool {
-	loF, hiF := e.q.FineRange()
-	return e.p.limF == math.MaxInt32 && !e.inhibitory && !e.negPoints && sg.vF >= 0 &&
+	loF, hiF := e.i8.q.FineRange()
+	return e.p.limF == math.MaxInt32 && !e.inhibitory && !e.i8.negPoints && sg.vF >= 0 &&
 		e.p.thrF <= hiF && e.p.thrF >= loF-1<<16
 }
 
@@ -368,7 +368,7 @@ type block8 struct {
 }
 
 func (e *engine) blockConst8(rv int32) block8 {
-	zero := int32(e.q.Zero)
+	zero := int32(e.i8.q.Zero)
 	zero8 := zero << quant.FineBits
 	return block8{
 		rv: rv, zero8: zero8, thrY: e.p.thrF + zero8, keep: e.p.keepQ,
@@ -407,7 +407,7 @@ func (c *block8) kernel8() kernel8 {
 
 // simpleBlockK8 is simpleBlock8 through simpleKernel8 (see simpleBlockK32).
 func (e *engine) simpleBlockK8(lo uint32, k *kernel8, d uint32, fired []uint32, potF []int32, nf int) int {
-	acc := (*[64]int32)(e.accF[lo : lo+64])
+	acc := (*[64]int32)(e.i8.acc[lo : lo+64])
 	st := (*[64]uint32)(e.st[lo : lo+64])
 	out := (*[64 + kernelSlack]uint32)(fired[nf : nf+64+kernelSlack])
 	outP := (*[64 + kernelSlack]int32)(potF[nf : nf+64+kernelSlack])
@@ -423,7 +423,7 @@ func (e *engine) simpleBlockK8(lo uint32, k *kernel8, d uint32, fired []uint32, 
 // state keeps the count, which differs from count+1 as counts stay below
 // 0xFFFF on the simple path). d is the dither of neuron lo.
 func (e *engine) simpleBlock8(lo uint32, c *block8, d uint32, fired []uint32, potF []int32, nf int) int {
-	acc := (*[64]int32)(e.accF[lo : lo+64])
+	acc := (*[64]int32)(e.i8.acc[lo : lo+64])
 	st := (*[64]uint32)(e.st[lo : lo+64])
 	rv, thrY, keep, k0, fireAdd := c.rv, c.thrY, c.keep, c.k0, c.fireAdd
 	const ditherMask = 1<<(quant.FineBits+quant.KeepBits) - 1

@@ -65,11 +65,11 @@ func (e *engine) Snapshot() ([]byte, error) {
 	w.u8(uint8(e.prec))
 	writeSpec(w, &e.spec)
 	w.u64(e.burst)
-	w.f32(e.q.Scale)
-	w.u8(uint8(e.q.Zero))
+	w.f32(e.i8.q.Scale)
+	w.u8(uint8(e.i8.q.Zero))
 	w.u32(e.n)
 	if e.prec == quant.FP32 {
-		for _, v := range e.mp32 {
+		for _, v := range e.f32.mp {
 			w.f32(v)
 		}
 	} else {
@@ -457,8 +457,8 @@ func restore(data []byte, opts Options) (*engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
-	if d.prec == quant.INT8 && (d.q.Scale != e.q.Scale || d.q.Zero != e.q.Zero) {
-		return nil, fmt.Errorf("%w: quantizer %v differs from the area's %v", ErrSnapshot, d.q, e.q)
+	if d.prec == quant.INT8 && (d.q.Scale != e.i8.q.Scale || d.q.Zero != e.i8.q.Zero) {
+		return nil, fmt.Errorf("%w: quantizer %v differs from the area's %v", ErrSnapshot, d.q, e.i8.q)
 	}
 	if w > 1 { // rebuild the shards for the requested worker count
 		e.opts.Workers = w
@@ -466,9 +466,9 @@ func restore(data []byte, opts Options) (*engine, error) {
 		e.buildTables()
 	}
 	e.burst = d.burst
-	copy(e.mp32, d.mp32)
+	copy(e.f32.mp, d.mp32)
 	copy(e.st, d.st)
-	if e.packed {
+	if e.i8.packed {
 		for i, c := range d.mp8 {
 			if d.st[i] > 0x00FFFFFF {
 				return nil, fmt.Errorf("%w: neuron %d: countdown %d exceeds the area's %d", ErrSnapshot, i, d.st[i]>>16, e.p.refrSn)
@@ -476,7 +476,7 @@ func restore(data []byte, opts Options) (*engine, error) {
 			e.st[i] |= uint32(uint8(c)) << 24
 		}
 	} else {
-		copy(e.mp8, d.mp8)
+		copy(e.i8.mp, d.mp8)
 	}
 	for _, s := range d.st {
 		e.countBound = max(e.countBound, s&0xFFFF)

@@ -36,7 +36,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			b := mustRunner(t, areas, cloneConns(conns), prec, RunnerOptions{})
 			for i, e := range a.Engines() {
 				if prec == quant.INT8 {
-					layouts[e.(*AreaEngine).packed]++
+					layouts[e.(*AreaEngine).i8.packed]++
 				}
 				snap, err := e.Snapshot()
 				if err != nil {

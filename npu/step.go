@@ -64,7 +64,7 @@ var noInput Input
 func (e *engine) scatterPoints(in *Input) {
 	n := e.n
 	if e.prec == quant.FP32 {
-		acc := e.acc32
+		acc := e.f32.acc
 		for _, p := range in.Points {
 			if p.Local < n {
 				acc[p.Local] += p.P
@@ -77,17 +77,17 @@ func (e *engine) scatterPoints(in *Input) {
 		}
 		return
 	}
-	acc := e.accF
-	e.negPoints = false
+	acc := e.i8.acc
+	e.i8.negPoints = false
 	for _, p := range in.Points {
-		e.negPoints = e.negPoints || p.P < 0
+		e.i8.negPoints = e.i8.negPoints || p.P < 0
 		if p.Local < n {
-			acc[p.Local] = clampInput(quant.SatAdd(acc[p.Local], e.q.EncodeFine(p.P)))
+			acc[p.Local] = clampInput(quant.SatAdd(acc[p.Local], e.i8.q.EncodeFine(p.P)))
 			e.cand[p.Local>>6] |= 1 << (p.Local & 63)
 		}
 	}
 	if e.spec.Index == PowerArea && n > 0 {
-		acc[0] = clampInput(quant.SatAdd(acc[0], e.q.EncodeFine(PowerAmount)))
+		acc[0] = clampInput(quant.SatAdd(acc[0], e.i8.q.EncodeFine(PowerAmount)))
 		e.cand[0] |= 1
 	}
 }
@@ -126,7 +126,7 @@ func (e *engine) runShard(k int) {
 
 func (e *engine) scatter32(ic *inConn, k int, fired []uint32, pot []float32) {
 	tb := &ic.tabs[k]
-	acc, cand := e.acc32, e.cand
+	acc, cand := e.f32.acc, e.cand
 	start, tgt, val := tb.start, tb.tgt, tb.c32
 	if ic.div == nil {
 		if tb.row32 != nil {
@@ -156,9 +156,9 @@ func (e *engine) scatter32(ic *inConn, k int, fired []uint32, pot []float32) {
 
 func (e *engine) scatter8(ic *inConn, k int, fired []uint32, pot []float32) {
 	tb := &ic.tabs[k]
-	acc, cand := e.accF, e.cand
+	acc, cand := e.i8.acc, e.cand
 	start, tgt := tb.start, tb.tgt
-	if tb.kQ8 == nil && e.plainAdd {
+	if tb.kQ8 == nil && e.i8.plainAdd {
 		if tb.rowF != nil {
 			addUniformRows(acc, cand, start, tgt, tb.rowF, fired, ic.srcN, !e.shards[k].allDriven)
 			return
@@ -204,7 +204,7 @@ func (e *engine) scatter8(ic *inConn, k int, fired []uint32, pot []float32) {
 // dense accumulator, each row in creation order (docs/semantics.md §3.4); with mark set it
 // also marks each target as a candidate (when every target already is one,
 // as under a drive covering the shard, the marking is skipped). Plain
-// addition: the caller has ruled out overflow (int8: engine.plainAdd).
+// addition: the caller has ruled out overflow (int8: engine.i8.plainAdd).
 // Fired indices outside the source area are ignored.
 func addRows[V float32 | int32](acc []V, cand []uint64, start, tgt []uint32, val []V, fired []uint32, srcN uint32, mark bool) {
 	if !mark {
@@ -278,7 +278,7 @@ func segMask(w, from, to uint32) uint64 {
 
 // inputLimit bounds the int8 sum of drive, points and power (fine units), so
 // that when the synaptic inputs of any neuron cannot exceed it either
-// (engine.plainAdd) the scatter adds without saturation checks, and adding
+// (engine.i8.plainAdd) the scatter adds without saturation checks, and adding
 // the stored potential (< 2^16 fine) cannot overflow int32 either.
 const inputLimit = 1 << 29
 

@@ -149,7 +149,7 @@ func (e *engine) buildTables() {
 		}
 	}
 	if e.prec == quant.INT8 {
-		e.plainAdd = e.inputBound() <= inputLimit
+		e.i8.plainAdd = e.inputBound() <= inputLimit
 	}
 	for k := range e.conns {
 		ic := &e.conns[k]
@@ -242,7 +242,7 @@ func (e *engine) buildTable(ic *inConn, h int) {
 				tb.c32 = nil
 			}
 		case tb.cF != nil:
-			if tb.rowF = rowValues(tb.start, tb.cF); tb.rowF != nil && e.plainAdd {
+			if tb.rowF = rowValues(tb.start, tb.cF); tb.rowF != nil && e.i8.plainAdd {
 				tb.cF = nil
 			}
 		}
@@ -301,12 +301,12 @@ func (e *engine) synapseValue32(c *Connection, s int, j uint32) float32 {
 // units with weight w and PSP psp (whole numbers): exactly ±w·psp/N for a
 // lattice quantizer, else the rounded fp32 contribution.
 func (e *engine) contributionFine(c *Connection, s int, j uint32, w, psp float32) int32 {
-	if e.q.Exact() {
+	if e.i8.q.Exact() {
 		v := int64(w) * int64(psp)
 		if c.Inhibitory[j] {
 			v = -v
 		}
-		if x, ok := e.q.FineOfRat(v, int64(divisor(c, s))); ok {
+		if x, ok := e.i8.q.FineOfRat(v, int64(divisor(c, s))); ok {
 			return x
 		}
 	}
@@ -314,13 +314,13 @@ func (e *engine) contributionFine(c *Connection, s int, j uint32, w, psp float32
 	if c.Inhibitory[j] {
 		b = -b
 	}
-	return e.q.EncodeFine(float32(b / divisor(c, s)))
+	return e.i8.q.EncodeFine(float32(b / divisor(c, s)))
 }
 
 // synapseKQ8 is the int8 fine contribution of synapse j per unit of PSP, in
 // Q8, for mp-driven sources: ±w/N/(Scale/256)·256.
 func (e *engine) synapseKQ8(c *Connection, s int, j uint32) int64 {
-	v := float64(c.Weight[j]) / float64(divisor(c, s)) / float64(e.q.Scale) * (1 << (quant.FineBits + 8))
+	v := float64(c.Weight[j]) / float64(divisor(c, s)) / float64(e.i8.q.Scale) * (1 << (quant.FineBits + 8))
 	if c.Inhibitory[j] {
 		v = -v
 	}

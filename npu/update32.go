@@ -25,7 +25,7 @@ import (
 // value) in the same pass.
 func (e *engine) update32(sh *shard) {
 	p := e.p
-	acc, mp, st, cand, thrs := e.acc32, e.mp32, e.st, e.cand, e.thr32
+	acc, mp, st, cand, thrs := e.f32.acc, e.f32.mp, e.st, e.cand, e.f32.thr
 	burst, first := e.burst, e.spec.FirstID
 	fired, pot := sh.fired[:cap(sh.fired)], sh.pot[:cap(sh.pot)]
 	nf := 0
@@ -180,7 +180,7 @@ func (e *engine) dense32(sg segment, fired []uint32, pot []float32, nf int, sel 
 		e.fireBits[lo>>6] |= e.denseBlock32(lo, hi, math.Float32bits(sg.v32), sel)
 		lo = hi
 	}
-	return collect(e.fireBits, e.acc32, sg.v32, sg, fired, pot, nf)
+	return collect(e.fireBits, e.f32.acc, sg.v32, sg, fired, pot, nf)
 }
 
 // denseBlock32 updates neurons [lo, hi) (within one 64-neuron word) and
@@ -190,16 +190,16 @@ func (e *engine) dense32(sg segment, fired []uint32, pot []float32, nf int, sel 
 // consecutive limit and the excitability hash are paid only for them.
 func (e *engine) denseBlock32(lo, hi uint32, rvb uint32, sel *stateSel) uint64 {
 	p := &e.p
-	acc := e.acc32[lo:hi]
+	acc := e.f32.acc[lo:hi]
 	st := e.st[lo:hi]
 	st = st[:len(acc)]
-	mp := e.mp32[lo:hi]
+	mp := e.f32.mp[lo:hi]
 	mp = mp[:len(acc)]
 	thr, lim, keep := p.thr32, p.lim32, p.keep32
 	accumulate := p.accumulate
 	var thrs []float32
-	if e.thr32 != nil {
-		thrs = e.thr32[lo:hi]
+	if e.f32.thr != nil {
+		thrs = e.f32.thr[lo:hi]
 		thrs = thrs[:len(acc)]
 	}
 	sl := *sel

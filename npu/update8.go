@@ -13,10 +13,10 @@ import (
 // burst) (package quant). Only fired potentials are decoded to float32.
 func (e *engine) update8(sh *shard) {
 	p := &e.p
-	q := e.q
+	q := e.i8.q
 	zero := int32(q.Zero)
 	loF, hiF := q.FineRange()
-	acc, mp, st, cand, thrs := e.accF, e.mp8, e.st, e.cand, e.thrF
+	acc, mp, st, cand, thrs := e.i8.acc, e.i8.mp, e.st, e.cand, e.i8.thr
 	packed, stMask, packMask := e.packing()
 	burst, first := e.burst, e.spec.FirstID
 	salt := quant.DitherSalt(burst)
@@ -111,22 +111,22 @@ func (e *engine) dense8(sg segment, fired []uint32, potF []int32, nf int, sel *s
 		e.fireBits[lo>>6] |= e.denseBlock8(lo, hi, sg.vF, sel)
 		lo = hi
 	}
-	return collect(e.fireBits, e.accF, sg.vF, sg, fired, potF, nf)
+	return collect(e.fireBits, e.i8.acc, sg.vF, sg, fired, potF, nf)
 }
 
 // denseBlock8 is denseBlock32 for int8 (two passes; see there).
 func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 	p := &e.p
-	q := e.q
+	q := e.i8.q
 	zero := int32(q.Zero)
 	loF, hiF := q.FineRange()
-	acc := e.accF[lo:hi]
+	acc := e.i8.acc[lo:hi]
 	st := e.st[lo:hi]
 	st = st[:len(acc)]
 	packed, stMask, packMask := e.packing()
 	var mp []int8
 	if !packed {
-		mp = e.mp8[lo:hi]
+		mp = e.i8.mp[lo:hi]
 		mp = mp[:len(acc)]
 	}
 	id0 := e.spec.FirstID + lo
@@ -135,8 +135,8 @@ func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 	thr, lim, keep := p.thrF, p.limF, p.keepQ
 	accumulate := p.accumulate
 	var thrs []int32
-	if e.thrF != nil {
-		thrs = e.thrF[lo:hi]
+	if e.i8.thr != nil {
+		thrs = e.i8.thr[lo:hi]
 		thrs = thrs[:len(acc)]
 	}
 	sl := *sel

@@ -5,7 +5,7 @@
 //
 // # Terms
 //
-// XYZP (reference feagi-semantics.md §7.1) is a list of voxel points of one
+// XYZP (FEAGI's term) is a list of voxel points of one
 // cortical area, as parallel arrays x, y, z (u32 voxel coordinates inside the
 // area) and p (f32 potential): [Points]. A sensor frame carries the XYZP of one
 // area for one burst; a motor frame carries the XYZP of the neurons an OPU
@@ -22,13 +22,16 @@
 // form of an ID ([ID.Token]) is base64 URL encoding without padding (RFC 4648
 // §5; 11 characters, '+' → '-', '/' → '_', '=' dropped: "X19fcG93ZXI").
 // Wherever an area is named (subject token, SensorFrame.area, the command
-// line), these are accepted: the canonical base64 ID, its token form, and the
-// ID as written in the genome (resolved by the runtime's resolver, normally
-// cortical.Plan.AreaIndex). [AreaToken] turns any of them into a subject token.
+// line), these are accepted: the canonical base64 ID, its token form, the ID
+// as written in the genome (resolved by the runtime's resolver, normally
+// cortical.Plan.AreaIndex), and the area's name ([Area.Name]) when no other
+// area has the same name. [AreaToken] turns an ID into a subject token; a
+// name that cannot be one (spaces, dots) travels in the frame, on the token
+// [AnyToken].
 //
 // # API the runtime uses
 //
-//	areas := []pns.Area{{ID: pns.ID(a.ID), Geometry: pns.Geometry{Dims: a.Dims, PerVoxel: a.PerVoxel}}, ...} // plan index order
+//	areas := []pns.Area{{ID: pns.ID(a.ID), Geometry: pns.Geometry{Dims: a.Dims, PerVoxel: a.PerVoxel}, Name: a.Name}, ...} // plan index order
 //	in := pns.NewIntake(areas, plan.AreaIndex, pns.DefaultLimits())
 //	// NATS side (pns/natsio): b, err := natsio.SubscribeSensors(nc, subjects, in, natsio.WithLogger(log))
 //	// each burst n, before the tick:
@@ -44,7 +47,10 @@
 // next Take. A frame stamped with a burst (SensorFrame.burst > 0) is held
 // until Take reaches that burst, unless a newer frame of the area replaces
 // it; one stamped for a burst already past is injected at once and counted
-// Late. FEAGI containers carry no stamp.
+// Late. FEAGI containers carry no stamp. The Offer*Receipt methods also say
+// where an accepted frame went ([Receipt]: the area, the burst it lands in,
+// the points kept and dropped); the NATS bridge sends that back to senders
+// that ask.
 //
 // # Concurrency
 //

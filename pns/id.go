@@ -38,6 +38,12 @@ func ParseID(s string) (ID, error) {
 	return id, nil
 }
 
+// AnyToken is the sensor subject token that names no area: a frame sent on
+// it names its area itself (the area field of a protobuf frame, the IDs of
+// a FEAGI container). Senders use it for areas named in a way that cannot be
+// a subject token, such as a name with spaces.
+const AnyToken = "all"
+
 // AreaToken returns the subject token for an area named by canonical base64
 // ID, token, or genome spelling: the token form of a base64 ID, the name
 // itself otherwise. A name that cannot be one subject token (empty, or with

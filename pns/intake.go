@@ -13,11 +13,25 @@ import (
 type Area struct {
 	ID       ID // canonical 8-byte ID; the zero ID is never matched
 	Geometry Geometry
+	// Name is the area's name in the genome ("Proximity sensor"), shown to
+	// senders in receipts and usable to name the area when no other area
+	// has the same name; "" for none.
+	Name string
 }
 
 // Resolver maps an area name (canonical base64 ID or the ID as written in the
 // genome) to an area index; cortical.Plan.AreaIndex is one.
 type Resolver func(name string) (index int, ok bool)
+
+// Receipt says where an accepted frame went: the area, and the burst that
+// takes it unless a newer frame of the same area replaces it first.
+type Receipt struct {
+	Area  int    // area index
+	Burst uint64 // the burst the frame lands in
+	// Points is the number of points that reach a neuron; Dropped the
+	// number dropped (outside the area, p = 0 or not finite).
+	Points, Dropped int
+}
 
 // AreaFrame is the latest sensor frame of one area, resolved to neurons.
 type AreaFrame struct {
@@ -61,6 +75,7 @@ func (s IntakeStats) Dropped() uint64 { return s.Malformed + s.Oversized + s.Unk
 type Intake struct {
 	areas   []Area
 	byID    map[ID]int
+	byName  map[string]int // -1: a name several areas share
 	resolve Resolver
 	lim     Limits
 	scratch sync.Pool // *[]AreaPoints for OfferContainer
@@ -71,6 +86,7 @@ type Intake struct {
 	free  [][]Injection
 	out   []AreaFrame
 	stats IntakeStats
+	took  uint64 // the burst of the last Take
 }
 
 type slot struct {
@@ -88,11 +104,12 @@ const keepCap = 1 << 16
 // NewIntake returns an intake for areas (indexed like the brain plan).
 // resolve may be nil; then areas can be named only by base64 ID or token.
 // lim's zero fields take their defaults. If two areas share an ID, the
-// first is the one found by it.
+// first is the one found by it; a name several areas share finds none.
 func NewIntake(areas []Area, resolve Resolver, lim Limits) *Intake {
 	in := &Intake{
 		areas:   slices.Clone(areas),
 		byID:    make(map[ID]int, len(areas)),
+		byName:  make(map[string]int, len(areas)),
 		resolve: resolve,
 		lim:     lim.OrDefaults(),
 		slots:   make([]slot, len(areas)),
@@ -103,15 +120,28 @@ func NewIntake(areas []Area, resolve Resolver, lim Limits) *Intake {
 		if _, dup := in.byID[a.ID]; !dup && a.ID != (ID{}) {
 			in.byID[a.ID] = i
 		}
+		if a.Name != "" {
+			if _, dup := in.byName[a.Name]; dup {
+				in.byName[a.Name] = -1
+			} else {
+				in.byName[a.Name] = i
+			}
+		}
 	}
 	return in
 }
+
+// Areas returns the areas, indexed like the brain plan. The slice is the
+// intake's own: do not modify it.
+func (in *Intake) Areas() []Area { return in.areas }
 
 // Limits returns the effective limits.
 func (in *Intake) Limits() Limits { return in.lim }
 
 // Resolve maps an area name to its index: a canonical base64 ID or token
-// through the areas' IDs, anything else through the resolver.
+// through the areas' IDs, then the resolver (the ID as written in the
+// genome), then the areas' names (a name that several areas share names
+// none of them).
 func (in *Intake) Resolve(name string) (int, bool) {
 	if id, err := ParseID(name); err == nil {
 		if i, ok := in.byID[id]; ok {
@@ -122,6 +152,9 @@ func (in *Intake) Resolve(name string) (int, bool) {
 		if i, ok := in.resolve(name); ok && i >= 0 && i < len(in.areas) {
 			return i, true
 		}
+	}
+	if i, ok := in.byName[name]; ok && i >= 0 {
+		return i, true
 	}
 	return 0, false
 }
@@ -145,31 +178,43 @@ func (in *Intake) ResolveID(id ID) (int, bool) {
 // caller keeps it. A rejected frame is counted and returned as an error
 // wrapping ErrUnknownArea, ErrMalformed or ErrOversized.
 func (in *Intake) Offer(area string, burst uint64, pts *Points) error {
+	_, err := in.OfferReceipt(area, burst, pts)
+	return err
+}
+
+// OfferReceipt is Offer, also saying where an accepted frame went.
+func (in *Intake) OfferReceipt(area string, burst uint64, pts *Points) (Receipt, error) {
 	i, ok := in.Resolve(area)
 	if !ok {
 		err := fmt.Errorf("%w: %q", ErrUnknownArea, area)
 		in.Reject(err)
-		return err
+		return Receipt{}, err
 	}
-	return in.OfferIndex(i, burst, pts)
+	return in.OfferIndexReceipt(i, burst, pts)
 }
 
 // OfferIndex is Offer for an area given by index.
 func (in *Intake) OfferIndex(area int, burst uint64, pts *Points) error {
+	_, err := in.OfferIndexReceipt(area, burst, pts)
+	return err
+}
+
+// OfferIndexReceipt is OfferIndex, also saying where an accepted frame went.
+func (in *Intake) OfferIndexReceipt(area int, burst uint64, pts *Points) (Receipt, error) {
 	if area < 0 || area >= len(in.areas) {
 		err := fmt.Errorf("%w: index %d of %d areas", ErrUnknownArea, area, len(in.areas))
 		in.Reject(err)
-		return err
+		return Receipt{}, err
 	}
 	if err := pts.Check(); err != nil {
 		err = fmt.Errorf("area %s: %w", in.areas[area].ID, err)
 		in.Reject(err)
-		return err
+		return Receipt{}, err
 	}
 	if pts.Len() > in.lim.MaxPoints {
 		err := fmt.Errorf("%w: area %s: %d points exceed the limit of %d", ErrOversized, in.areas[area].ID, pts.Len(), in.lim.MaxPoints)
 		in.Reject(err)
-		return err
+		return Receipt{}, err
 	}
 	in.mu.Lock()
 	buf := in.popFree()
@@ -189,8 +234,9 @@ func (in *Intake) OfferIndex(area int, burst uint64, pts *Points) error {
 		in.stats.Pending++
 	}
 	s.full, s.burst, s.pending = true, burst, buf
+	lands := max(burst, in.took+1)
 	in.mu.Unlock()
-	return nil
+	return Receipt{Area: area, Burst: lands, Points: len(buf), Dropped: dropped}, nil
 }
 
 // OfferContainer decodes a FEAGI byte container and offers the frame of
@@ -199,6 +245,13 @@ func (in *Intake) OfferIndex(area int, burst uint64, pts *Points) error {
 // skipped while the other areas are offered. The error reports what was
 // rejected (errors.Join of each area's error).
 func (in *Intake) OfferContainer(data []byte) error {
+	_, err := in.OfferContainerReceipts(data, nil)
+	return err
+}
+
+// OfferContainerReceipts is OfferContainer, also appending to dst a receipt
+// for every area of the container that was accepted.
+func (in *Intake) OfferContainerReceipts(data []byte, dst []Receipt) ([]Receipt, error) {
 	sp, _ := in.scratch.Get().(*[]AreaPoints)
 	if sp == nil {
 		sp = new([]AreaPoints)
@@ -208,7 +261,7 @@ func (in *Intake) OfferContainer(data []byte) error {
 	*sp = areas
 	if err != nil {
 		in.Reject(err)
-		return err
+		return dst, err
 	}
 	var errs []error
 	for k := range areas {
@@ -219,11 +272,14 @@ func (in *Intake) OfferContainer(data []byte) error {
 			errs = append(errs, err)
 			continue
 		}
-		if err := in.OfferIndex(i, 0, &areas[k].Points); err != nil {
+		r, err := in.OfferIndexReceipt(i, 0, &areas[k].Points)
+		if err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		dst = append(dst, r)
 	}
-	return errors.Join(errs...)
+	return dst, errors.Join(errs...)
 }
 
 // Reject counts one frame rejected before it reached the intake, such as a
@@ -252,6 +308,7 @@ func (in *Intake) Reject(err error) {
 func (in *Intake) Take(burst uint64) []AreaFrame {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	in.took = max(in.took, burst)
 	in.out = in.out[:0]
 	slices.Sort(in.dirty)
 	keep := in.dirty[:0]

@@ -259,3 +259,60 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestIntakeNames: an area is found by its name unless another area shares
+// it; IDs and genome spellings win over names.
+func TestIntakeNames(t *testing.T) {
+	areas := testAreas()
+	areas[0].Name = "Left eye"
+	areas[1].Name = "same"
+	areas[2].Name = "same"
+	in := NewIntake(append(areas, Area{ID: ID{'c', 'x'}, Geometry: Geometry{Dims: [3]uint32{1, 1, 1}, PerVoxel: 1}, Name: "omot00"}), genomeNames, Limits{})
+	if i, ok := in.Resolve("Left eye"); !ok || i != 0 {
+		t.Errorf("Resolve(Left eye) = %d, %v; want 0", i, ok)
+	}
+	if i, ok := in.Resolve("same"); ok {
+		t.Errorf("Resolve(same) = %d: a name two areas share must name neither", i)
+	}
+	if i, ok := in.Resolve("omot00"); !ok || i != 1 {
+		t.Errorf("Resolve(omot00) = %d, %v; want 1 (the genome's ID, not area 3's name)", i, ok)
+	}
+	if _, ok := in.Resolve("left eye"); ok {
+		t.Error("names are matched exactly")
+	}
+	if got := in.Areas(); len(got) != 4 || got[0].Name != "Left eye" {
+		t.Errorf("Areas() = %+v", got)
+	}
+}
+
+// TestIntakeReceipts: a receipt names the area, the burst the frame lands
+// in (the next burst to be taken, or its stamp when later) and the points
+// kept and dropped.
+func TestIntakeReceipts(t *testing.T) {
+	in := NewIntake(testAreas(), genomeNames, Limits{})
+	r, err := in.OfferReceipt("c__lef", 0, pts(0, 0, 0, 1, 9, 9, 9, 1, 1, 1, 0, 0))
+	if err != nil || r != (Receipt{Area: 0, Burst: 1, Points: 1, Dropped: 2}) {
+		t.Fatalf("before any burst: %+v, %v; want area 0, burst 1, 1 point, 2 dropped", r, err)
+	}
+	in.Take(1)
+	in.Take(2)
+	if r, err := in.OfferIndexReceipt(1, 0, pts(0, 0, 0, 1)); err != nil || r.Area != 1 || r.Burst != 3 {
+		t.Errorf("after burst 2: %+v, %v; want area 1 landing in burst 3", r, err)
+	}
+	if r, err := in.OfferReceipt("omot00", 9, pts(0, 0, 0, 1)); err != nil || r.Burst != 9 {
+		t.Errorf("stamped 9: %+v, %v; want burst 9", r, err)
+	}
+	if r, err := in.OfferReceipt("omot00", 1, pts(0, 0, 0, 1)); err != nil || r.Burst != 3 {
+		t.Errorf("stamped 1, late: %+v, %v; want burst 3", r, err)
+	}
+	if _, err := in.OfferReceipt("nope", 0, pts(0, 0, 0, 1)); !errors.Is(err, ErrUnknownArea) {
+		t.Errorf("unknown area: %v", err)
+	}
+	c, err := AppendContainer(nil, ContainerHeader{}, []AreaPoints{{ID: idA, Points: *pts(0, 0, 0, 1)}, {ID: ID{'c', 'z'}, Points: *pts(0, 0, 0, 1)}, {ID: idB, Points: *pts(1, 0, 0, 1)}})
+	must(t, err)
+	rs, err := in.OfferContainerReceipts(c, nil)
+	if !errors.Is(err, ErrUnknownArea) || len(rs) != 2 || rs[0].Area != 0 || rs[1].Area != 1 || rs[0].Burst != 3 {
+		t.Errorf("container with an unknown area: %+v, %v; want receipts of areas 0 and 1 and an unknown-area error", rs, err)
+	}
+	checkInvariant(t, in.Stats())
+}

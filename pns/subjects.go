@@ -58,6 +58,13 @@ func (s Subjects) Sensor(token string) string { return s.base("sensor") + token 
 // Motor is the subject of motor frames of the area with this token.
 func (s Subjects) Motor(token string) string { return s.base("motor") + token }
 
+// Areas is the subject on which the brain answers requests for its table of
+// areas (natsio.ServeAreas).
+func (s Subjects) Areas() string {
+	s = s.orDefaults()
+	return s.Prefix + "." + s.Brain + ".areas"
+}
+
 // SensorAll matches the sensor frames of every area.
 func (s Subjects) SensorAll() string { return s.base("sensor") + "*" }
 

@@ -49,7 +49,6 @@ func init() {
 
 func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var o benchOptions
 	var extra string
 	fs.StringVar(&o.Workload, "workload", "", "workload name (see below)")
@@ -61,25 +60,30 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Areas, "areas", 16, "number of areas (actors)")
 	fs.StringVar(&o.Nodes, "nodes", "1,2,3", "node counts to run, comma-separated (cluster)")
 	fs.StringVar(&o.Genome, "genome", "", "run this genome instead of the synthetic brain (cluster)")
-	fs.IntVar(&o.Threads, "threads", 0, "worker goroutines inside one engine (0: GOMAXPROCS)")
+	fs.IntVar(&o.Threads, "threads", 0, "worker goroutines inside one engine (0: the fastest of 1…GOMAXPROCS, timed first)")
 	fs.StringVar(&extra, "extra", "", "workload-specific settings, key=value[,key=value]")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: node bench --workload NAME [flags]")
+		w := fs.Output()
+		fmt.Fprintln(w, "Usage: node bench [--workload] NAME [flags]")
 		fs.PrintDefaults()
-		fmt.Fprintln(stderr, "\nWorkloads:")
+		fmt.Fprintln(w, "\nWorkloads:")
 		names := make([]string, 0, len(benchWorkloads))
 		for n := range benchWorkloads {
 			names = append(names, n)
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			fmt.Fprintf(stderr, "  %-12s %s\n", n, benchWorkloads[n].summary)
+			fmt.Fprintf(w, "  %-12s %s\n", n, benchWorkloads[n].summary)
 		}
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
+	pos, code, ok := parseArgs(fs, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(pos) == 1 && o.Workload == "" {
+		o.Workload = pos[0] // node bench NAME
+	} else if len(pos) > 0 {
+		usageError(stderr, "bench", fmt.Sprintf("unexpected argument %q", pos[0]))
 		return 2
 	}
 	o.Extra = map[string]string{}
@@ -92,8 +96,12 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	w, ok := benchWorkloads[o.Workload]
 	if !ok {
-		fmt.Fprintf(stderr, "node bench: unknown workload %q\n", o.Workload)
-		fs.Usage()
+		names := make([]string, 0, len(benchWorkloads))
+		for n := range benchWorkloads {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		usageError(stderr, "bench", fmt.Sprintf("unknown workload %q (workloads: %s)", o.Workload, strings.Join(names, ", ")))
 		return 2
 	}
 	enc := json.NewEncoder(stdout)

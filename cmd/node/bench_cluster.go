@@ -23,27 +23,9 @@ func init() {
 	})
 }
 
-// clusterResult is one line of the cluster workload.
-type clusterResult struct {
-	Workload      string  `json:"workload"`
-	Nodes         int     `json:"nodes"`
-	Areas         int     `json:"areas"`
-	Neurons       int64   `json:"neurons"`
-	Synapses      int64   `json:"synapses"`
-	Bursts        uint64  `json:"bursts"`
-	BurstsPerS    float64 `json:"bursts_per_s"`
-	BurstP50      float64 `json:"burst_p50_us"`
-	BurstP99      float64 `json:"burst_p99_us"`
-	ComputeP50    float64 `json:"compute_p50_us"`
-	RTTP50        float64 `json:"nats_rtt_p50_us"`
-	MsgsPerBurst  float64 `json:"msgs_per_burst"`
-	BytesPerBurst float64 `json:"bytes_per_burst"`
-	RSSPerNode    float64 `json:"rss_mb_per_node"`
-}
-
-// nodeSummary is what node run --summary-json writes.
-type nodeSummary struct {
-	Node       string  `json:"node"`
+// runFigures are the figures of one run, as node run --summary-json writes
+// them and as the cluster workload reports them (from the coordinator).
+type runFigures struct {
 	Areas      int     `json:"areas"`
 	Neurons    int64   `json:"neurons"`
 	Synapses   int64   `json:"synapses"`
@@ -53,9 +35,25 @@ type nodeSummary struct {
 	BurstP99   float64 `json:"burst_p99_us"`
 	ComputeP50 float64 `json:"compute_p50_us"`
 	RTTP50     float64 `json:"nats_rtt_p50_us"`
-	MsgsOut    uint64  `json:"msgs_out"`
-	BytesOut   uint64  `json:"bytes_out"`
-	RSSMB      float64 `json:"rss_mb"`
+}
+
+// clusterResult is one line of the cluster workload.
+type clusterResult struct {
+	Workload string `json:"workload"`
+	Nodes    int    `json:"nodes"`
+	runFigures
+	MsgsPerBurst  float64 `json:"msgs_per_burst"`
+	BytesPerBurst float64 `json:"bytes_per_burst"`
+	RSSPerNode    float64 `json:"rss_mb_per_node"`
+}
+
+// nodeSummary is what node run --summary-json writes.
+type nodeSummary struct {
+	Node string `json:"node"`
+	runFigures
+	MsgsOut  uint64  `json:"msgs_out"`
+	BytesOut uint64  `json:"bytes_out"`
+	RSSMB    float64 `json:"rss_mb"`
 }
 
 // benchCluster starts, for each node count, that many node run processes
@@ -93,11 +91,9 @@ func benchCluster(o benchOptions, emit func(any)) error {
 			return fmt.Errorf("%d nodes: %w", n, err)
 		}
 		lead := sums[0]
-		res := clusterResult{Workload: "cluster", Nodes: n, Areas: lead.Areas - 3, Neurons: lead.Neurons, Synapses: lead.Synapses,
-			Bursts: lead.Bursts, BurstsPerS: lead.BurstsPerS, BurstP50: lead.BurstP50, BurstP99: lead.BurstP99,
-			ComputeP50: lead.ComputeP50, RTTP50: lead.RTTP50}
-		if o.Genome != "" {
-			res.Areas = lead.Areas
+		res := clusterResult{Workload: "cluster", Nodes: n, runFigures: lead.runFigures}
+		if o.Genome == "" {
+			res.Areas -= 3 // the synthetic brain's core areas do nothing
 		}
 		for _, s := range sums {
 			res.MsgsPerBurst += float64(s.MsgsOut)

@@ -95,7 +95,6 @@ type inspectConnection struct {
 
 func runInspect(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fl.SetOutput(stderr)
 	genome := fl.String("genome", "", "genome `FILE`, or the name of an embedded genome (e.g. "+genomes.Default+")")
 	asJSON := fl.Bool("json", false, "print one JSON object instead of tables")
 	seed := fl.String("seed", "", "seed of every random choice of growth (default: derived from the genome's content)")
@@ -103,24 +102,28 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	quiet := fl.Bool("quiet", false, "no progress on the terminal")
 	limits := addLimitFlags(fl)
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: node inspect --genome FILE [--json] [--seed S] [--precision P] [--quiet] [--max-... limits]")
-		fmt.Fprintln(stderr, "\nGrows the brain of a genome and lists its areas, neurons and synapses per area and")
-		fmt.Fprintln(stderr, "per mapping rule, with the loader's warnings and the size estimated before growing")
-		fmt.Fprintln(stderr, "(neurons, synapses, memory, candidate pairs). Exit status 1 when the genome does not")
-		fmt.Fprintln(stderr, "load or passes a limit; the estimate is still shown. SIGINT stops a long growth.")
-		fmt.Fprintln(stderr)
+		w := fl.Output()
+		fmt.Fprintln(w, "Usage: node inspect [--genome] FILE|NAME [--json] [--seed S] [--precision P] [--quiet] [--max-... limits]")
+		fmt.Fprintln(w, "\nGrows the brain of a genome and lists its areas, neurons and synapses per area and")
+		fmt.Fprintln(w, "per mapping rule, with the loader's warnings and the size estimated before growing")
+		fmt.Fprintln(w, "(neurons, synapses, memory, candidate pairs). Exit status 1 when the genome does not")
+		fmt.Fprintln(w, "load or passes a limit; the estimate is still shown. SIGINT stops a long growth.")
+		fmt.Fprintln(w)
 		fl.PrintDefaults()
-		fmt.Fprintf(stderr, "\nEmbedded genomes: %v\n", genomes.Names())
+		fmt.Fprintf(w, "\nEmbedded genomes: %v\n", genomes.Names())
 	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	pos, code, ok := parseArgs(fl, args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if len(pos) == 1 && *genome == "" {
+		*genome = pos[0] // node inspect GENOME
+	} else if len(pos) > 0 {
+		usageError(stderr, "inspect", fmt.Sprintf("unexpected argument %q", pos[0]))
 		return 2
 	}
-	if *genome == "" || fl.NArg() > 0 {
-		fmt.Fprintln(stderr, "node inspect: --genome FILE is required (and takes no other arguments)")
-		fl.Usage()
+	if *genome == "" {
+		usageError(stderr, "inspect", "--genome FILE is required")
 		return 2
 	}
 	var opts cortical.Options

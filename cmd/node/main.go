@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // command is one subcommand of node.
@@ -34,22 +36,43 @@ func main() {
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return c.run([]string{"-h"}, stdout, stderr)
-			}
-		}
+	if len(args) == 0 {
 		usage(stdout)
 		return 0
 	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			c, ok := commands[args[1]]
+			if !ok {
+				return unknownCommand(stderr, args[1])
+			}
+			return c.run(append(slices.Clone(args[2:]), "-h"), stdout, stderr)
+		}
+		usage(stdout)
+		return 0
+	case "--version", "-version", "-v":
+		args = []string{"version"}
+	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "node: unknown command %q\n\n", args[0])
-		usage(stderr)
-		return 2
+		return unknownCommand(stderr, args[0])
 	}
 	return c.run(args[1:], stdout, stderr)
+}
+
+// unknownCommand reports a command node does not have and exits 2.
+func unknownCommand(stderr io.Writer, name string) int {
+	if strings.HasPrefix(name, "-") {
+		fmt.Fprintf(stderr, "node: unknown flag %s (flags come after the command: node <command> [flags])\n", name)
+	} else {
+		fmt.Fprintf(stderr, "node: unknown command %q\n", name)
+	}
+	if s := suggest(strings.TrimLeft(name, "-")); s != "" {
+		fmt.Fprintf(stderr, "Did you mean 'node %s'?\n", s)
+	}
+	fmt.Fprintln(stderr, "Run 'node help' for the list of commands.")
+	return 2
 }
 
 func usage(w io.Writer) {
@@ -66,5 +89,6 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'node help <command>' or 'node <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "Run 'node help <command>' or 'node <command> -h' for a command's flags;")
+	fmt.Fprintln(w, "'node --version' for the version.")
 }

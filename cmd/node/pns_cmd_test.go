@@ -35,7 +35,8 @@ func TestSensorSendPublishesFrame(t *testing.T) {
 				t.Fatal(err)
 			}
 			var stdout, stderr bytes.Buffer
-			code := dispatch([]string{"sensor", "send", "--nats", s.ClientURL(), "--format", format,
+			// A bare subscriber answers no request: --no-ack only publishes.
+			code := dispatch([]string{"sensor", "send", "--nats", s.ClientURL(), "--format", format, "--no-ack",
 				"--area", testArea, "--points", "1,0,2,5.5 3,0,4,7"}, &stdout, &stderr)
 			if code != 0 {
 				t.Fatalf("sensor send exited %d: %s", code, stderr.String())
@@ -101,6 +102,8 @@ func TestSensorSendRejectsBadPoints(t *testing.T) {
 	}
 }
 
+// TestMotorWatchPrintsFrames: motor watch prints the frames of the area
+// asked for, skipping those where nothing fired unless --all is given.
 func TestMotorWatchPrintsFrames(t *testing.T) {
 	s := natstest.Start(t)
 	nc := natstest.Connect(t, s)
@@ -115,6 +118,8 @@ func TestMotorWatchPrintsFrames(t *testing.T) {
 	}
 	// Publish until the watcher has what it needs: it may subscribe after the
 	// first frames went out, and core NATS keeps nothing for late subscribers.
+	// Odd bursts fire local 13 (voxel (1,0,3) of a 4x1x10 area), even ones
+	// nothing.
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -124,37 +129,60 @@ func TestMotorWatchPrintsFrames(t *testing.T) {
 				return
 			case <-time.After(5 * time.Millisecond):
 			}
-			// Local 13 of a 4x1x10 area is voxel (1,0,3).
-			_ = pub.Publish(burst, 0, []uint32{13}, []float32{2.5})
+			if burst%2 == 1 {
+				_ = pub.Publish(burst, 0, []uint32{13}, []float32{2.5})
+			} else {
+				_ = pub.Publish(burst, 0, nil, nil)
+			}
 		}
 	}()
-	var stdout, stderr bytes.Buffer
-	code := dispatch([]string{"motor", "watch", "--nats", s.ClientURL(), "--area", id.String(),
-		"--count", "2", "--timeout", "20s"}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("motor watch exited %d: %s", code, stderr.String())
+	type frame struct {
+		Area   string       `json:"area"`
+		Burst  uint64       `json:"burst"`
+		Points [][4]float64 `json:"points"`
 	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("motor watch printed %d lines, want 2:\n%s", len(lines), stdout.String())
+	watch := func(extra ...string) []frame {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"motor", "watch", "--nats", s.ClientURL(), id.String(), "--count", "4", "--timeout", "20s"}, extra...)
+		if code := dispatch(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("motor watch %v exited %d: %s", extra, code, stderr.String())
+		}
+		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+		if len(lines) != 4 {
+			t.Fatalf("motor watch %v printed %d lines, want 4:\n%s", extra, len(lines), stdout.String())
+		}
+		var out []frame
+		var prev uint64
+		for _, l := range lines {
+			var f frame
+			if err := json.Unmarshal([]byte(l), &f); err != nil {
+				t.Fatalf("line %q: %v", l, err)
+			}
+			if f.Area != id.String() {
+				t.Errorf("frame %q: want area %s", l, id)
+			}
+			if f.Burst <= prev {
+				t.Errorf("bursts not increasing: %d after %d", f.Burst, prev)
+			}
+			prev = f.Burst
+			out = append(out, f)
+		}
+		return out
 	}
-	var prev uint64
-	for _, l := range lines {
-		var f struct {
-			Area   string       `json:"area"`
-			Burst  uint64       `json:"burst"`
-			Points [][4]float64 `json:"points"`
+	for _, f := range watch() {
+		if len(f.Points) != 1 || f.Points[0] != [4]float64{1, 0, 3, 2.5} {
+			t.Errorf("burst %d: points %v, want only non-empty frames with [1,0,3,2.5]", f.Burst, f.Points)
 		}
-		if err := json.Unmarshal([]byte(l), &f); err != nil {
-			t.Fatalf("line %q: %v", l, err)
+	}
+	empty := 0
+	for _, f := range watch("--all") {
+		if len(f.Points) == 0 {
+			empty++
 		}
-		if f.Area != id.String() || len(f.Points) != 1 || f.Points[0] != [4]float64{1, 0, 3, 2.5} {
-			t.Errorf("frame %q: want area %s with point [1,0,3,2.5]", l, id)
-		}
-		if f.Burst <= prev {
-			t.Errorf("bursts not increasing: %d after %d", f.Burst, prev)
-		}
-		prev = f.Burst
+	}
+	if empty != 2 {
+		t.Errorf("--all printed %d empty frames of 4 consecutive bursts, want 2", empty)
 	}
 }
 

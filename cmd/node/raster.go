@@ -46,19 +46,13 @@ func runRaster(args []string, stdout, stderr io.Writer) int {
 	from := fl.Uint64("from", 0, "first burst `B` to draw (default: the record's first)")
 	to := fl.Uint64("to", 0, "last burst `B` to draw (default: the record's last)")
 	maxLine := fl.Int("max-line", raster.DefaultMaxLine, "refuse record lines longer than `BYTES`")
-	fl.Usage = func() {}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			rasterUsage(stdout, fl)
-			return 0
-		}
-		fmt.Fprintf(stderr, "node raster: %v\n\n", err)
-		rasterUsage(stderr, fl)
-		return 2
+	fl.Usage = func() { rasterUsage(fl.Output(), fl) }
+	pos, code, ok := parseArgs(fl, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if fl.NArg() > 0 {
-		fmt.Fprintf(stderr, "node raster: unexpected argument %q\n\n", fl.Arg(0))
-		rasterUsage(stderr, fl)
+	if len(pos) > 0 {
+		usageError(stderr, "raster", fmt.Sprintf("unexpected argument %q", pos[0]))
 		return 2
 	}
 	if *record == "" || *out == "" {
@@ -103,6 +97,10 @@ func runRaster(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err := rasterRead(*record, *maxLine, p); err != nil {
+		if errors.Is(err, raster.ErrLineTooLong) {
+			fmt.Fprintf(stderr, "node raster: %v (raise it with --max-line)\n", err)
+			return 1
+		}
 		fmt.Fprintf(stderr, "node raster: %v\n", err)
 		return 1
 	}

@@ -140,7 +140,7 @@ func TestRasterCommandErrors(t *testing.T) {
 		{[]string{"--record", good, "--out", svg, "--bogus"}, 2, "bogus"},
 		{[]string{"--record", good, "--out", svg, "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"--record", bad, "--out", svg}, 1, bad + " line 2: burst 2 area X19fcG93ZXI=: neuron 0 after 1"},
-		{[]string{"--record", good, "--out", svg, "--max-line", "10"}, 1, "longer than the limit of 10 bytes"},
+		{[]string{"--record", good, "--out", svg, "--max-line", "10"}, 1, "longer than the limit of 10 bytes per line (raise it with --max-line)"},
 		{[]string{"--record", foreign, "--out", svg, "--genome", "essential_genome.json"}, 1, "AAAAAAAAAAA= is not one of the brain's areas"},
 		{[]string{"--record", good, "--out", svg, "--from", "2"}, 1, "no burst of the record"},
 		{[]string{"--record", filepath.Join(dir, "none.jsonl"), "--out", svg}, 1, "none.jsonl"},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,10 +22,9 @@ func init() {
 }
 
 // parseRunFlags parses node run's arguments into a brain.Config. It returns the
-// exit status to use when it fails (0 after -h).
-func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFlags, code int, ok bool) {
+// exit status to use when it fails (0 after -h, which prints on stdout).
+func parseRunFlags(args []string, stdout, stderr io.Writer) (c brain.Config, logs logFlags, code int, ok bool) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var seed string
 	fs.StringVar(&c.Genome, "genome", genomes.Default, "genome file, or the name of an embedded genome ("+strings.Join(genomes.Names(), ", ")+")")
 	fs.Uint64Var(&c.Bursts, "bursts", 0, "stop after N bursts (0: run until interrupted)")
@@ -50,29 +48,33 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 	logs.register(fs)
 	fs.IntVar(&c.Threads, "threads", 0, "worker goroutines inside each engine (0: chosen per area)")
 	registerClusterFlags(fs, &c.Cluster)
+	registerHTTPFlags(fs, &c)
 	limits := addLimitFlags(fs)
 	maxLine := addInputLineFlag(fs)
 	registerBenchRunFlags(fs, &c)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: node run [--genome FILE|NAME] [--bursts N] [--record FILE] [--inputs FILE] [flags]")
-		fmt.Fprintln(stderr, "\nGrows the brain and runs it burst by burst. Output goes to stderr; SIGINT or SIGTERM")
-		fmt.Fprintln(stderr, "finish the current burst, flush the record and exit 0; a second one exits at once")
-		fmt.Fprintln(stderr, "(status 130 or 143). NATS subjects (actors runner):")
-		fmt.Fprintln(stderr, "<prefix>.<brain>.sensor.<area> in, .motor.<area> out, .spikes.<area> between areas,")
-		fmt.Fprintln(stderr, ".ctl and .ctl.<operator> request-reply (brain.v1.Control: set_rate, pause, resume, stats →")
-		fmt.Fprintln(stderr, "brain.v1.Stats), .stats (statistics only). Listening beyond the process, the embedded")
-		fmt.Fprintln(stderr, "server takes only users with credentials (--nats-users, --nats-creds); see docs/security.md.")
-		fmt.Fprintln(stderr)
+		w := fs.Output()
+		fmt.Fprintln(w, "Usage: node run [--genome FILE|NAME] [--bursts N] [--record FILE] [--inputs FILE] [flags]")
+		fmt.Fprintln(w, "\nGrows the brain and runs it burst by burst. Output goes to stderr; SIGINT or SIGTERM")
+		fmt.Fprintln(w, "finish the current burst, flush the record and exit 0; a second one exits at once")
+		fmt.Fprintln(w, "(status 130 or 143). NATS subjects (actors runner):")
+		fmt.Fprintln(w, "<prefix>.<brain>.sensor.<area> in, .motor.<area> out, .spikes.<area> between areas,")
+		fmt.Fprintln(w, ".areas request-reply (the table of areas as JSON), .ctl and .ctl.<operator> request-reply")
+		fmt.Fprintln(w, "(brain.v1.Control: set_rate, pause, resume, stats → brain.v1.Stats; changes are logged with")
+		fmt.Fprintln(w, "the operator's name), .stats (statistics only). With --nats-listen, the log names the URL")
+		fmt.Fprintln(w, "that node sensor send and node motor watch take as --nats; a listening embedded server")
+		fmt.Fprintln(w, "takes only users with credentials (--nats-users, --nats-creds; see docs/security.md).")
+		fmt.Fprintln(w, "Areas (in --inputs and --placement) are named by their ID as the genome writes it, in")
+		fmt.Fprintln(w, "base64 (standard or URL-safe), or by their name.")
+		fmt.Fprintln(w)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return c, logs, 0, false
-		}
-		return c, logs, 2, false
+	pos, code, ok := parseArgs(fs, args, stdout, stderr)
+	if !ok {
+		return c, logs, code, false
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "node run: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		usageError(stderr, "run", fmt.Sprintf("unexpected argument %q", pos[0]))
 		return c, logs, 2, false
 	}
 	if seed != "" {
@@ -98,8 +100,8 @@ func parseRunFlags(args []string, stderr io.Writer) (c brain.Config, logs logFla
 	return c, logs, 0, true
 }
 
-func runCommand(args []string, _, stderr io.Writer) int {
-	c, logs, code, ok := parseRunFlags(args, stderr)
+func runCommand(args []string, stdout, stderr io.Writer) int {
+	c, logs, code, ok := parseRunFlags(args, stdout, stderr)
 	if !ok {
 		return code
 	}

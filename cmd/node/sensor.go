@@ -3,13 +3,19 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/spikemesh/spikemesh/brain"
 	"github.com/spikemesh/spikemesh/pns"
@@ -38,6 +44,24 @@ func (n *natsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.subjects.Prefix, "subject-prefix", pns.DefaultPrefix, "first tokens of every NATS subject")
 }
 
+// unreachable adds to a connection error the hint that fits it: nothing
+// listens at the URL, so the brain is not running there or not listening.
+func (n *natsFlags) unreachable(err error) error {
+	if !errors.Is(err, nats.ErrNoServers) {
+		return err
+	}
+	return fmt.Errorf("%w\nIs the brain running? Start it with node run --genome G --nats-listen 127.0.0.1:4222;"+
+		" its log names the URL to give here as --nats (now %s)", err, brain.RedactURL(n.url))
+}
+
+// noBrain explains a request no brain answered: the NATS server is up but no
+// brain of this name and prefix uses it.
+func (n *natsFlags) noBrain(err error) error {
+	return fmt.Errorf("%w\nThe NATS server at %s is up, but no brain named %q uses it: start the brain with"+
+		" node run --nats-listen HOST:PORT and give its URL as --nats, or check --brain and --subject-prefix",
+		err, brain.RedactURL(n.url), n.subjects.Brain)
+}
+
 // redact hides the credentials of the NATS URL in err's text.
 func (n *natsFlags) redact(err error) error {
 	if err == nil || !strings.Contains(err.Error(), n.url) {
@@ -46,39 +70,58 @@ func (n *natsFlags) redact(err error) error {
 	return errors.New(strings.ReplaceAll(err.Error(), n.url, brain.RedactURL(n.url)))
 }
 
-const sensorUsage = `Usage: node sensor send --area ID (--points "x,y,z,p ..." | --file F | x,y,z,p ...) [flags]
+const sensorUsage = `Usage: node sensor send [--area] AREA [x,y,z,p ...] [--points "x,y,z,p ..."] [--file F] [flags]
 
-Sends one sensor frame (a list of XYZP points) to area ID of a running brain
-on <prefix>.<brain>.sensor.<area>. ID is the canonical base64 cortical ID, its
-subject-safe token (base64 URL alphabet, no padding), or the ID as written in
-the genome. Points are x,y,z,p with x, y, z voxel coordinates inside the area
-and p the potential added to the neuron as-is; the latest frame per area wins
-per burst. --file reads points from a file ("-" for stdin): a JSON array
-[[x,y,z,p], ...] or one x,y,z,p per line ('#' starts a comment).
+Sends one sensor frame (a list of XYZP points) to an area of a running brain
+on <prefix>.<brain>.sensor.<area> and reports where the brain put it: the
+area and the burst the frame lands in, or why the brain refused it (no such
+area, ...). AREA is the area's ID as the genome writes it (i__pro, c__lef,
+legacy 6-character IDs included), its base64 ID (canonical aW1pcwoAAAA= or
+URL-safe aW1pcwoAAAA), or its name ("Proximity sensor"). Points are x,y,z,p
+with x, y, z voxel coordinates inside the area and p the potential added to
+the neuron as-is; the latest frame per area wins per burst. --file reads
+points from a file ("-" for stdin): a JSON array [[x,y,z,p], ...] or one
+x,y,z,p per line ('#' starts a comment). Flags may come after AREA and the
+points.
+
+The brain must listen where --nats points: start it with
+  node run --genome G --nats-listen 127.0.0.1:4222
+(its log names the URL). With --no-ack the frame is only published, without
+waiting for the brain's answer (for brains that do not answer, or scripts
+that send many frames).
 
 Flags:
 `
 
 func runSensor(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "send" {
-		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
-			fmt.Fprintf(stderr, "node sensor: unknown subcommand %q\n", args[0])
-			sensorFlags(stderr, new(sensorOptions)).Usage()
-			return 2
-		}
-		fs := sensorFlags(stdout, new(sensorOptions))
-		fs.Usage()
-		return 0
-	}
-	var o sensorOptions
-	fs := sensorFlags(stderr, &o)
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		if len(args) > 0 && isHelp(args[0]) {
+			sensorFlags(stdout, new(sensorOptions)).Usage()
 			return 0
+		}
+		if len(args) == 0 {
+			usageError(stderr, "sensor", "missing subcommand: node sensor send")
+		} else {
+			usageError(stderr, "sensor", fmt.Sprintf("unknown subcommand %q (the one subcommand is send)", args[0]))
 		}
 		return 2
 	}
-	if err := sendSensor(&o, fs.Args(), stdout); err != nil {
+	var o sensorOptions
+	fs := sensorFlags(stderr, &o)
+	pos, code, ok := parseArgs(fs, args[1:], stdout, stderr)
+	if !ok {
+		return code
+	}
+	if o.area == "" && len(pos) > 0 {
+		o.area, pos = pos[0], pos[1:]
+	}
+	if o.area == "" {
+		usageError(stderr, "sensor send", "name the area: node sensor send AREA (or --area AREA)")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := sendSensor(ctx, &o, pos, stdout); err != nil {
 		fmt.Fprintf(stderr, "node sensor send: %v\n", err)
 		return 1
 	}
@@ -86,14 +129,16 @@ func runSensor(args []string, stdout, stderr io.Writer) int {
 }
 
 type sensorOptions struct {
-	nats   natsFlags
-	area   string
-	points []string
-	file   string
-	max    *sizeValue // --max-file-size
-	burst  uint64
-	format string
-	quiet  bool
+	nats    natsFlags
+	area    string
+	points  []string
+	file    string
+	max     *sizeValue // --max-file-size
+	burst   uint64
+	format  string
+	quiet   bool
+	noAck   bool
+	timeout time.Duration
 }
 
 func sensorFlags(out io.Writer, o *sensorOptions) *flag.FlagSet {
@@ -104,7 +149,7 @@ func sensorFlags(out io.Writer, o *sensorOptions) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	o.nats.register(fs)
-	fs.StringVar(&o.area, "area", "", "area to send to (required)")
+	fs.StringVar(&o.area, "area", "", "area to send to (or the first argument)")
 	fs.Func("points", "points \"x,y,z,p x,y,z,p ...\" (repeatable)", func(s string) error {
 		o.points = append(o.points, s)
 		return nil
@@ -114,10 +159,12 @@ func sensorFlags(out io.Writer, o *sensorOptions) *flag.FlagSet {
 	fs.Uint64Var(&o.burst, "burst", 0, "burst the frame is meant for (0: the next; proto format only)")
 	fs.StringVar(&o.format, "format", "proto", "wire format: proto or feagi (FEAGI byte container v4)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing on success")
+	fs.BoolVar(&o.noAck, "no-ack", false, "publish without waiting for the brain's acknowledgement")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for the brain's acknowledgement")
 	return fs
 }
 
-func sendSensor(o *sensorOptions, rest []string, stdout io.Writer) error {
+func sendSensor(ctx context.Context, o *sensorOptions, rest []string, stdout io.Writer) error {
 	if o.area == "" {
 		return errors.New("--area is required")
 	}
@@ -142,23 +189,85 @@ func sendSensor(o *sensorOptions, rest []string, stdout io.Writer) error {
 	}
 	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithFormat(format), natsio.WithNATSOptions(auth...))
 	if err != nil {
-		return o.nats.redact(err)
+		return o.nats.redact(o.nats.unreachable(err))
 	}
 	defer c.Close()
-	if err := c.SendSensorAt(o.area, o.burst, pts); err != nil {
+	if o.noAck {
+		if err := c.SendSensorAt(o.area, o.burst, pts); err != nil {
+			return err
+		}
+		if err := c.Flush(); err != nil {
+			return fmt.Errorf("flushing to %s: %w", brain.RedactURL(o.nats.url), err)
+		}
+		if err := c.Conn().LastError(); err != nil {
+			return err // a permission the server refused
+		}
+		if !o.quiet {
+			token, err := pns.AreaToken(o.area)
+			if err != nil {
+				token = pns.AnyToken
+			}
+			fmt.Fprintf(stdout, "sent %d points to %s (%s)\n", pts.Len(), o.nats.subjects.Sensor(token), format)
+		}
+		return nil
+	}
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+	area := o.area
+	if _, err := natsio.ContainerID(area); err != nil && format == natsio.FormatFEAGI {
+		// A FEAGI container carries the 8-byte ID: ask the brain for it.
+		t, terr := c.Areas(ctx)
+		if errors.Is(terr, natsio.ErrNoBrain) {
+			return o.nats.noBrain(terr)
+		} else if terr != nil {
+			return fmt.Errorf("asking the brain for the ID of %q: %w", area, terr)
+		}
+		a, ferr := t.Find(area)
+		if ferr != nil {
+			return ferr
+		}
+		area = a.ID
+	}
+	ack, err := c.RequestSensor(ctx, area, o.burst, pts)
+	switch {
+	case errors.Is(err, natsio.ErrNoBrain):
+		return o.nats.noBrain(err)
+	case errors.Is(err, pns.ErrUnknownArea):
+		if t, terr := c.Areas(ctx); terr == nil {
+			if _, ferr := t.Find(o.area); ferr != nil {
+				return fmt.Errorf("the brain refused the frame: %w", ferr)
+			}
+		}
+		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("no acknowledgement from the brain within %v (is it overloaded? --timeout waits longer, --no-ack does not wait): %w", o.timeout, err)
+	case err != nil:
 		return err
 	}
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("flushing to %s: %w", brain.RedactURL(o.nats.url), err)
-	}
-	if err := c.Conn().LastError(); err != nil {
-		return err // a permission the server refused
-	}
 	if !o.quiet {
-		token, _ := pns.AreaToken(o.area)
-		fmt.Fprintf(stdout, "sent %d points to %s (%s)\n", pts.Len(), o.nats.subjects.Sensor(token), format)
+		for _, f := range ack.Frames {
+			label := f.Area
+			if f.Name != "" {
+				label = fmt.Sprintf("%q (%s)", f.Name, f.Area)
+			}
+			fmt.Fprintf(stdout, "sent %s to %s: lands in burst %d\n", plural(f.Points+f.Dropped, "point"), label, f.Burst)
+			if f.Dropped > 0 {
+				fmt.Fprintf(stdout, "  %d of them dropped: outside the area, or p = 0\n", f.Dropped)
+			}
+		}
 	}
 	return nil
+}
+
+// plural returns "1 point", "2 points".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // parsePointList appends the points of s: x,y,z,p groups separated by

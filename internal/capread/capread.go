@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/spikemesh/spikemesh/internal/units"
 	"io"
 	"math"
 	"os"
@@ -164,24 +165,8 @@ func (l *Lines) Line() int { return l.line }
 // Err is the error that ended Scan, nil at the end of the input.
 func (l *Lines) Err() error { return l.err }
 
-// FormatSize writes a byte count with a binary unit: 512 B, 64 KiB,
-// 1.5 MiB.
-func FormatSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	v := float64(n) / float64(div)
-	if v == math.Trunc(v) {
-		return fmt.Sprintf("%.0f %ciB", v, "KMGTPE"[exp])
-	}
-	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[exp])
-}
+// FormatSize writes a byte count with a binary unit (units.Bytes).
+func FormatSize(n int64) string { return units.Bytes(n) }
 
 // ParseSize reads a byte count: a plain number of bytes, or a number
 // (possibly with a fraction) and a unit: B, KiB, MiB, GiB, TiB, powers of

@@ -26,7 +26,7 @@ var forbidden = []struct{ prefix, why string }{
 var allowedInternal = map[string][]string{
 	"quant":    {},
 	"npu":      {"quant"},
-	"cortical": {"npu", "quant", "genomes"},
+	"cortical": {"npu", "quant", "genomes", "internal/units"},
 	"pns":      {"quant"},
 }
 

@@ -92,10 +92,10 @@ func TestParseUsers(t *testing.T) {
 func TestPermissions(t *testing.T) {
 	s := pns.Subjects{Prefix: "p", Brain: "b"}
 	op := Permissions(RoleOperator, s, "al")
-	if got := op.Publish.Allow; len(got) != 2 || got[0] != "p.b.ctl.al" || got[1] != "p.b.stats" {
+	if got := op.Publish.Allow; len(got) != 3 || got[0] != "p.b.ctl.al" || got[1] != "p.b.stats" || got[2] != "p.b.areas" {
 		t.Fatalf("operator publishes %v", got)
 	}
-	if got := Permissions(RoleSensor, s, "x").Publish.Allow; len(got) != 1 || got[0] != "p.b.sensor.>" {
+	if got := Permissions(RoleSensor, s, "x").Publish.Allow; len(got) != 2 || got[0] != "p.b.sensor.>" || got[1] != "p.b.areas" {
 		t.Fatalf("sensor publishes %v", got)
 	}
 	if got := Permissions(Role("king"), s, "x"); got.Publish.Deny[0] != ">" || got.Subscribe.Deny[0] != ">" {

@@ -25,14 +25,18 @@ const (
 	// RoleNode is a node of the brain: everything under
 	// <prefix>.<brain>.>, and request-reply inboxes.
 	RoleNode Role = "node"
-	// RoleSensor publishes sensor frames (<prefix>.<brain>.sensor.>) and
-	// reads motor frames and the replies to its requests.
+	// RoleSensor publishes sensor frames (<prefix>.<brain>.sensor.>, as
+	// requests acknowledged by the brain or not), asks for the table of
+	// areas (<prefix>.<brain>.areas), and reads motor frames and the
+	// replies to its requests.
 	RoleSensor Role = "sensor"
 	// RoleObserver reads motor frames and asks for the brain's statistics
-	// (<prefix>.<brain>.stats); it cannot publish anything else.
+	// (<prefix>.<brain>.stats) and table of areas; it cannot publish
+	// anything else.
 	RoleObserver Role = "observer"
 	// RoleOperator changes the brain's pace on its own control subject
-	// <prefix>.<brain>.ctl.<name> and asks for statistics.
+	// <prefix>.<brain>.ctl.<name> and asks for statistics and the table
+	// of areas.
 	RoleOperator Role = "operator"
 )
 
@@ -89,6 +93,10 @@ func ControlSubject(s pns.Subjects, name string) string {
 // nothing.
 func StatsSubject(s pns.Subjects) string { return Base(s) + ".stats" }
 
+// AreasSubject answers requests with the brain's table of areas (read
+// only).
+func AreasSubject(s pns.Subjects) string { return Base(s) + ".areas" }
+
 // Permissions returns what role may publish and subscribe on the brain of
 // s; name is the user's name (an operator's control subject).
 func Permissions(role Role, s pns.Subjects, name string) *server.Permissions {
@@ -103,11 +111,11 @@ func Permissions(role Role, s pns.Subjects, name string) *server.Permissions {
 	case RoleNode:
 		return perm([]string{base + ".>", inbox}, []string{base + ".>", inbox})
 	case RoleSensor:
-		return perm([]string{base + ".sensor.>"}, []string{base + ".motor.>", inbox})
+		return perm([]string{base + ".sensor.>", AreasSubject(s)}, []string{base + ".motor.>", inbox})
 	case RoleObserver:
-		return perm([]string{StatsSubject(s)}, []string{base + ".motor.>", inbox})
+		return perm([]string{StatsSubject(s), AreasSubject(s)}, []string{base + ".motor.>", inbox})
 	case RoleOperator:
-		return perm([]string{ControlSubject(s, name), StatsSubject(s)}, []string{inbox})
+		return perm([]string{ControlSubject(s, name), StatsSubject(s), AreasSubject(s)}, []string{inbox})
 	}
 	// Unknown roles are refused when the users file is read; nothing here.
 	return &server.Permissions{

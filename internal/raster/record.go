@@ -28,6 +28,9 @@ import (
 // otherwise: 64 MiB, room for millions of fires in one burst.
 const DefaultMaxLine = 64 << 20
 
+// ErrLineTooLong is wrapped by the error of a line longer than the cap.
+var ErrLineTooLong = errors.New("longer than the limit")
+
 // Fired lists the neurons of one area that fired in one burst.
 type Fired struct {
 	Area    string   // cortical ID, base64 of 8 bytes
@@ -82,7 +85,7 @@ func (r *Reader) Next() (Line, error) {
 		if !r.sc.Scan() {
 			err := r.sc.Err()
 			if errors.Is(err, bufio.ErrTooLong) {
-				return Line{}, fmt.Errorf("record %s line %d: longer than the limit of %d bytes per line (raise the cap to read it)", r.name, r.line+1, r.maxLine)
+				return Line{}, fmt.Errorf("record %s line %d: %w of %d bytes per line", r.name, r.line+1, ErrLineTooLong, r.maxLine)
 			}
 			if err != nil {
 				return Line{}, fmt.Errorf("record %s line %d: %w", r.name, r.line+1, err)

@@ -249,10 +249,12 @@ func (p *Plot) marks(l *layout, i int, a *area) []rect {
 }
 
 // shadeOf maps the fraction of a cell's (burst, neuron) pairs that fired to
-// an opacity in tenths, at least 0.3 so that a single fire stays visible.
+// an opacity in twentieths: 0.3 for the sparsest cell, so that a single fire
+// stays visible, rising with the square root of the fraction (so that sparse
+// activity keeps some contrast) to 1 for a cell whose every pair fired.
 func shadeOf(frac float64) uint8 {
-	q := math.Ceil(math.Min(frac, 1)*10) / 10
-	q = math.Max(q, 0.3)
+	q := 0.3 + 0.7*math.Sqrt(math.Min(frac, 1))
+	q = math.Ceil(q*20) / 20
 	return uint8(math.Round(q * 255))
 }
 

@@ -1,8 +1,11 @@
 package natsio
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -57,8 +60,8 @@ func NewClient(nc *nats.Conn, subjects pns.Subjects, opts ...Option) (*Client, e
 func (c *Client) Conn() *nats.Conn { return c.nc }
 
 // SendSensor sends points as the sensor frame of area for the next burst.
-// area is a canonical base64 ID, its token form, or the ID as written in the
-// genome.
+// area is a canonical base64 ID, its token form, the ID as written in the
+// genome, or the area's name.
 func (c *Client) SendSensor(area string, points pns.Points) error {
 	return c.SendSensorAt(area, 0, points)
 }
@@ -68,35 +71,102 @@ func (c *Client) SendSensor(area string, points pns.Points) error {
 // that burst, unless a newer frame of the area replaces it. FEAGI containers
 // carry no burst stamp, so with FormatFEAGI burst must be 0.
 func (c *Client) SendSensorAt(area string, burst uint64, points pns.Points) error {
-	token, err := pns.AreaToken(area)
-	if err != nil {
-		return err
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch c.o.format {
-	case FormatFEAGI:
-		if burst != 0 {
-			return fmt.Errorf("natsio: sensor frame of %q for burst %d: FEAGI containers carry no burst stamp", area, burst)
-		}
-		id, err := ContainerID(area)
-		if err != nil {
-			return err
-		}
-		c.counter++
-		h := pns.ContainerHeader{Counter: c.counter, Session: c.o.session}
-		c.buf, err = pns.AppendContainer(c.buf[:0], h, []pns.AreaPoints{{ID: id, Points: points}})
-	default:
-		c.buf, err = AppendSensorFrame(c.buf[:0], &pns.Frame{Area: area, Burst: burst, Points: points})
-	}
+	subject, err := c.encodeSensor(area, burst, points)
 	if err != nil {
 		return err
 	}
-	subject := c.subjects.Sensor(token)
 	if err := c.nc.Publish(subject, c.buf); err != nil {
 		return fmt.Errorf("natsio: sending sensor frame of %q on %s: %w", area, subject, err)
 	}
 	return nil
+}
+
+// ErrNoBrain is wrapped by the errors of requests that no brain answered:
+// nothing subscribes to the subject on this NATS server (no brain runs
+// there, or it runs under another --brain or --subject-prefix).
+var ErrNoBrain = errors.New("no brain answers")
+
+// RequestSensor sends a sensor frame like SendSensorAt, as a NATS request,
+// and returns the brain's acknowledgement: where the frame landed or why it
+// was refused. A refusal returns the ack and an error wrapping the pns error
+// of its kind (pns.ErrUnknownArea, ...); no answer returns an error wrapping
+// ErrNoBrain, or the context's error when the brain does not answer in time.
+// Besides the forms SendSensorAt takes, area may be the area's name.
+func (c *Client) RequestSensor(ctx context.Context, area string, burst uint64, points pns.Points) (*Ack, error) {
+	c.mu.Lock()
+	subject, err := c.encodeSensor(area, burst, points)
+	data := slices.Clone(c.buf)
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	m, err := c.nc.RequestWithContext(ctx, subject, data)
+	if err != nil {
+		return nil, c.requestError(subject, err)
+	}
+	var ack Ack
+	if err := json.Unmarshal(m.Data, &ack); err != nil {
+		return nil, fmt.Errorf("natsio: the answer on %s is not an acknowledgement: %w", subject, err)
+	}
+	return &ack, ack.Err()
+}
+
+// Areas asks the brain for its table of areas (see ServeAreas).
+func (c *Client) Areas(ctx context.Context) (*AreaTable, error) {
+	subject := c.subjects.Areas()
+	m, err := c.nc.RequestWithContext(ctx, subject, nil)
+	if err != nil {
+		return nil, c.requestError(subject, err)
+	}
+	var t AreaTable
+	if err := json.Unmarshal(m.Data, &t); err != nil {
+		return nil, fmt.Errorf("natsio: the answer on %s is not an area table: %w", subject, err)
+	}
+	return &t, nil
+}
+
+func (c *Client) requestError(subject string, err error) error {
+	if errors.Is(err, nats.ErrNoResponders) {
+		return fmt.Errorf("natsio: %w on %s", ErrNoBrain, subject)
+	}
+	return fmt.Errorf("natsio: request on %s: %w", subject, err)
+}
+
+// encodeSensor encodes a sensor frame into c.buf and returns its subject;
+// c.mu must be held. An area named in a way that cannot be a subject token
+// (a name with spaces) goes on the token pns.AnyToken, named in the frame.
+func (c *Client) encodeSensor(area string, burst uint64, points pns.Points) (string, error) {
+	token, err := pns.AreaToken(area)
+	if err != nil {
+		if c.o.format == FormatFEAGI || area == "" {
+			return "", err
+		}
+		token = pns.AnyToken
+	}
+	switch c.o.format {
+	case FormatFEAGI:
+		if burst != 0 {
+			return "", fmt.Errorf("natsio: sensor frame of %q for burst %d: FEAGI containers carry no burst stamp", area, burst)
+		}
+		id, err := ContainerID(area)
+		if err != nil {
+			return "", err
+		}
+		c.counter++
+		h := pns.ContainerHeader{Counter: c.counter, Session: c.o.session}
+		c.buf, err = pns.AppendContainer(c.buf[:0], h, []pns.AreaPoints{{ID: id, Points: points}})
+		if err != nil {
+			return "", err
+		}
+	default:
+		c.buf, err = AppendSensorFrame(c.buf[:0], &pns.Frame{Area: area, Burst: burst, Points: points})
+		if err != nil {
+			return "", err
+		}
+	}
+	return c.subjects.Sensor(token), nil
 }
 
 // ContainerID returns the 8-byte ID a FEAGI container carries for an area
@@ -130,8 +200,9 @@ func ContainerID(area string) (pns.ID, error) {
 // WatchMotor calls handler with every motor frame of area ("" for every
 // area), in both encodings. Motor subjects carry the canonical ID, so area is
 // a base64 ID or token, or a name whose 8 bytes follow from it (see
-// ContainerID); legacy IDs such as "omot00" must be given in base64. Each call gets its own Frame (its arrays are the
-// handler's to keep). Undecodable messages are skipped and logged with a
+// ContainerID); legacy IDs such as "omot00" and names must be given in
+// base64 (AreaTable.Find resolves them with the brain's table). Each call
+// gets its own Frame (its arrays are the handler's to keep). Undecodable messages are skipped and logged with a
 // rate limit. Handler calls are serialized; stop with the returned
 // subscription's Unsubscribe or Drain.
 func (c *Client) WatchMotor(area string, handler func(pns.Frame)) (*nats.Subscription, error) {

@@ -16,6 +16,19 @@
 // spikemesh.brain.sensor.all. FEAGI containers carry no burst stamp and are
 // meant for the next burst.
 //
+// A sensor message sent as a NATS request (with a reply subject) is
+// answered with a JSON acknowledgement ([Ack]): ok with the area, its name
+// and the burst the frame lands in, or the kind of problem and its message.
+// Messages without a reply subject are taken the same way and answered by
+// nothing. A protobuf frame whose area is named in a way that cannot be a
+// subject token (a name with spaces) is sent on the token pns.AnyToken
+// ("all") with the name in its area field.
+//
+// The brain answers requests on <prefix>.<brain>.areas with its table of
+// areas as JSON ([AreaTable], [ServeAreas]): ID, the ID as the genome writes
+// it, name, kind and dimensions of each. Clients use it to name areas
+// ([AreaTable.Find]) and to show names beside IDs.
+//
 // A motor message is a protobuf brain.v1.MotorFrame by default, or with
 // WithFormat(FormatFEAGI) a FEAGI container holding the one area; its
 // increment counter is the burst modulo 65,536 and the full burst number
@@ -29,6 +42,8 @@
 //	err = pub.Publish(burst, areaIndex, out.Fired, out.Potentials) // after each burst, per OPU area
 //	c, err := natsio.Dial("nats://127.0.0.1:4222", pns.DefaultSubjects())
 //	err = c.SendSensor("c__lef", points)
+//	ack, err := c.RequestSensor(ctx, "Left eye", 0, points) // ack.Frames[0].Burst: where it landed
+//	table, err := c.Areas(ctx)                               // table.Find("o__mot")
 //	sub, err := c.WatchMotor("", func(f pns.Frame) { ... }) // "" = every area
 //
 // Tests of any package can start a real embedded server with
