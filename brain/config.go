@@ -237,12 +237,12 @@ func (c *Config) Validate() error {
 	switch c.Runner {
 	case RunnerActors:
 	case RunnerReference:
+		// The NATS credential files may come from the environment: unused
+		// here, they are not an error.
 		for _, f := range []struct {
 			set  bool
 			flag string
-		}{{c.NATS != "", "--nats"}, {c.NATSListen != "", "--nats-listen"}, {c.SpikesViaNATS, "--spikes-via-nats"},
-			{c.NATSCreds != "", "--nats-creds"}, {c.NATSUsers != "", "--nats-users"},
-			{c.NATSTLSCert != "" || c.NATSTLSKey != "" || c.NATSTLSCA != "", "--nats-tls-*"}} {
+		}{{c.NATS != "", "--nats"}, {c.NATSListen != "", "--nats-listen"}, {c.SpikesViaNATS, "--spikes-via-nats"}} {
 			if f.set {
 				return fmt.Errorf("--runner reference uses no NATS: drop %s", f.flag)
 			}

@@ -47,11 +47,15 @@ func (n *natsFlags) register(fs *flag.FlagSet) {
 // unreachable adds to a connection error the hint that fits it: nothing
 // listens at the URL, so the brain is not running there or not listening.
 func (n *natsFlags) unreachable(err error) error {
+	if errors.Is(err, nats.ErrAuthorization) {
+		return fmt.Errorf("%w\nThe NATS server at %s takes only users with credentials: give --nats-creds FILE (or %s)",
+			err, brain.RedactURL(n.url), envNATSCreds)
+	}
 	if !errors.Is(err, nats.ErrNoServers) {
 		return err
 	}
-	return fmt.Errorf("%w\nIs the brain running? Start it with node run --genome G --nats-listen 127.0.0.1:4222;"+
-		" its log names the URL to give here as --nats (now %s)", err, brain.RedactURL(n.url))
+	return fmt.Errorf("%w\nIs the brain running? Start it with node run --genome G --nats-listen 127.0.0.1:4222"+
+		" --nats-users FILE --nats-creds FILE; its log names the URL to give here as --nats (now %s)", err, brain.RedactURL(n.url))
 }
 
 // noBrain explains a request no brain answered: the NATS server is up but no
