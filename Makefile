@@ -73,6 +73,8 @@ FUZZ_TARGETS := \
 	./npu:FuzzRestoreBody \
 	./quant:FuzzRoundTrip \
 	./quant:FuzzMonotone \
+	./internal/natsauth:FuzzParseCreds \
+	./internal/natsauth:FuzzParseUsers \
 	./internal/web:FuzzParseRate \
 	./internal/raster:FuzzReader
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -88,6 +89,7 @@ type area struct {
 func newArea(rt *Runtime, index int, eng npu.Engine) *area {
 	a := &area{rt: rt, index: index, engine: eng, name: rt.areaName(index)}
 	inc := eng.Incoming()
+	rt.seen[index] = make([]atomic.Uint64, 2*len(inc))
 	a.slotOf = make([]int, len(rt.plan.Areas))
 	for i := range a.slotOf {
 		a.slotOf[i] = -1
@@ -101,6 +103,7 @@ func newArea(rt *Runtime, index int, eng npu.Engine) *area {
 		a.srcOf[i] = c.Src
 		a.needMP[i] = c.MPDrivenPSP
 	}
+	rt.inSrc[index] = a.srcOf
 	for p := range a.in {
 		a.in[p] = inbox{
 			got:        make([]bool, len(inc)),
@@ -165,43 +168,38 @@ func (a *area) onTick(ctx actor.Context, burst npu.Burst) error {
 	return a.maybeStep(ctx)
 }
 
-// errAt is an error of this area in burst, wrapping kind.
-func (a *area) errAt(burst npu.Burst, kind error, format string, args ...any) error {
-	return &AreaError{Area: a.index, ID: a.name, Burst: burst, Err: fmt.Errorf("%w "+format, append([]any{kind}, args...)...)}
-}
-
-// slotFor checks a batch for burst from the source at position pos and
-// returns the inbox that holds it. Errors name the burst that needs the
-// batch (burst+1).
-func (a *area) slotFor(src, pos int, burst npu.Burst) (*inbox, error) {
-	name := a.rt.areaName(src)
-	if pos < 0 {
-		return nil, a.errAt(burst+1, ErrUnexpectedBatch, "from area %d (%s) for burst %d: no connection from it", src, name, burst)
-	}
-	// Needed now: burst a.done (to run a.done+1); early: a.done+1.
-	if burst != a.done && burst != a.done+1 || burst == 0 {
-		if burst < a.done {
-			return nil, a.errAt(burst+1, ErrDuplicateBatch, "from area %d (%s) for burst %d after burst %d ran", src, name, burst, burst+1)
-		}
-		return nil, a.errAt(burst+1, ErrUnexpectedBatch, "from area %d (%s) for burst %d while at burst %d", src, name, burst, a.done)
+// slotFor finds the inbox for a batch of burst from the source at position
+// pos. A batch that has no place (from an area with no connection here,
+// for a burst that is not the one being gathered, or a second one for the
+// same source and burst) gets no inbox: it is counted under the reason
+// returned and ignored, never a fault. A batch that is really missing is
+// caught by the stall check, which names the source and its node.
+func (a *area) slotFor(pos int, burst npu.Burst) (*inbox, *atomic.Uint64) {
+	ig := &a.rt.ignored
+	switch {
+	case pos < 0:
+		return nil, &ig.unknown
+	case burst == 0 || burst > a.done+1:
+		return nil, &ig.stale
+	case burst < a.done:
+		return nil, &ig.duplicate // burst+1 ran, so its batches were all here
 	}
 	box := &a.in[burst&1]
-	if box.burst != burst {
-		return nil, a.errAt(burst+1, ErrUnexpectedBatch, "from area %d (%s) for burst %d: its slot holds burst %d", src, name, burst, box.burst)
-	}
-	if box.got[pos] {
-		return nil, a.errAt(burst+1, ErrDuplicateBatch, "from area %d (%s) for burst %d", src, name, burst)
-	}
-	if burst == a.done+1 && burst > 1 {
-		// An early batch: the same source's batch for the burst before must
-		// already be here (sources are FIFO), unless that burst has run.
-		prev := &a.in[(burst-1)&1]
-		if prev.burst == burst-1 && !prev.got[pos] {
-			return nil, a.errAt(burst, ErrMissingBatch, "from area %d (%s) for burst %d (its batch for burst %d arrived first)",
-				src, name, burst-1, burst)
-		}
+	switch {
+	case box.burst != burst:
+		return nil, &ig.stale
+	case box.got[pos]:
+		return nil, &ig.duplicate
 	}
 	return box, nil
+}
+
+// take stores a batch in box and notes its arrival for the stall check.
+func (a *area) take(box *inbox, pos int, burst npu.Burst, fired []uint32, pot []float32) {
+	box.fired[pos], box.potentials[pos] = fired, pot
+	box.got[pos] = true
+	box.count++
+	a.rt.seen[a.index][2*pos+int(burst&1)].Store(uint64(burst))
 }
 
 func (a *area) onBatch(ctx actor.Context, burst npu.Burst, src int, fired []uint32, pot []float32) error {
@@ -209,49 +207,54 @@ func (a *area) onBatch(ctx actor.Context, burst npu.Burst, src int, fired []uint
 	if src >= 0 && src < len(a.slotOf) {
 		pos = a.slotOf[src]
 	}
-	box, err := a.slotFor(src, pos, burst)
-	if err != nil {
-		return err
+	box, reason := a.slotFor(pos, burst)
+	if box == nil {
+		a.rt.ignore(reason)
+		return nil
 	}
 	if a.needMP[pos] && len(pot) != len(fired) {
+		// Local batches come from this process: a mismatch is a bug.
 		return fmt.Errorf("batch from area %d for burst %d: %d potentials for %d fired neurons", src, burst, len(pot), len(fired))
 	}
 	// The source leaves its published copy untouched until we have run the
 	// next burst (see outbox), so the batch is used in place.
-	box.fired[pos], box.potentials[pos] = fired, pot
-	box.got[pos] = true
-	box.count++
+	a.take(box, pos, burst, fired, pot)
 	return a.maybeStep(ctx)
 }
 
-// onWire takes a batch that came over NATS; the bus checked its header.
+// onWire takes a batch that came over NATS; the bus checked its header. A
+// body that does not decode, or does not fit the source area, is counted
+// as malformed and ignored: the real batch may still come.
 func (a *area) onWire(ctx actor.Context, m *wireBatch) error {
 	src := m.src
 	pos := -1
-	if src < len(a.slotOf) {
+	if src >= 0 && src < len(a.slotOf) {
 		pos = a.slotOf[src]
 	}
-	h := batchHeader{burst: m.burst}
-	box, err := a.slotFor(src, pos, h.burst)
-	if err != nil {
-		return err
+	box, reason := a.slotFor(pos, m.burst)
+	if box == nil {
+		a.rt.ignore(reason)
+		return nil
 	}
-	data := m.data
-	fired, pot, err := decodeBody(data, box.wireFired[pos][:0], box.wirePot[pos][:0])
-	if err != nil {
-		return fmt.Errorf("bad spike batch from area %d for burst %d: %w", src, h.burst, err)
-	}
-	if a.needMP[pos] && len(pot) != len(fired) {
-		return fmt.Errorf("batch from area %d for burst %d: %d potentials for %d fired neurons", src, h.burst, len(pot), len(fired))
-	}
-	if n := len(fired); n > 0 && fired[n-1] >= a.srcSize[pos] {
-		return fmt.Errorf("batch from area %d for burst %d: neuron %d outside the area (%d neurons)", src, h.burst, fired[n-1], a.srcSize[pos])
+	fired, pot, err := decodeBody(m.data, box.wireFired[pos][:0], box.wirePot[pos][:0])
+	if err != nil || a.needMP[pos] && len(pot) != len(fired) || !ascendingBelow(fired, a.srcSize[pos]) {
+		a.rt.ignore(&a.rt.ignored.malformed)
+		return nil
 	}
 	box.wireFired[pos], box.wirePot[pos] = fired, pot
-	box.fired[pos], box.potentials[pos] = fired, pot
-	box.got[pos] = true
-	box.count++
+	a.take(box, pos, m.burst, fired, pot)
 	return a.maybeStep(ctx)
+}
+
+// ascendingBelow reports whether fired is strictly ascending and below n:
+// neuron indices of an area of n neurons, as a sender writes them.
+func ascendingBelow(fired []uint32, n uint32) bool {
+	for i, f := range fired {
+		if f >= n || i > 0 && f <= fired[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 // maybeStep runs the pending burst once every batch it needs is here.

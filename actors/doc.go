@@ -23,7 +23,9 @@
 // <prefix>.<brain>.spikes.<node>, which the receiving node hands to each of
 // its destination areas. Placement maps area index to node.
 // ServeControl answers brainv1.Control requests (rate, pause, resume,
-// stats) on <prefix>.<brain>.ctl. Sensory input comes in through a Sensors
+// stats) on <prefix>.<brain>.ctl and <prefix>.<brain>.ctl.<operator>, and
+// logs every change with the operator's name; ServeStats answers
+// statistics requests only, on <prefix>.<brain>.stats. Sensory input comes in through a Sensors
 // (SensorFeed: a --inputs Schedule and live frames, both resolved by a
 // pns.Intake), motor output goes out through a Motors.
 //
@@ -64,13 +66,17 @@
 // (from an upstream area that already ran n). Batches are kept in two slots
 // by burst parity, so an early batch is buffered, never lost. Batches from
 // one source arrive in the order they were sent (actor mailboxes and a NATS
-// connection are both FIFO per sender), which makes loss detectable by
-// counting: a batch for burst n arriving while that source's batch for n−1
-// is still missing, a second batch for the same (source, burst), or a batch
-// outside the two-burst window is a protocol fault that stops the run with
-// an error naming the area, the source and the burst. A burst that does not
-// complete within Config.StallTimeout is reported with the areas still
-// pending.
+// connection are both FIFO per sender). Anyone who may publish on a spike
+// subject could send a batch, so a batch that has no place is never a
+// fault: a second batch for the same (source, burst), one outside the
+// two-burst window, one from an area with no connection here, or one whose
+// body does not decode or names neurons outside its source area is
+// ignored and counted (Runtime.Ignored, by reason), and the real batch
+// still counts when it comes. A batch that really is lost leaves its burst
+// incomplete: a burst that does not complete within Config.StallTimeout is
+// reported (ErrStalled) with the areas still pending and, for each, the
+// missing batches with their source area and the node that should have
+// sent them (ErrMissingBatch).
 //
 // # Goroutines
 //

@@ -8,12 +8,16 @@ import (
 )
 
 var (
-	// ErrMissingBatch reports a spike batch that never arrived.
+	// ErrMissingBatch is wrapped, with ErrStalled, by a stall that waits
+	// for spike batches that never came; the error names each batch's
+	// source area and node.
 	ErrMissingBatch = errors.New("actors: missing spike batch")
-	// ErrDuplicateBatch reports a second batch for the same source and burst.
+	// ErrDuplicateBatch and ErrUnexpectedBatch are no longer returned: a
+	// duplicate batch, or one outside the lock-step window or from an
+	// area with no connection to the receiver, is ignored and counted
+	// (Runtime.Ignored). Kept for programs that test for them.
 	ErrDuplicateBatch = errors.New("actors: duplicate spike batch")
-	// ErrUnexpectedBatch reports a batch outside the lock-step window or from
-	// an area with no connection to the receiver.
+	// ErrUnexpectedBatch: see ErrDuplicateBatch.
 	ErrUnexpectedBatch = errors.New("actors: unexpected spike batch")
 	// ErrDropped reports NATS messages dropped by a slow consumer.
 	ErrDropped = errors.New("actors: NATS messages dropped")

@@ -50,18 +50,24 @@ type Ignored struct {
 	Epoch     uint64 // another placement version
 	Malformed uint64 // did not decode
 	Unknown   uint64 // from an area or node this node does not expect
-	Stale     uint64 // for a burst that is not the one in progress, or a duplicate
+	Stale     uint64 // for a burst that is not the one in progress
+	Duplicate uint64 // a second spike batch for the same source and burst
+}
+
+// Total is the number of messages ignored for any reason.
+func (i Ignored) Total() uint64 {
+	return i.Run + i.Epoch + i.Malformed + i.Unknown + i.Stale + i.Duplicate
 }
 
 type ignoredCounts struct {
-	run, epoch, malformed, unknown, stale atomic.Uint64
+	run, epoch, malformed, unknown, stale, duplicate atomic.Uint64
 }
 
 // Ignored returns the messages ignored so far.
 func (r *Runtime) Ignored() Ignored {
 	c := &r.ignored
 	return Ignored{Run: c.run.Load(), Epoch: c.epoch.Load(), Malformed: c.malformed.Load(),
-		Unknown: c.unknown.Load(), Stale: c.stale.Load()}
+		Unknown: c.unknown.Load(), Stale: c.stale.Load(), Duplicate: c.duplicate.Load()}
 }
 
 // ignore counts one ignored message; the first of each reason is logged.
@@ -70,7 +76,8 @@ func (r *Runtime) ignore(c *atomic.Uint64) {
 		return
 	}
 	reason := map[*atomic.Uint64]string{&r.ignored.run: "another run", &r.ignored.epoch: "another epoch",
-		&r.ignored.malformed: "malformed", &r.ignored.unknown: "unknown source", &r.ignored.stale: "stale or duplicate"}[c]
+		&r.ignored.malformed: "malformed", &r.ignored.unknown: "unknown source", &r.ignored.stale: "stale",
+		&r.ignored.duplicate: "duplicate spike batch"}[c]
 	r.log.Warn("message from NATS ignored (logged once per reason; see the ignored counts)", "reason", reason)
 }
 

@@ -1,8 +1,10 @@
 package actors
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/npu"
 	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
 )
@@ -212,19 +215,66 @@ type NATSServer struct {
 	// Routes are the peers' route URLs (nats-route://host:port); the
 	// server keeps trying to reach them.
 	Routes []string
+
+	// Users and Nkeys, when any is set, are the only clients the server
+	// accepts (in-process ones included), each with its permissions.
+	Users []*server.User
+	Nkeys []*server.NkeyUser
+	// RouteUser and RoutePassword authenticate the routes between the
+	// servers of a cluster, both ways: every server must be given the
+	// same. Required with Cluster and Users or Nkeys.
+	RouteUser, RoutePassword string
+	// TLS secures the client listener, RouteTLS the routes (nil: none).
+	TLS, RouteTLS *tls.Config
+
+	// MaxPayload is the largest message the server takes; 0 gives
+	// DefaultMaxPayload, and more than MaxPayloadCap is refused.
+	MaxPayload int32
+	// Logger receives the server's warnings and errors (slow consumers,
+	// refused clients), rate-limited, with Secrets blanked out; nil
+	// discards them.
+	Logger  *slog.Logger
+	Secrets []string
 }
+
+// Limits of the embedded server. They follow a stand-alone NATS server's
+// defaults (1 MB payloads, 64 MB pending bytes per client) with a cap on
+// connections and subscriptions, so that clients that subscribe to much
+// and never read cost at most MaxPending each before the server cuts them
+// off as slow consumers.
+const (
+	DefaultMaxPayload = 1 << 20
+	MaxPayloadCap     = 64 << 20
+	MaxPending        = 64 << 20
+	MaxConnections    = 1024
+	MaxSubscriptions  = 1024
+)
 
 // StartNATS starts an embedded NATS server as o says and waits until it
 // accepts connections.
 func StartNATS(o NATSServer) (*server.Server, error) {
+	if o.MaxPayload == 0 {
+		o.MaxPayload = DefaultMaxPayload
+	}
+	if o.MaxPayload < 0 || o.MaxPayload > MaxPayloadCap {
+		return nil, fmt.Errorf("actors: embedded NATS server: max payload %d outside 1..%d", o.MaxPayload, MaxPayloadCap)
+	}
+	auth := len(o.Users) > 0 || len(o.Nkeys) > 0
 	opts := &server.Options{
 		ServerName: o.Name,
 		DontListen: o.Listen == "" && o.Cluster == "",
 		NoSigs:     true,
-		NoLog:      true,
-		// Spike batches of large areas can exceed the 1 MB default.
-		MaxPayload: 64 << 20,
-		MaxPending: 256 << 20,
+		NoLog:      o.Logger == nil,
+		MaxPayload: o.MaxPayload,
+		MaxPending: MaxPending,
+		MaxConn:    MaxConnections,
+		MaxSubs:    MaxSubscriptions,
+		Users:      o.Users,
+		Nkeys:      o.Nkeys,
+		TLSConfig:  o.TLS,
+	}
+	if o.TLS != nil {
+		opts.TLS, opts.TLSTimeout = true, 2
 	}
 	if opts.ServerName == "" {
 		opts.ServerName = "spikemesh-embedded"
@@ -246,21 +296,34 @@ func StartNATS(o NATSServer) (*server.Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: host, Port: port}
+		if auth && o.RoutePassword == "" {
+			return nil, errors.New("actors: embedded NATS cluster with users: the routes need a shared user and password")
+		}
+		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: host, Port: port,
+			Username: o.RouteUser, Password: o.RoutePassword, TLSConfig: o.RouteTLS}
+		if o.RouteTLS != nil {
+			opts.Cluster.TLSTimeout = 2
+		}
 		if opts.Cluster.Name == "" {
 			opts.Cluster.Name = "spikemesh"
 		}
 		for _, r := range o.Routes {
 			u, err := url.Parse(r)
 			if err != nil || u.Host == "" {
-				return nil, fmt.Errorf("actors: NATS route %q: want nats-route://host:port", r)
+				return nil, fmt.Errorf("actors: NATS route %q: want nats-route://host:port", RedactRoute(r))
+			}
+			if o.RoutePassword != "" {
+				u.User = url.UserPassword(o.RouteUser, o.RoutePassword)
 			}
 			opts.Routes = append(opts.Routes, u)
 		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("actors: embedded NATS server: %w", err)
+		return nil, fmt.Errorf("actors: embedded NATS server: %s", redact(err.Error(), o.Secrets))
+	}
+	if o.Logger != nil {
+		ns.SetLoggerV2(newServerLog(o.Logger, append(o.Secrets, o.RoutePassword)), false, false, false)
 	}
 	ns.Start()
 	if !ns.ReadyForConnections(10 * time.Second) {
@@ -268,6 +331,15 @@ func StartNATS(o NATSServer) (*server.Server, error) {
 		return nil, errors.New("actors: embedded NATS server not ready after 10s")
 	}
 	return ns, nil
+}
+
+// RedactRoute hides the user information of a route URL.
+func RedactRoute(r string) string {
+	if u, err := url.Parse(r); err == nil && u.User != nil {
+		u.User = url.User("REDACTED")
+		return u.String()
+	}
+	return r
 }
 
 func splitHostPort(hp string) (string, int, error) {
@@ -280,4 +352,37 @@ func splitHostPort(hp string) (string, int, error) {
 		return "", 0, fmt.Errorf("actors: NATS listen address %q: bad port", hp)
 	}
 	return host, port, nil
+}
+
+// MaxMessageBytes bounds the largest message a brain of plan puts on NATS
+// or takes from it when every neuron fires: a spike batch or motor frame
+// of its largest area (every fired neuron with its coordinates and
+// potential), a sensor frame that touches every neuron of its largest
+// area, and the lock step's messages that carry a whole burst (the record
+// of every area's fired neurons, a tick with sensory points).
+func MaxMessageBytes(plan *cortical.Plan) int64 {
+	var largest, total int64
+	for i := range plan.Areas {
+		n := int64(plan.Areas[i].Neurons())
+		largest = max(largest, n)
+		total += n + 2 // two varint bytes of per-area framing
+	}
+	perArea := 24*largest + 256 // 3 coordinate varints, a potential, framing
+	wholeBurst := 9*total + 256 // index varint and potential per neuron
+	return max(perArea, wholeBurst)
+}
+
+// MaxPayloadFor is the embedded server's max payload for plan: the NATS
+// default of 1 MiB, raised to MaxMessageBytes when the plan needs more, up
+// to MaxPayloadCap; capped reports that the plan would need more than the
+// cap (a burst in which nearly every neuron fires would then be refused).
+func MaxPayloadFor(plan *cortical.Plan) (payload int32, capped bool) {
+	need := MaxMessageBytes(plan)
+	switch {
+	case need <= DefaultMaxPayload:
+		return DefaultMaxPayload, false
+	case need > MaxPayloadCap:
+		return MaxPayloadCap, true
+	}
+	return int32(need), false
 }

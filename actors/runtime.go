@@ -149,7 +149,12 @@ type Runtime struct {
 	reports   []completed
 	doneBurst []atomic.Uint64
 	remaining atomic.Int64
-	allDone   [2]burstDone // by burst parity
+	// seen, by area index, then by incoming connection and burst parity
+	// (2*pos + parity), is the last burst whose batch arrived (for the
+	// stall check's report of what is missing).
+	seen    [][]atomic.Uint64
+	inSrc   [][]int      // by area index and incoming connection: the source area
+	allDone [2]burstDone // by burst parity
 
 	// The burst in progress (0: none) and when it was ticked, for the stall
 	// check, which runs on a timer goroutine so that it works even when the
@@ -217,6 +222,8 @@ func New(cfg Config) (*Runtime, error) {
 	r.areas = make([]*actor.PID, len(cfg.Plan.Areas))
 	r.reports = make([]completed, len(cfg.Plan.Areas))
 	r.doneBurst = make([]atomic.Uint64, len(cfg.Plan.Areas))
+	r.seen = make([][]atomic.Uint64, len(cfg.Plan.Areas))
+	r.inSrc = make([][]int, len(cfg.Plan.Areas))
 	for i := range cfg.Plan.Areas {
 		if cfg.Placement.Node(i) != cfg.Node {
 			continue
@@ -509,6 +516,9 @@ func (r *Runtime) checkStall() {
 		}
 		err = fmt.Errorf("%w: burst %d not complete after %v; waiting for areas %s",
 			ErrStalled, burst, age.Round(time.Millisecond), strings.Join(names, ", "))
+		if missing := r.missingBatches(npu.Burst(burst)); len(missing) > 0 {
+			err = fmt.Errorf("%w; %w: %s", err, ErrMissingBatch, strings.Join(missing, "; "))
+		}
 	}
 	// The coordinator stops too, as soon as its goroutine is free: a burst
 	// that completes late must not start the next.
@@ -517,6 +527,27 @@ func (r *Runtime) checkStall() {
 	case r.stalled <- err:
 	default:
 	}
+}
+
+// missingBatches names the spike batches the local areas still wait for to
+// run burst: the source area and the node that should have sent each.
+func (r *Runtime) missingBatches(burst npu.Burst) []string {
+	if burst < 2 {
+		return nil
+	}
+	var out []string
+	for _, i := range r.local {
+		if r.doneBurst[i].Load() == uint64(burst) {
+			continue
+		}
+		for pos, src := range r.inSrc[i] {
+			if r.seen[i][2*pos+int((burst-1)&1)].Load() != uint64(burst-1) {
+				out = append(out, fmt.Sprintf("area %d (%s) lacks the batch of burst %d from area %d (%s) on node %s",
+					i, r.areaName(i), burst-1, src, r.areaName(src), r.placement.Node(src)))
+			}
+		}
+	}
+	return out
 }
 
 // Completed returns the last burst every area completed.

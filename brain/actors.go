@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/spikemesh/spikemesh/actors"
 	"github.com/spikemesh/spikemesh/cortical"
+	"github.com/spikemesh/spikemesh/internal/natsauth"
 	"github.com/spikemesh/spikemesh/npu"
 	"github.com/spikemesh/spikemesh/pns"
 	"github.com/spikemesh/spikemesh/pns/natsio"
@@ -37,6 +39,7 @@ type actorRunner struct {
 	cn     *clusterNode         // nil outside cluster mode
 	rtt    time.Duration        // median round trip to another node, measured before burst 1
 	bridge *natsio.SensorBridge // nil on a cluster node that does not coordinate
+	ns     *server.Server       // the embedded NATS server; nil with an external one
 	undo   []func()
 
 	// The connection of sensors, motors and control, the control subject,
@@ -44,6 +47,15 @@ type actorRunner struct {
 	nc         *nats.Conn
 	ctlSubject string
 	leader     bool
+}
+
+// slowConsumers is the number of clients the embedded server cut off for
+// not reading fast enough (0 with an external server).
+func (a *actorRunner) slowConsumers() uint64 {
+	if a.ns == nil {
+		return 0
+	}
+	return a.ns.NumSlowConsumersClients()
 }
 
 // newActorRunner sets up the actor runtime of this node: in cluster mode it
@@ -67,10 +79,21 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 		a.undo = append(a.undo, cn.close)
 		a.cn = cn
 	}
+	subjects := pns.Subjects{Prefix: c.SubjectPrefix, Brain: c.Brain}
 	where := "NATS at " + RedactURL(c.NATS)
-	dial := func(opts ...nats.Option) (*nats.Conn, error) { return nats.Connect(c.NATS, opts...) }
+	clientOpts, err := c.clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	dial := func(opts ...nats.Option) (*nats.Conn, error) {
+		nc, err := nats.Connect(c.NATS, append(opts, clientOpts...)...)
+		return nc, c.redactSecrets(err)
+	}
 	if c.NATS == "" {
-		opts := actors.NATSServer{Listen: c.NATSListen}
+		opts, creds, err := c.embeddedServer(plan, subjects, log)
+		if err != nil {
+			return nil, err
+		}
 		if cn != nil && c.Cluster.NATSCluster != "" {
 			opts.Name, opts.Cluster, opts.Routes = c.Cluster.NodeName, c.Cluster.NATSCluster, cn.routes
 			opts.ClusterName = "spikemesh-" + c.Brain
@@ -79,16 +102,19 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 		if err != nil {
 			return nil, err
 		}
+		a.ns = ns
 		a.undo = append(a.undo, func() { ns.Shutdown(); ns.WaitForShutdown() })
 		where = "the embedded NATS server"
 		if c.NATSListen != "" {
-			log.Info("NATS listening; sensors and motors connect with --nats URL", "url", clientURL(ns.ClientURL()))
+			log.Info("NATS listening; sensors and motors connect with --nats URL", "url", clientURL(ns.ClientURL()),
+				"auth", creds != nil, "tls", opts.TLS != nil, "max_payload", opts.MaxPayload)
 		}
+		own := creds.Options()
 		dial = func(opts ...nats.Option) (*nats.Conn, error) {
-			return nats.Connect("", append(opts, nats.InProcessServer(ns))...)
+			return nats.Connect("", append(append(opts, own...), nats.InProcessServer(ns))...)
 		}
 	}
-	nc, err := dial(nats.Name("spikemesh-pns"),
+	nc, err := dial(nats.Name("spikemesh-pns"), asyncErrors(log),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("NATS connection lost; reconnecting", "url", nc.ConnectedUrlRedacted(), "err", err)
@@ -102,9 +128,28 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 		return nil, fmt.Errorf("connecting to %s: %w", where, err)
 	}
 	a.undo = append(a.undo, nc.Close)
-	subjects := pns.Subjects{Prefix: c.SubjectPrefix, Brain: c.Brain}
 	leader := cn == nil || cn.coordinator == cn.self
-	a.nc, a.ctlSubject, a.leader = nc, subjects.Prefix+"."+subjects.Brain+".ctl", leader
+	// One brain per name on one NATS: ask whether one runs before taking
+	// any of its subjects; the coordinator answers from now on.
+	run := rand.Uint64() | 1
+	self := actors.LocalNode
+	if cn != nil {
+		run, self = cn.run, cn.self
+	}
+	presenceSubject := natsauth.Base(subjects) + ".presence"
+	if err := actors.CheckPresence(ctx, nc, presenceSubject, run, 2*time.Second); err != nil {
+		return nil, err
+	}
+	if leader {
+		ps, err := actors.ServePresence(nc, presenceSubject, run, self)
+		if err != nil {
+			return nil, err
+		}
+		a.undo = append(a.undo, func() { _ = ps.Unsubscribe() })
+	}
+	// The HTTP API's changes go through the control subject of its own
+	// name, so that the log says where they came from.
+	a.nc, a.ctlSubject, a.leader = nc, natsauth.ControlSubject(subjects, "http"), leader
 	if leader {
 		// Sensory input lands on the coordinator, which fixes every burst's
 		// points for every node.
@@ -124,7 +169,7 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 		return nil, err
 	}
 	cfg := actors.Config{
-		Plan: plan, Dial: dial, SpikesViaNATS: c.SpikesViaNATS,
+		Plan: plan, Dial: dial, SpikesViaNATS: c.SpikesViaNATS, Run: run,
 		SubjectPrefix: subjects.Prefix, Brain: subjects.Brain,
 		Interval: interval(c, plan), StallTimeout: c.StallTimeout, InlineWork: InlineWork,
 		Motors: motors{pub}, Observer: observe, Logger: log,
@@ -149,20 +194,34 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 	}
 	a.undo = append(a.undo, a.rt.Close)
 	if leader {
-		ctl, err := a.rt.ServeControl(nc, a.ctlSubject, func(s *brainv1.Stats) {
+		stats := func(s *brainv1.Stats) {
 			ctlStats(s)
 			s.SensorDropped += a.bridge.SlowConsumerDrops()
-		})
+			s.SlowConsumers += a.slowConsumers()
+		}
+		ctl, err := a.rt.ServeControl(nc, natsauth.ControlSubject(subjects, ""), stats)
 		if err != nil {
 			return nil, err
 		}
 		a.undo = append(a.undo, func() { _ = ctl.Unsubscribe() })
+		st, err := a.rt.ServeStats(nc, natsauth.StatsSubject(subjects), stats)
+		if err != nil {
+			return nil, err
+		}
+		a.undo = append(a.undo, func() { _ = st.Unsubscribe() })
 	}
 	// The server must know the sensor and control subscriptions before
 	// anyone is told the brain is ready: core NATS delivers only to known
 	// subscribers.
 	if err := nc.FlushTimeout(10 * time.Second); err != nil {
 		return nil, fmt.Errorf("flushing subscriptions to %s: %w", where, err)
+	}
+	if leader {
+		// Two brains of one name that started together both see each
+		// other now, and both stop.
+		if err := actors.ConfirmPresence(nc, presenceSubject, run); err != nil {
+			return nil, err
+		}
 	}
 	if cn != nil {
 		hctx, cancel := context.WithTimeout(ctx, c.Cluster.JoinTimeout)
@@ -191,6 +250,7 @@ func (a *actorRunner) run(ctx context.Context, bursts uint64) error { return a.r
 func (a *actorRunner) measure(context.Context) measures {
 	var m measures
 	m.msgs, m.bytes = a.rt.BusStats()
+	m.ignored, m.slow = a.rt.Ignored(), a.slowConsumers()
 	m.nodes = 1
 	if cn := a.cn; cn != nil {
 		m.node, m.nodes = string(cn.self), len(cn.nodes)

@@ -52,6 +52,13 @@ type Summary struct {
 	// cluster mode).
 	Node  string
 	Nodes int
+	// Ignored counts the messages between nodes this node ignored (another
+	// run or epoch, malformed, unknown source, stale or duplicate).
+	Ignored actors.Ignored
+	// SlowConsumers counts the embedded NATS server's slow-consumer events:
+	// clients that did not read fast enough, each cut off after at most
+	// actors.MaxPending bytes held for it (one client may count twice).
+	SlowConsumers uint64
 }
 
 // runner runs the bursts of a grown brain. Both implementations, the actor
@@ -213,7 +220,8 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	}
 	sum := &Summary{Bursts: stats.Bursts, Wall: wall, BurstP50: stats.Quantile(0.5), BurstP99: stats.Quantile(0.99),
 		Spikes: stats.Spikes, Dropped: spikeDrops, ComputeP50: compute.Quantile(0.5),
-		MsgsOut: ms.msgs, BytesOut: ms.bytes, RTTP50: ms.rttP50, Node: ms.node, Nodes: max(ms.nodes, 1)}
+		MsgsOut: ms.msgs, BytesOut: ms.bytes, RTTP50: ms.rttP50, Node: ms.node, Nodes: max(ms.nodes, 1),
+		Ignored: ms.ignored, SlowConsumers: ms.slow}
 	st := intake.Stats()
 	sum.Intake = st
 	sum.SensorDropped, sum.PointsDropped = st.Dropped()+sensorDrops, st.PointsDropped
@@ -236,6 +244,8 @@ type measures struct {
 	rttP50      time.Duration
 	node        string
 	nodes       int
+	ignored     actors.Ignored
+	slow        uint64
 }
 
 // measurer is a runner that measures its traffic.

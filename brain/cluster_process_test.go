@@ -17,6 +17,7 @@ import (
 	"github.com/spikemesh/spikemesh/actors"
 	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/genomes"
+	"github.com/spikemesh/spikemesh/internal/natsauth"
 )
 
 // The tests in this file run real node processes on 127.0.0.1, one cluster
@@ -129,6 +130,7 @@ type clusterSpec struct {
 	placement                 string // file; "" computed
 	nats                      []string
 	extra                     []string
+	creds                     string // the nodes' shared --nats-creds; "" writes one
 }
 
 // runCluster runs spec's nodes to completion and returns each node's record.
@@ -136,6 +138,10 @@ func runCluster(t *testing.T, spec clusterSpec) []string {
 	t.Helper()
 	dir := t.TempDir()
 	seed := addr(freePort(t))
+	creds := spec.creds
+	if creds == "" {
+		creds = writeNodeCreds(t)
+	}
 	procs := make([]*proc, spec.nodes)
 	for k := range spec.nodes {
 		bind := seed
@@ -155,7 +161,7 @@ func runCluster(t *testing.T, spec clusterSpec) []string {
 		if spec.nats != nil {
 			args = append(args, "--nats", spec.nats[k%len(spec.nats)])
 		} else {
-			args = append(args, "--nats-cluster", addr(freePort(t)))
+			args = append(args, "--nats-cluster", addr(freePort(t)), "--nats-creds", creds)
 		}
 		procs[k] = startNode(t, fmt.Sprintf("n%d", k), append(args, spec.extra...)...)
 	}
@@ -277,9 +283,10 @@ func TestClusterOnExternalNATS(t *testing.T) {
 // timeout.
 func TestClusterJoinRefusals(t *testing.T) {
 	seedPort := freePort(t)
+	creds := writeNodeCreds(t)
 	seed := startNode(t, "seed", "--genome", "essential_genome.json", "--quiet", "--free",
 		"--node-name", "seed", "--cluster-bind", addr(seedPort), "--cluster-label", "lab",
-		"--expect-nodes", "2", "--nats-cluster", addr(freePort(t)), "--join-timeout", "2m")
+		"--expect-nodes", "2", "--nats-cluster", addr(freePort(t)), "--nats-creds", creds, "--join-timeout", "2m")
 	cases := []struct {
 		name string
 		args []string
@@ -295,7 +302,7 @@ func TestClusterJoinRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"--quiet", "--free", "--node-name", "late", "--cluster-bind", addr(freePort(t)),
-				"--expect-nodes", "2", "--nats-cluster", addr(freePort(t)), "--join-timeout", "3s"}, c.args...)
+				"--expect-nodes", "2", "--nats-cluster", addr(freePort(t)), "--nats-creds", creds, "--join-timeout", "3s"}, c.args...)
 			p := startNode(t, "late", args...)
 			err := p.wait(t, time.Minute)
 			if err == nil {
@@ -310,4 +317,15 @@ func TestClusterJoinRefusals(t *testing.T) {
 	}
 	_ = seed.cmd.Process.Kill()
 	<-seed.done
+}
+
+// writeNodeCreds writes the node credentials every node of one test's
+// cluster shares (the routes' secret) and returns the file.
+func writeNodeCreds(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "node.creds")
+	if err := os.WriteFile(path, []byte("user: node\npassword: "+natsauth.RandomSecret()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -64,6 +64,22 @@ type Config struct {
 	// and motors of other processes; "" keeps it in process. Port -1 picks
 	// a free port. Only without NATS (--nats-listen).
 	NATSListen string
+	// NATSCreds is the credentials file this node connects with (a
+	// user and password, or an nkey seed; see docs/security.md)
+	// (--nats-creds, or SPIKEMESH_NATS_CREDS). With the embedded server it
+	// is also the node role's user, and in a cluster the shared secret of
+	// the routes between the nodes' servers.
+	NATSCreds string
+	// NATSUsers lists the embedded server's other users: name, role and a
+	// bcrypt password hash or nkey public key (--nats-users, or
+	// SPIKEMESH_NATS_USERS). Only for the embedded server.
+	NATSUsers string
+	// NATSTLSCert, NATSTLSKey and NATSTLSCA are PEM files: the embedded
+	// server's certificate for its client listener and routes, and the CA
+	// its routes' peers must be signed by; with --nats, the client
+	// certificate and the CA that signs the server's (--nats-tls-cert,
+	// --nats-tls-key, --nats-tls-ca, or SPIKEMESH_NATS_TLS_CERT, _KEY, _CA).
+	NATSTLSCert, NATSTLSKey, NATSTLSCA string
 	// SpikesViaNATS sends every spike batch through NATS, even between
 	// areas of this process (--spikes-via-nats).
 	SpikesViaNATS bool
@@ -134,6 +150,9 @@ type Config struct {
 	// should write through the same *Console as Stderr so that its records
 	// never collide with the status line.
 	Logger *slog.Logger
+	// auth is what Validate read from the NATS credential files.
+	auth *natsAuth
+
 	// Ready, when set, is called once the brain is grown and connected (the
 	// sensor bridge and the motor publisher attached), before burst 1.
 	Ready func()
@@ -218,6 +237,8 @@ func (c *Config) Validate() error {
 	switch c.Runner {
 	case RunnerActors:
 	case RunnerReference:
+		// The NATS credential files may come from the environment: unused
+		// here, they are not an error.
 		for _, f := range []struct {
 			set  bool
 			flag string
@@ -240,8 +261,12 @@ func (c *Config) Validate() error {
 	if err := (pns.Subjects{Prefix: c.SubjectPrefix}).Validate(); err != nil {
 		return fmt.Errorf("--subject-prefix: %w", err)
 	}
+
 	if err := (pns.Subjects{Prefix: c.SubjectPrefix, Brain: c.Brain}).Validate(); err != nil {
 		return fmt.Errorf("--brain: %w", err)
+	}
+	if c.Runner == RunnerActors {
+		return c.loadNATSAuth()
 	}
 	return nil
 }

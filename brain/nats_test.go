@@ -106,7 +106,7 @@ func TestNATSStartErrors(t *testing.T) {
 	}
 	defer l.Close()
 	busy := l.Addr().String()
-	_, err = Run(context.Background(), Config{Genome: genomes.Default, Bursts: 1, NATSListen: busy, Quiet: true})
+	_, err = Run(context.Background(), Config{Genome: genomes.Default, Bursts: 1, NATSListen: busy, NATSCreds: writeNodeCreds(t), Quiet: true})
 	if err == nil || !strings.Contains(err.Error(), "address in use") || !strings.Contains(err.Error(), busy) {
 		t.Fatalf("busy --nats-listen %s: %v", busy, err)
 	}

@@ -112,6 +112,10 @@ func (u *statusUI) done(plan *cortical.Plan, s *Summary) {
 	fmt.Fprintf(u.console, "summary: %d bursts in %v (%.1f bursts/s), burst time p50 %v p99 %v, dropped: %d spike batches, %d sensor frames, %d sensor points\nspikes per area: %s\n",
 		s.Bursts, s.Wall.Round(time.Millisecond), bps, s.BurstP50, s.BurstP99, s.Dropped, s.SensorDropped, s.PointsDropped,
 		strings.Join(parts, ", "))
+	if ig := s.Ignored; ig.Total() > 0 || s.SlowConsumers > 0 {
+		fmt.Fprintf(u.console, "ignored from NATS: %d of another run, %d of another epoch, %d malformed, %d from unknown sources, %d stale, %d duplicate; embedded NATS server's slow-consumer events: %d\n",
+			ig.Run, ig.Epoch, ig.Malformed, ig.Unknown, ig.Stale, ig.Duplicate, s.SlowConsumers)
+	}
 }
 
 // areaLabel names area i for people: its genome name, else its ID.

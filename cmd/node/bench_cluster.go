@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spikemesh/spikemesh/internal/natsauth"
 )
 
 func init() {
@@ -116,6 +118,11 @@ func runClusterOnce(self, dir string, o benchOptions, n, bursts int) ([]nodeSumm
 		return nil, err
 	}
 	seed := ports[0]
+	// The nodes' NATS servers authenticate each other with a shared secret.
+	creds := filepath.Join(dir, fmt.Sprintf("node-of-%d.creds", n))
+	if err := os.WriteFile(creds, []byte("user: bench\npassword: "+natsauth.RandomSecret()+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	type proc struct {
 		cmd     *exec.Cmd
 		out     bytes.Buffer
@@ -137,7 +144,7 @@ func runClusterOnce(self, dir string, o benchOptions, n, bursts int) ([]nodeSumm
 		if n > 1 {
 			bind, route := ports[2*k], ports[2*k+1]
 			args = append(args, "--node-name", fmt.Sprintf("n%d", k), "--cluster-bind", bind, "--join", seed,
-				"--expect-nodes", strconv.Itoa(n), "--nats-cluster", route, "--join-timeout", "2m")
+				"--expect-nodes", strconv.Itoa(n), "--nats-cluster", route, "--nats-creds", creds, "--join-timeout", "2m")
 		}
 		p.cmd = exec.Command(self, args...)
 		p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out

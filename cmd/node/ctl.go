@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/spikemesh/spikemesh/brain"
+	"github.com/spikemesh/spikemesh/internal/natsauth"
 	"github.com/spikemesh/spikemesh/internal/web"
 	"github.com/spikemesh/spikemesh/pns"
 	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
@@ -43,8 +44,12 @@ Commands:
 --http talks to a node's HTTP API (node run --http ADDR; any node of a
 cluster forwards changes to the coordinator). Changes need the operator
 token when the node has one (--token-file). --nats sends brain.v1.Control
-requests on <prefix>.<brain>.ctl, answered by the coordinator. Flags may
-come before or after the command.
+requests, answered by the coordinator: with --nats-creds (an operator's
+credentials) on <prefix>.<brain>.ctl.<user>, the only control subject the
+operator may use, so that the brain logs every change with its name (stats
+and status on <prefix>.<brain>.stats, which observers may use too);
+without, on <prefix>.<brain>.ctl. Flags may come before or after the
+command.
 
 Flags:
 `
@@ -53,6 +58,7 @@ type ctlOptions struct {
 	http, nats, tokenFile string
 	subjects              pns.Subjects
 	timeout               time.Duration
+	auth                  natsAuthFlags
 }
 
 func ctlFlags(w io.Writer, o *ctlOptions) *flag.FlagSet {
@@ -64,6 +70,7 @@ func ctlFlags(w io.Writer, o *ctlOptions) *flag.FlagSet {
 	fs.StringVar(&o.subjects.Brain, "brain", pns.DefaultBrain, "name of the brain in NATS subjects (--nats only)")
 	fs.StringVar(&o.subjects.Prefix, "subject-prefix", pns.DefaultPrefix, "first tokens of every NATS subject (--nats only)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up when the brain does not answer within this long")
+	o.auth.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), ctlUsage)
 		fs.PrintDefaults()
@@ -240,12 +247,26 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 		}
 	}
 	redacted := brain.RedactURL(o.nats)
-	nc, err := nats.Connect(o.nats, nats.Name("spikemesh-ctl"), nats.Timeout(o.timeout))
+	auth, err := o.auth.options()
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(o.nats, append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(o.timeout)}, auth...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS at %s: %v", redacted, (&natsFlags{url: o.nats}).redact(err))
 	}
 	defer nc.Close()
-	subject := o.subjects.Prefix + "." + o.subjects.Brain + ".ctl"
+	subject := natsauth.ControlSubject(o.subjects, "")
+	if o.auth.creds != "" {
+		creds, err := natsauth.LoadCreds(o.auth.creds, "--nats-creds")
+		if err != nil {
+			return nil, err
+		}
+		subject = natsauth.ControlSubject(o.subjects, creds.Name)
+		if _, ok := c.Command.(*brainv1.Control_Stats); ok {
+			subject = natsauth.StatsSubject(o.subjects)
+		}
+	}
 	do := func(ctx context.Context, c *brainv1.Control) (*brainv1.Stats, error) {
 		data, err := proto.Marshal(c)
 		if err != nil {

@@ -138,7 +138,15 @@ func node(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // acknowledged for the sensor frame, firing the voxels that the reference
 // runner fires for the same input.
 func TestDemoSensorToMotor(t *testing.T) {
-	brain := startProc(t, "run", "--genome", demoGenome, "--nats-listen", "127.0.0.1:-1")
+	creds := filepath.Join(t.TempDir(), "creds")
+	if _, errOut, code := node(t, "nats-creds", "--dir", creds); code != 0 {
+		t.Fatalf("nats-creds: exit %d: %s", code, errOut)
+	}
+	brain := startProc(t, "run", "--genome", demoGenome, "--nats-listen", "127.0.0.1:-1",
+		"--nats-users", filepath.Join(creds, "users.yaml"), "--nats-creds", filepath.Join(creds, "node.creds"))
+	// The clients below take the sensor role's credentials from the
+	// environment, as docs/demo.md does (the brain has started already).
+	t.Setenv(envNATSCreds, filepath.Join(creds, "sensor.creds"))
 	url := brain.waitLine(t, regexp.MustCompile(`NATS listening.* url=(nats://127\.0\.0\.1:\d+)`))[1]
 
 	watch := startProc(t, "motor", "watch", "--nats", url, "--count", "1", "--timeout", "120s")

@@ -161,7 +161,11 @@ func watchMotor(ctx context.Context, o *motorOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithLogger(log))
+	auth, err := o.nats.auth.options()
+	if err != nil {
+		return err
+	}
+	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithLogger(log), natsio.WithNATSOptions(auth...))
 	if err != nil {
 		return o.nats.redact(o.nats.unreachable(err))
 	}

@@ -34,10 +34,12 @@ const defaultNATS = "nats://127.0.0.1:4222"
 type natsFlags struct {
 	url      string
 	subjects pns.Subjects
+	auth     natsAuthFlags
 }
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&n.url, "nats", defaultNATS, "NATS server URL")
+	fs.StringVar(&n.url, "nats", natsURLDefault(), "NATS server URL (env "+envNATSURL+")")
+	n.auth.register(fs)
 	fs.StringVar(&n.subjects.Brain, "brain", pns.DefaultBrain, "name of the brain in NATS subjects")
 	fs.StringVar(&n.subjects.Prefix, "subject-prefix", pns.DefaultPrefix, "first tokens of every NATS subject")
 }
@@ -45,11 +47,15 @@ func (n *natsFlags) register(fs *flag.FlagSet) {
 // unreachable adds to a connection error the hint that fits it: nothing
 // listens at the URL, so the brain is not running there or not listening.
 func (n *natsFlags) unreachable(err error) error {
+	if errors.Is(err, nats.ErrAuthorization) {
+		return fmt.Errorf("%w\nThe NATS server at %s takes only users with credentials: give --nats-creds FILE (or %s)",
+			err, brain.RedactURL(n.url), envNATSCreds)
+	}
 	if !errors.Is(err, nats.ErrNoServers) {
 		return err
 	}
-	return fmt.Errorf("%w\nIs the brain running? Start it with node run --genome G --nats-listen 127.0.0.1:4222;"+
-		" its log names the URL to give here as --nats (now %s)", err, brain.RedactURL(n.url))
+	return fmt.Errorf("%w\nIs the brain running? Start it with node run --genome G --nats-listen 127.0.0.1:4222"+
+		" --nats-users FILE --nats-creds FILE; its log names the URL to give here as --nats (now %s)", err, brain.RedactURL(n.url))
 }
 
 // noBrain explains a request no brain answered: the NATS server is up but no
@@ -181,7 +187,11 @@ func sendSensor(ctx context.Context, o *sensorOptions, rest []string, stdout io.
 			return err
 		}
 	}
-	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithFormat(format))
+	auth, err := o.nats.auth.options()
+	if err != nil {
+		return err
+	}
+	c, err := natsio.Dial(o.nats.url, o.nats.subjects, natsio.WithFormat(format), natsio.WithNATSOptions(auth...))
 	if err != nil {
 		return o.nats.redact(o.nats.unreachable(err))
 	}
@@ -192,6 +202,9 @@ func sendSensor(ctx context.Context, o *sensorOptions, rest []string, stdout io.
 		}
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("flushing to %s: %w", brain.RedactURL(o.nats.url), err)
+		}
+		if err := c.Conn().LastError(); err != nil {
+			return err // a permission the server refused
 		}
 		if !o.quiet {
 			token, err := pns.AreaToken(o.area)

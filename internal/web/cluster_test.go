@@ -16,8 +16,10 @@ import (
 // that does not coordinate reaches the coordinator.
 func TestClusterNodes(t *testing.T) {
 	mlA, mlB, rtA, rtB := freePort(t), freePort(t), freePort(t), freePort(t)
+	creds, _ := nodeCreds(t)
 	cfg := func(name string, ml, route int) func(*brain.Config) {
 		return func(c *brain.Config) {
+			c.NATSCreds = creds
 			c.Cluster = brain.ClusterConfig{Bind: fmt.Sprintf("127.0.0.1:%d", ml), NodeName: name,
 				Join: []string{fmt.Sprintf("127.0.0.1:%d", mlA), fmt.Sprintf("127.0.0.1:%d", mlB)}, ExpectNodes: 2,
 				NATSCluster: fmt.Sprintf("127.0.0.1:%d", route), JoinTimeout: time.Minute, Label: "webtest"}

@@ -157,9 +157,9 @@ type reasonCount struct {
 	n      uint64
 }
 
-func ignoredReasons(ig actors.Ignored) [5]reasonCount {
-	return [5]reasonCount{{"another_run", ig.Run}, {"another_epoch", ig.Epoch}, {"malformed", ig.Malformed},
-		{"unknown_source", ig.Unknown}, {"stale", ig.Stale}}
+func ignoredReasons(ig actors.Ignored) [6]reasonCount {
+	return [6]reasonCount{{"another_run", ig.Run}, {"another_epoch", ig.Epoch}, {"malformed", ig.Malformed},
+		{"unknown_source", ig.Unknown}, {"stale", ig.Stale}, {"duplicate", ig.Duplicate}}
 }
 
 func b2f(b bool) float64 {

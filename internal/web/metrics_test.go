@@ -71,15 +71,18 @@ next:
 // sensor frames, twice, and checks that what should move moved.
 func TestMetrics(t *testing.T) {
 	port := freePort(t)
+	creds, credOpts := nodeCreds(t)
 	n := startNode(t, func(c *brain.Config) {
 		c.SpikesViaNATS = true
 		c.NATSListen = fmt.Sprintf("127.0.0.1:%d", port)
+		c.NATSCreds = creds
 	})
 	n.waitReady()
 	n.waitBurst(5)
 	m1 := n.scrape()
 
-	cl, err := natsio.Dial(fmt.Sprintf("nats://127.0.0.1:%d", port), pns.Subjects{Prefix: pns.DefaultPrefix, Brain: pns.DefaultBrain})
+	cl, err := natsio.Dial(fmt.Sprintf("nats://127.0.0.1:%d", port), pns.Subjects{Prefix: pns.DefaultPrefix, Brain: pns.DefaultBrain},
+		natsio.WithNATSOptions(credOpts...))
 	if err != nil {
 		t.Fatal(err)
 	}

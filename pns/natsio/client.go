@@ -31,9 +31,9 @@ type Client struct {
 // Dial connects to the NATS server at url (e.g. nats://127.0.0.1:4222) and
 // returns a client of the brain named by subjects; Close closes the
 // connection. Options used: WithFormat, WithSession, WithLimits, WithLogger,
-// WithLogInterval, WithPendingLimits.
+// WithLogInterval, WithPendingLimits, WithNATSOptions.
 func Dial(url string, subjects pns.Subjects, opts ...Option) (*Client, error) {
-	nc, err := nats.Connect(url, nats.Name("spikemesh-client"))
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name("spikemesh-client")}, buildOptions(opts).natsOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("natsio: connecting to %s: %w", url, err)
 	}

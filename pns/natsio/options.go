@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/spikemesh/spikemesh/pns"
 )
 
@@ -53,6 +55,7 @@ type options struct {
 	session      [8]byte
 	pendingMsgs  int
 	pendingBytes int
+	natsOpts     []nats.Option
 }
 
 func buildOptions(opts []Option) options {
@@ -96,4 +99,10 @@ func WithSession(s [8]byte) Option { return func(o *options) { o.session = s } }
 // and bytes buffered before NATS drops (defaults 524,288 and 64 MiB).
 func WithPendingLimits(msgs, bytes int) Option {
 	return func(o *options) { o.pendingMsgs, o.pendingBytes = msgs, bytes }
+}
+
+// WithNATSOptions adds options to the connection Dial opens: credentials,
+// TLS (see nats.UserInfo, nats.Nkey, nats.Secure).
+func WithNATSOptions(opts ...nats.Option) Option {
+	return func(o *options) { o.natsOpts = append(o.natsOpts, opts...) }
 }

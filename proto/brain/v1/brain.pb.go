@@ -1139,8 +1139,14 @@ type Stats struct {
 	SensorFrames    uint64                 `protobuf:"varint,5,opt,name=sensor_frames,json=sensorFrames,proto3" json:"sensor_frames,omitempty"`
 	SensorDropped   uint64                 `protobuf:"varint,6,opt,name=sensor_dropped,json=sensorDropped,proto3" json:"sensor_dropped,omitempty"`
 	Paused          bool                   `protobuf:"varint,7,opt,name=paused,proto3" json:"paused,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Messages between nodes ignored: another run or epoch, malformed,
+	// unknown source, stale or duplicate spike batches.
+	IgnoredMessages uint64 `protobuf:"varint,8,opt,name=ignored_messages,json=ignoredMessages,proto3" json:"ignored_messages,omitempty"`
+	// Slow-consumer events of the embedded NATS server: clients that did
+	// not read fast enough, cut off (a client may count more than once).
+	SlowConsumers uint64 `protobuf:"varint,9,opt,name=slow_consumers,json=slowConsumers,proto3" json:"slow_consumers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Stats) Reset() {
@@ -1220,6 +1226,20 @@ func (x *Stats) GetPaused() bool {
 		return x.Paused
 	}
 	return false
+}
+
+func (x *Stats) GetIgnoredMessages() uint64 {
+	if x != nil {
+		return x.IgnoredMessages
+	}
+	return 0
+}
+
+func (x *Stats) GetSlowConsumers() uint64 {
+	if x != nil {
+		return x.SlowConsumers
+	}
+	return 0
 }
 
 var File_proto_brain_v1_brain_proto protoreflect.FileDescriptor
@@ -1307,7 +1327,7 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\x04free\x18\x02 \x01(\bR\x04free\"\a\n" +
 	"\x05Pause\"\b\n" +
 	"\x06Resume\"\x0e\n" +
-	"\fStatsRequest\"\xf0\x01\n" +
+	"\fStatsRequest\"\xc2\x02\n" +
 	"\x05Stats\x12\x14\n" +
 	"\x05burst\x18\x01 \x01(\x04R\x05burst\x12*\n" +
 	"\x11bursts_per_second\x18\x02 \x01(\x01R\x0fburstsPerSecond\x12\x16\n" +
@@ -1315,7 +1335,9 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\x10dropped_messages\x18\x04 \x01(\x04R\x0fdroppedMessages\x12#\n" +
 	"\rsensor_frames\x18\x05 \x01(\x04R\fsensorFrames\x12%\n" +
 	"\x0esensor_dropped\x18\x06 \x01(\x04R\rsensorDropped\x12\x16\n" +
-	"\x06paused\x18\a \x01(\bR\x06pausedB7Z5github.com/spikemesh/spikemesh/proto/brain/v1;brainv1b\x06proto3"
+	"\x06paused\x18\a \x01(\bR\x06paused\x12)\n" +
+	"\x10ignored_messages\x18\b \x01(\x04R\x0fignoredMessages\x12%\n" +
+	"\x0eslow_consumers\x18\t \x01(\x04R\rslowConsumersB7Z5github.com/spikemesh/spikemesh/proto/brain/v1;brainv1b\x06proto3"
 
 var (
 	file_proto_brain_v1_brain_proto_rawDescOnce sync.Once
