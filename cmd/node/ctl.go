@@ -251,7 +251,18 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(o.nats, append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(o.timeout)}, auth...)...)
+	// The server refuses a publish outside the user's permissions
+	// asynchronously; such a refusal ends the request at once with it.
+	refused := make(chan error, 1)
+	onError := nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		if errors.Is(err, nats.ErrPermissionViolation) {
+			select {
+			case refused <- err:
+			default:
+			}
+		}
+	})
+	nc, err := nats.Connect(o.nats, append(append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(o.timeout)}, auth...), onError)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS at %s: %v", redacted, (&natsFlags{url: o.nats}).redact(err))
 	}
@@ -272,7 +283,20 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := nc.RequestWithContext(ctx, subject, data)
+		rctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			select {
+			case err := <-refused:
+				cancel(err)
+			case <-rctx.Done():
+			}
+		}()
+		m, err := nc.RequestWithContext(rctx, subject, data)
+		if cause := context.Cause(rctx); err != nil && errors.Is(cause, nats.ErrPermissionViolation) {
+			return nil, fmt.Errorf("the NATS server at %s refused the request on %s: the credentials given may not publish there (%v)",
+				redacted, subject, cause)
+		}
 		if errors.Is(err, nats.ErrNoResponders) {
 			return nil, fmt.Errorf("no brain answers on %s at %s (is a node running there with --brain %s and --subject-prefix %s?)",
 				subject, redacted, o.subjects.Brain, o.subjects.Prefix)
