@@ -78,35 +78,12 @@ func ctlFlags(w io.Writer, o *ctlOptions) *flag.FlagSet {
 	return fs
 }
 
-// parseInterspersed parses flags placed before, between or after the
-// positional arguments, which it returns.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 func runCtl(args []string, stdout, stderr io.Writer) int {
 	var o ctlOptions
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" || a == "help" {
-			ctlFlags(stdout, &o).Usage()
-			return 0
-		}
-	}
 	fs := ctlFlags(stderr, &o)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return 2
+	pos, code, ok := parseArgs(fs, args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	cmd, err := ctlCommand(pos)
 	if err == nil {
@@ -296,6 +273,9 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 				subject, redacted, o.subjects.Brain, o.subjects.Prefix)
 		}
 		if err != nil {
+			if perr := nc.LastError(); perr != nil && strings.Contains(perr.Error(), "Permissions Violation") {
+				return nil, fmt.Errorf("request on %s at %s: the server refused it (%v): the credentials' role may not do this", subject, redacted, perr)
+			}
 			return nil, fmt.Errorf("request on %s at %s: %w", subject, redacted, err)
 		}
 		var s brainv1.Stats

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spikemesh/spikemesh/brain"
 	"github.com/spikemesh/spikemesh/internal/web"
+	"github.com/spikemesh/spikemesh/pns/natsio/natstest"
 )
 
 // ctlBrain runs a brain in this process with its HTTP API on a free
@@ -22,6 +23,12 @@ import (
 // returns both URLs once the brain bursts.
 func ctlBrain(t *testing.T, token string) (httpURL, natsURL string) {
 	t.Helper()
+	creds := filepath.Join(t.TempDir(), "creds")
+	var stdout, stderr bytes.Buffer
+	if code := dispatch([]string{"nats-creds", "--dir", creds, "--user", "node:node,operator1:operator,observer1:observer"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("nats-creds: %s", stderr.String())
+	}
+	ctlCreds = creds
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +39,8 @@ func ctlBrain(t *testing.T, token string) (httpURL, natsURL string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	c := brain.Config{Genome: "community_webots_pioneer2.json", Rate: 100, HTTP: "127.0.0.1:0", OperatorToken: token,
-		NATSListen: natsAddr, Stderr: io.Discard, HTTPStarted: func(a string) { addr <- a }}
+		NATSListen: natsAddr, NATSUsers: filepath.Join(creds, "users.yaml"), NATSCreds: filepath.Join(creds, "node.creds"),
+		Stderr: io.Discard, HTTPStarted: func(a string) { addr <- a }}
 	go func() {
 		_, err := brain.Run(ctx, c)
 		done <- err
@@ -47,6 +55,7 @@ func ctlBrain(t *testing.T, token string) (httpURL, natsURL string) {
 	case a := <-addr:
 		httpURL = "http://" + a
 	case err := <-done:
+		done <- nil // for the cleanup
 		t.Fatalf("brain.Run: %v", err)
 	}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
@@ -63,6 +72,9 @@ func ctlBrain(t *testing.T, token string) (httpURL, natsURL string) {
 	}
 	return httpURL, "nats://" + natsAddr
 }
+
+// ctlCreds is the directory of the credentials of the last ctlBrain.
+var ctlCreds string
 
 // ctl runs node ctl with args and returns its exit status and outputs.
 func ctl(args ...string) (int, string, string) {
@@ -143,21 +155,23 @@ func TestCtlHTTPToken(t *testing.T) {
 
 func TestCtlNATS(t *testing.T) {
 	base, nurl := ctlBrain(t, "")
+	op := filepath.Join(ctlCreds, "operator1.creds")
 	var st web.Stats
-	ctlJSON(t, &st, "stats", "--nats", nurl)
+	ctlJSON(t, &st, "stats", "--nats", nurl, "--nats-creds", op)
 	if st.Burst == 0 || st.Paused {
 		t.Fatalf("stats: %+v", st)
 	}
-	ctlJSON(t, &st, "pause", "--nats", nurl)
+	ctlJSON(t, &st, "pause", "--nats", nurl, "--nats-creds", op)
 	if !st.Paused {
 		t.Fatalf("pause: %+v", st)
 	}
-	ctlJSON(t, &st, "--nats", nurl, "rate", "30")
+	ctlJSON(t, &st, "--nats", nurl, "rate", "30", "--nats-creds", op)
 	var info web.BrainInfo
 	ctlJSON(t, &info, "status", "--http", base)
 	if info.RateHz == nil || *info.RateHz != 30 || !info.Paused {
 		t.Fatalf("after pause and rate 30 over NATS: %+v", info)
 	}
+	t.Setenv(envNATSCreds, op)
 	ctlJSON(t, &st, "status", "--nats", nurl) // status over NATS is stats
 	if !st.Paused {
 		t.Fatalf("status: %+v", st)
@@ -171,8 +185,21 @@ func TestCtlNATS(t *testing.T) {
 	if info.Free == nil || !*info.Free {
 		t.Fatalf("after free over NATS: %+v", info)
 	}
-	// Another brain's name: nobody answers, and the message says what to check.
-	if code, _, errs := ctl("stats", "--nats", nurl, "--brain", "other"); code != 1 || !strings.Contains(errs, "no brain answers on spikemesh.other.ctl") {
+	// An observer may read the stats and change nothing; anonymous
+	// clients are refused.
+	t.Setenv(envNATSCreds, filepath.Join(ctlCreds, "observer1.creds"))
+	ctlJSON(t, &st, "stats", "--nats", nurl)
+	if code, _, errs := ctl("pause", "--nats", nurl, "--timeout", "2s"); code != 1 || !strings.Contains(errs, "Permissions Violation") {
+		t.Fatalf("pause by an observer: exit %d: %s", code, errs)
+	}
+	t.Setenv(envNATSCreds, "")
+	if code, _, errs := ctl("stats", "--nats", nurl); code != 1 || !strings.Contains(errs, "Authorization Violation") {
+		t.Fatalf("stats without credentials: exit %d: %s", code, errs)
+	}
+	// Another brain's name on an open server: nobody answers, and the
+	// message says what to check.
+	open := natstest.Start(t)
+	if code, _, errs := ctl("stats", "--nats", open.ClientURL(), "--brain", "other"); code != 1 || !strings.Contains(errs, "no brain answers on spikemesh.other.ctl") {
 		t.Fatalf("stats of another brain: exit %d: %s", code, errs)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,14 +45,12 @@ func runNATSCreds(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(fs.Output(), natsCredsUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	pos, code, ok := parseArgs(fs, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if *dir == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "node nats-creds: --dir DIR is required, and nothing else")
+	if *dir == "" || len(pos) > 0 {
+		usageError(stderr, "nats-creds", "--dir DIR is required, and takes no arguments")
 		return 2
 	}
 	if len(users) == 0 {
