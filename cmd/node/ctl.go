@@ -302,6 +302,9 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 				subject, redacted, o.subjects.Brain, o.subjects.Prefix)
 		}
 		if err != nil {
+			if perr := nc.LastError(); perr != nil && strings.Contains(perr.Error(), "Permissions Violation") {
+				return nil, fmt.Errorf("request on %s at %s: the server refused it (%v): the credentials' role may not do this", subject, redacted, perr)
+			}
 			return nil, fmt.Errorf("request on %s at %s: %w", subject, redacted, err)
 		}
 		var s brainv1.Stats

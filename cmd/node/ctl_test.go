@@ -23,6 +23,12 @@ import (
 // returns both URLs once the brain bursts.
 func ctlBrain(t *testing.T, token string) (httpURL, natsURL string) {
 	t.Helper()
+	creds := filepath.Join(t.TempDir(), "creds")
+	var stdout, stderr bytes.Buffer
+	if code := dispatch([]string{"nats-creds", "--dir", creds, "--user", "node:node,operator1:operator,observer1:observer"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("nats-creds: %s", stderr.String())
+	}
+	ctlCreds = creds
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +81,9 @@ func ctlBrain(t *testing.T, token string) (httpURL, natsURL string) {
 	}
 	return httpURL, "nats://" + natsAddr
 }
+
+// ctlCreds is the directory of the credentials of the last ctlBrain.
+var ctlCreds string
 
 // ctl runs node ctl with args and returns its exit status and outputs.
 func ctl(args ...string) (int, string, string) {
@@ -155,21 +164,23 @@ func TestCtlHTTPToken(t *testing.T) {
 
 func TestCtlNATS(t *testing.T) {
 	base, nurl := ctlBrain(t, "")
+	op := filepath.Join(ctlCreds, "operator1.creds")
 	var st web.Stats
-	ctlJSON(t, &st, "stats", "--nats", nurl)
+	ctlJSON(t, &st, "stats", "--nats", nurl, "--nats-creds", op)
 	if st.Burst == 0 || st.Paused {
 		t.Fatalf("stats: %+v", st)
 	}
-	ctlJSON(t, &st, "pause", "--nats", nurl)
+	ctlJSON(t, &st, "pause", "--nats", nurl, "--nats-creds", op)
 	if !st.Paused {
 		t.Fatalf("pause: %+v", st)
 	}
-	ctlJSON(t, &st, "--nats", nurl, "rate", "30")
+	ctlJSON(t, &st, "--nats", nurl, "rate", "30", "--nats-creds", op)
 	var info web.BrainInfo
 	ctlJSON(t, &info, "status", "--http", base)
 	if info.RateHz == nil || *info.RateHz != 30 || !info.Paused {
 		t.Fatalf("after pause and rate 30 over NATS: %+v", info)
 	}
+	t.Setenv(envNATSCreds, op)
 	ctlJSON(t, &st, "status", "--nats", nurl) // status over NATS is stats
 	if !st.Paused {
 		t.Fatalf("status: %+v", st)
