@@ -80,13 +80,8 @@ func ctlFlags(w io.Writer, o *ctlOptions) *flag.FlagSet {
 
 func runCtl(args []string, stdout, stderr io.Writer) int {
 	var o ctlOptions
-	for _, a := range args {
-		if a == "help" {
-			ctlFlags(stdout, &o).Usage()
-			return 0
-		}
-	}
-	pos, code, ok := parseArgs(ctlFlags(stderr, &o), args, stdout, stderr)
+	fs := ctlFlags(stderr, &o)
+	pos, code, ok := parseArgs(fs, args, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -251,18 +246,7 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The server refuses a publish outside the user's permissions
-	// asynchronously; such a refusal ends the request at once with it.
-	refused := make(chan error, 1)
-	onError := nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-		if errors.Is(err, nats.ErrPermissionViolation) {
-			select {
-			case refused <- err:
-			default:
-			}
-		}
-	})
-	nc, err := nats.Connect(o.nats, append(append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(o.timeout)}, auth...), onError)...)
+	nc, err := nats.Connect(o.nats, append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(o.timeout)}, auth...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS at %s: %v", redacted, (&natsFlags{url: o.nats}).redact(err))
 	}
@@ -283,20 +267,7 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		rctx, cancel := context.WithCancelCause(ctx)
-		defer cancel(nil)
-		go func() {
-			select {
-			case err := <-refused:
-				cancel(err)
-			case <-rctx.Done():
-			}
-		}()
-		m, err := nc.RequestWithContext(rctx, subject, data)
-		if cause := context.Cause(rctx); err != nil && errors.Is(cause, nats.ErrPermissionViolation) {
-			return nil, fmt.Errorf("the NATS server at %s refused the request on %s: the credentials given may not publish there (%v)",
-				redacted, subject, cause)
-		}
+		m, err := nc.RequestWithContext(ctx, subject, data)
 		if errors.Is(err, nats.ErrNoResponders) {
 			return nil, fmt.Errorf("no brain answers on %s at %s (is a node running there with --brain %s and --subject-prefix %s?)",
 				subject, redacted, o.subjects.Brain, o.subjects.Prefix)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/spikemesh/spikemesh/brain"
 	"github.com/spikemesh/spikemesh/internal/web"
-	"github.com/spikemesh/spikemesh/pns"
+	"github.com/spikemesh/spikemesh/pns/natsio/natstest"
 )
 
 // ctlBrain runs a brain in this process with its HTTP API on a free
@@ -38,15 +38,6 @@ func ctlBrain(t *testing.T, token string) (httpURL, natsURL string) {
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	// A listening server takes only users with credentials: the brain's
-	// node user, and the operator's for node ctl --nats (from the
-	// environment, as a user would give it).
-	creds := t.TempDir()
-	if err := writeNATSCreds(creds, []string{"node:node", "operator:operator"}, false,
-		pns.Subjects{Prefix: pns.DefaultPrefix, Brain: pns.DefaultBrain}, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SPIKEMESH_NATS_CREDS", filepath.Join(creds, "operator.creds"))
 	c := brain.Config{Genome: "community_webots_pioneer2.json", Rate: 100, HTTP: "127.0.0.1:0", OperatorToken: token,
 		NATSListen: natsAddr, NATSUsers: filepath.Join(creds, "users.yaml"), NATSCreds: filepath.Join(creds, "node.creds"),
 		Stderr: io.Discard, HTTPStarted: func(a string) { addr <- a }}
@@ -64,7 +55,7 @@ func ctlBrain(t *testing.T, token string) (httpURL, natsURL string) {
 	case a := <-addr:
 		httpURL = "http://" + a
 	case err := <-done:
-		done <- err // for the cleanup
+		done <- nil // for the cleanup
 		t.Fatalf("brain.Run: %v", err)
 	}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
@@ -194,10 +185,21 @@ func TestCtlNATS(t *testing.T) {
 	if info.Free == nil || !*info.Free {
 		t.Fatalf("after free over NATS: %+v", info)
 	}
-	// Another brain's name: the operator of this brain may not ask there,
-	// and the message says so at once.
-	if code, _, errs := ctl("stats", "--nats", nurl, "--brain", "other", "--timeout", "1m"); code != 1 || !strings.Contains(errs, "may not publish there") ||
-		!strings.Contains(errs, "spikemesh.other.stats") {
+	// An observer may read the stats and change nothing; anonymous
+	// clients are refused.
+	t.Setenv(envNATSCreds, filepath.Join(ctlCreds, "observer1.creds"))
+	ctlJSON(t, &st, "stats", "--nats", nurl)
+	if code, _, errs := ctl("pause", "--nats", nurl, "--timeout", "2s"); code != 1 || !strings.Contains(errs, "Permissions Violation") {
+		t.Fatalf("pause by an observer: exit %d: %s", code, errs)
+	}
+	t.Setenv(envNATSCreds, "")
+	if code, _, errs := ctl("stats", "--nats", nurl); code != 1 || !strings.Contains(errs, "Authorization Violation") {
+		t.Fatalf("stats without credentials: exit %d: %s", code, errs)
+	}
+	// Another brain's name on an open server: nobody answers, and the
+	// message says what to check.
+	open := natstest.Start(t)
+	if code, _, errs := ctl("stats", "--nats", open.ClientURL(), "--brain", "other"); code != 1 || !strings.Contains(errs, "no brain answers on spikemesh.other.ctl") {
 		t.Fatalf("stats of another brain: exit %d: %s", code, errs)
 	}
 }

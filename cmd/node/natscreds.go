@@ -50,7 +50,7 @@ func runNATSCreds(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if *dir == "" || len(pos) > 0 {
-		fmt.Fprintln(stderr, "node nats-creds: --dir DIR is required, and nothing else")
+		usageError(stderr, "nats-creds", "--dir DIR is required, and takes no arguments")
 		return 2
 	}
 	if len(users) == 0 {
