@@ -114,16 +114,33 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 			return nats.Connect("", append(append(opts, own...), nats.InProcessServer(ns))...)
 		}
 	}
-	nc, err := dial(nats.Name("spikemesh-pns"), asyncErrors(log),
-		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
-			if err != nil {
-				log.Warn("NATS connection lost; reconnecting", "url", nc.ConnectedUrlRedacted(), "err", err)
+	connect := func() (*nats.Conn, error) {
+		return dial(nats.Name("spikemesh-pns"), asyncErrors(log),
+			nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+				if err != nil {
+					log.Warn("NATS connection lost; reconnecting", "url", nc.ConnectedUrlRedacted(), "err", err)
+				}
+			}),
+			nats.ReconnectHandler(func(nc *nats.Conn) {
+				log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted())
+			}),
+		)
+	}
+	nc, err := connect()
+	if err != nil && cn != nil && c.NATS != "" {
+		// A cluster node started beside its external NATS (pods of one
+		// deployment) waits for it, within --join-timeout, rather than
+		// failing at once and being restarted.
+		log.Warn("NATS not reachable yet; retrying", "url", RedactURL(c.NATS), "err", err, "within", c.Cluster.JoinTimeout)
+		deadline := time.Now().Add(c.Cluster.JoinTimeout)
+		for wait := 100 * time.Millisecond; err != nil && time.Now().Before(deadline) && ctx.Err() == nil; wait = min(2*wait, 2*time.Second) {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
 			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted())
-		}),
-	)
+			nc, err = connect()
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", where, err)
 	}

@@ -329,3 +329,70 @@ func writeNodeCreds(t *testing.T) string {
 	}
 	return path
 }
+
+// lockedBuffer is an output a test may read while the process writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestClusterNodeWaitsForNATS: a cluster node whose external NATS is not
+// up yet waits for it (within --join-timeout) instead of failing, and runs
+// once it is there.
+func TestClusterNodeWaitsForNATS(t *testing.T) {
+	natsPort := freePort(t)
+	var out lockedBuffer
+	cmd := exec.Command(nodeBinary(t), "run", "--genome", "community_webots_pioneer2.json", "--free", "--bursts", "20",
+		"--node-name", "n0", "--cluster-bind", addr(freePort(t)), "--expect-nodes", "1", "--join-timeout", "2m",
+		"--nats", "nats://"+addr(natsPort), "--nats-creds", writeNodeCreds(t))
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "NATS not reachable yet"); time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("node run ended before NATS was up (%v):\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node run did not say it waits for NATS:\n%s", out.String())
+		}
+	}
+	ns, err := actors.StartNATS(actors.NATSServer{Name: "late", Listen: addr(natsPort)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("node run: %v\n%s", err, out.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("node run did not finish once NATS was up:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "summary: 20 bursts") {
+		t.Fatalf("no summary of 20 bursts:\n%s", out.String())
+	}
+}
