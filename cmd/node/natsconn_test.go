@@ -65,7 +65,8 @@ func TestClientCredentials(t *testing.T) {
 			t.Helper()
 			t.Setenv(envNATSCreds, env)
 			var stdout, stderr bytes.Buffer
-			code := dispatch(append([]string{"sensor", "send", "--nats", s.ClientURL(), "--area", testArea, "--points", "1,0,2,5"}, extra...),
+			// No brain here to acknowledge: --no-ack.
+			code := dispatch(append([]string{"sensor", "send", "--no-ack", "--nats", s.ClientURL(), "--area", testArea, "--points", "1,0,2,5"}, extra...),
 				&stdout, &stderr)
 			return code, stderr.String()
 		}
