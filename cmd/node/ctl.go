@@ -21,6 +21,7 @@ import (
 	"github.com/spikemesh/spikemesh/internal/natsauth"
 	"github.com/spikemesh/spikemesh/internal/web"
 	"github.com/spikemesh/spikemesh/pns"
+	"github.com/spikemesh/spikemesh/pns/natsio"
 	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
 )
 
@@ -246,7 +247,7 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(o.nats, append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(o.timeout)}, auth...)...)
+	nc, err := natsio.Connect(o.nats, append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(o.timeout)}, auth...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS at %s: %v", redacted, (&natsFlags{url: o.nats}).redact(err))
 	}

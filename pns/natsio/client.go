@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go"
@@ -28,12 +29,27 @@ type Client struct {
 	buf     []byte
 }
 
+// Connect is nats.Connect, tried again (up to three times in all) when the
+// server's first keep-alive PING overtook its answer to the client's
+// handshake, which happens when checking the credentials took the server
+// longer than its first ping interval (a loaded machine, bcrypt).
+func Connect(url string, opts ...nats.Option) (*nats.Conn, error) {
+	var nc *nats.Conn
+	var err error
+	for range 3 {
+		if nc, err = nats.Connect(url, opts...); err == nil || !strings.Contains(err.Error(), "expected 'PONG'") {
+			break
+		}
+	}
+	return nc, err
+}
+
 // Dial connects to the NATS server at url (e.g. nats://127.0.0.1:4222) and
 // returns a client of the brain named by subjects; Close closes the
 // connection. Options used: WithFormat, WithSession, WithLimits, WithLogger,
 // WithLogInterval, WithPendingLimits, WithNATSOptions.
 func Dial(url string, subjects pns.Subjects, opts ...Option) (*Client, error) {
-	nc, err := nats.Connect(url, append([]nats.Option{nats.Name("spikemesh-client")}, buildOptions(opts).natsOpts...)...)
+	nc, err := Connect(url, append([]nats.Option{nats.Name("spikemesh-client")}, buildOptions(opts).natsOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("natsio: connecting to %s: %w", url, err)
 	}
