@@ -1,11 +1,10 @@
 package actors
 
 import (
-	"bytes"
 	"context"
+	"github.com/spikemesh/spikemesh/internal/syncbuf"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +20,6 @@ import (
 	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
 )
 
-// lockedBuffer is a log destination shared by goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestControlIdentityLogged: every change through control is logged with
 // the name of the control subject it came on (the bare subject: Unnamed);
 // a refused rate is logged as refused; the stats subject changes nothing.
@@ -46,7 +27,7 @@ func TestControlIdentityLogged(t *testing.T) {
 	ns := startNATS(t)
 	plan := fakePlan(12, 6, 8)
 	engines, _ := fakeEngines(plan)
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	r := newRuntime(t, Config{Plan: plan, Engines: engines, Interval: time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	nc := natsConn(t, ns)
@@ -126,7 +107,7 @@ func TestEmbeddedClusterSecured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	start := func(name, routePassword string, routes ...string) *server.Server {
 		o := NATSServer{Name: name, Listen: "127.0.0.1:-1", Cluster: "127.0.0.1:-1", ClusterName: "c", Routes: routes,
 			Users: users, Nkeys: nkeys, RouteUser: "node", RoutePassword: routePassword, TLS: clientTLS, RouteTLS: routeTLS,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/spikemesh/spikemesh/internal/syncbuf"
 	"net"
 	"os"
 	"os/exec"
@@ -330,30 +331,12 @@ func writeNodeCreds(t *testing.T) string {
 	return path
 }
 
-// lockedBuffer is an output a test may read while the process writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestClusterNodeWaitsForNATS: a cluster node whose external NATS is not
 // up yet waits for it (within --join-timeout) instead of failing, and runs
 // once it is there.
 func TestClusterNodeWaitsForNATS(t *testing.T) {
 	natsPort := freePort(t)
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	cmd := exec.Command(nodeBinary(t), "run", "--genome", "community_webots_pioneer2.json", "--free", "--bursts", "20",
 		"--node-name", "n0", "--cluster-bind", addr(freePort(t)), "--expect-nodes", "1", "--join-timeout", "2m",
 		"--nats", "nats://"+addr(natsPort), "--nats-creds", writeNodeCreds(t))
