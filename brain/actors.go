@@ -115,7 +115,7 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 		}
 	}
 	connect := func() (*nats.Conn, error) {
-		return dial(nats.Name("spikemesh-pns"), asyncErrors(log),
+		return dial(nats.Name("spikemesh-pns"), natsio.LogErrors(log),
 			nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 				if err != nil {
 					log.Warn("NATS connection lost; reconnecting", "url", nc.ConnectedUrlRedacted(), "err", err)

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -144,33 +142,4 @@ func (c *Config) redactSecrets(err error) error {
 		return err
 	}
 	return errors.New(red)
-}
-
-// asyncErrors logs a connection's asynchronous errors (a slow consumer on
-// the sensor subscription, a refused permission) at most once per kind
-// every 10 s, instead of nats.go's raw lines on stderr. Drops are counted
-// where they happen (the sensor bridge's counters, the stats).
-func asyncErrors(log *slog.Logger) nats.Option {
-	var mu sync.Mutex
-	last := map[string]time.Time{}
-	return nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-		key := err.Error()
-		if errors.Is(err, nats.ErrSlowConsumer) {
-			key = "slow"
-		}
-		mu.Lock()
-		quiet := time.Since(last[key]) < 10*time.Second
-		if !quiet {
-			last[key] = time.Now()
-		}
-		mu.Unlock()
-		if quiet {
-			return
-		}
-		subject := ""
-		if sub != nil {
-			subject = sub.Subject
-		}
-		log.Warn("NATS error (logged once per kind every 10s)", "subject", subject, "err", err)
-	})
 }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"errors"
 	"flag"
-	"fmt"
+	"github.com/spikemesh/spikemesh/pns/natsio"
 	"log/slog"
 	"os"
-	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -65,31 +62,9 @@ func (f *natsAuthFlags) options() ([]nats.Option, error) {
 		}
 		opts = append(opts, c.Options()...)
 	}
-	// Asynchronous errors (a permission the server refused, a slow
-	// consumer) go to the log, once per kind every 10 s, not raw to
-	// stderr; the last one stays in the connection's LastError.
-	var mu sync.Mutex
-	last := map[string]time.Time{}
-	opts = append(opts, nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-		key := fmt.Sprintf("%T", err)
-		if errors.Is(err, nats.ErrSlowConsumer) {
-			key = "slow"
-		}
-		mu.Lock()
-		quiet := time.Since(last[key]) < 10*time.Second
-		if !quiet {
-			last[key] = time.Now()
-		}
-		mu.Unlock()
-		if quiet {
-			return
-		}
-		if sub != nil {
-			slog.Warn("NATS error", "subject", sub.Subject, "err", err)
-			return
-		}
-		slog.Warn("NATS error", "err", err)
-	}))
+	// Asynchronous errors go to the log, once per kind every 10 s, not
+	// raw to stderr.
+	opts = append(opts, natsio.LogErrors(slog.Default()))
 	return opts, nil
 }
 
