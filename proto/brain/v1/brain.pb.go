@@ -1242,6 +1242,887 @@ func (x *Stats) GetSlowConsumers() uint64 {
 	return 0
 }
 
+// Halt asks every member to stop its runtime at a burst boundary and report
+// (the coordinator-elect of the next epoch sends it).
+type Halt struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"` // the epoch that follows
+	From          string                 `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`    // the coordinator-elect
+	Members       []string               `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Halt) Reset() {
+	*x = Halt{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Halt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Halt) ProtoMessage() {}
+
+func (x *Halt) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Halt.ProtoReflect.Descriptor instead.
+func (*Halt) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Halt) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *Halt) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Halt) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *Halt) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// Halted answers a Halt.
+type Halted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Node          string                 `protobuf:"bytes,3,opt,name=node,proto3" json:"node,omitempty"`
+	Completed     uint64                 `protobuf:"varint,4,opt,name=completed,proto3" json:"completed,omitempty"`            // last burst this node completed
+	Checkpoints   []uint64               `protobuf:"varint,5,rep,packed,name=checkpoints,proto3" json:"checkpoints,omitempty"` // complete checkpoints this node holds
+	Error         string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	Leaving       bool                   `protobuf:"varint,7,opt,name=leaving,proto3" json:"leaving,omitempty"` // the node is shutting down (SIGTERM)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Halted) Reset() {
+	*x = Halted{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Halted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Halted) ProtoMessage() {}
+
+func (x *Halted) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Halted.ProtoReflect.Descriptor instead.
+func (*Halted) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Halted) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *Halted) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Halted) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Halted) GetCompleted() uint64 {
+	if x != nil {
+		return x.Completed
+	}
+	return 0
+}
+
+func (x *Halted) GetCheckpoints() []uint64 {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return nil
+}
+
+func (x *Halted) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Halted) GetLeaving() bool {
+	if x != nil {
+		return x.Leaving
+	}
+	return false
+}
+
+// Generation starts an epoch: every member builds its runtime for it.
+type Generation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Coordinator   string                 `protobuf:"bytes,3,opt,name=coordinator,proto3" json:"coordinator,omitempty"`
+	Members       []string               `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`                             // sorted by name
+	Placement     []string               `protobuf:"bytes,5,rep,name=placement,proto3" json:"placement,omitempty"`                         // by area index: the owning node
+	Resume        uint64                 `protobuf:"varint,6,opt,name=resume,proto3" json:"resume,omitempty"`                              // the checkpoint's burst (0: the start)
+	ReplayUntil   uint64                 `protobuf:"varint,7,opt,name=replay_until,json=replayUntil,proto3" json:"replay_until,omitempty"` // bursts up to this one ran before: no motor frames, no counting
+	IntervalNs    int64                  `protobuf:"varint,8,opt,name=interval_ns,json=intervalNs,proto3" json:"interval_ns,omitempty"`
+	Paused        bool                   `protobuf:"varint,9,opt,name=paused,proto3" json:"paused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Generation) Reset() {
+	*x = Generation{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Generation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Generation) ProtoMessage() {}
+
+func (x *Generation) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Generation.ProtoReflect.Descriptor instead.
+func (*Generation) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Generation) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *Generation) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Generation) GetCoordinator() string {
+	if x != nil {
+		return x.Coordinator
+	}
+	return ""
+}
+
+func (x *Generation) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *Generation) GetPlacement() []string {
+	if x != nil {
+		return x.Placement
+	}
+	return nil
+}
+
+func (x *Generation) GetResume() uint64 {
+	if x != nil {
+		return x.Resume
+	}
+	return 0
+}
+
+func (x *Generation) GetReplayUntil() uint64 {
+	if x != nil {
+		return x.ReplayUntil
+	}
+	return 0
+}
+
+func (x *Generation) GetIntervalNs() int64 {
+	if x != nil {
+		return x.IntervalNs
+	}
+	return 0
+}
+
+func (x *Generation) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+// CheckpointPart is one piece of one area's state (area >= 0) or of the
+// coordinator's (area = -1) at a burst boundary.
+type CheckpointPart struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
+	Burst         uint64                 `protobuf:"varint,2,opt,name=burst,proto3" json:"burst,omitempty"`
+	Area          int32                  `protobuf:"varint,3,opt,name=area,proto3" json:"area,omitempty"`
+	Offset        uint32                 `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
+	Total         uint32                 `protobuf:"varint,5,opt,name=total,proto3" json:"total,omitempty"`
+	Data          []byte                 `protobuf:"bytes,6,opt,name=data,proto3" json:"data,omitempty"`
+	Node          string                 `protobuf:"bytes,7,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointPart) Reset() {
+	*x = CheckpointPart{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointPart) ProtoMessage() {}
+
+func (x *CheckpointPart) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointPart.ProtoReflect.Descriptor instead.
+func (*CheckpointPart) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CheckpointPart) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *CheckpointPart) GetBurst() uint64 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+func (x *CheckpointPart) GetArea() int32 {
+	if x != nil {
+		return x.Area
+	}
+	return 0
+}
+
+func (x *CheckpointPart) GetOffset() uint32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *CheckpointPart) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *CheckpointPart) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *CheckpointPart) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+// CheckpointRequest asks a node for a checkpoint it holds; the parts come
+// back on the reply subject, one message each, then an empty part with
+// total = 0 ends the stream.
+type CheckpointRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
+	Burst         uint64                 `protobuf:"varint,2,opt,name=burst,proto3" json:"burst,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointRequest) Reset() {
+	*x = CheckpointRequest{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointRequest) ProtoMessage() {}
+
+func (x *CheckpointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointRequest.ProtoReflect.Descriptor instead.
+func (*CheckpointRequest) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CheckpointRequest) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *CheckpointRequest) GetBurst() uint64 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+// InputLog is the sensory input of one burst, as the coordinator fixed it;
+// every node keeps it back to the oldest checkpoint so a rollback replays it.
+type InputLog struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
+	Burst         uint64                 `protobuf:"varint,2,opt,name=burst,proto3" json:"burst,omitempty"`
+	Points        []*AreaPoints          `protobuf:"bytes,3,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InputLog) Reset() {
+	*x = InputLog{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputLog) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputLog) ProtoMessage() {}
+
+func (x *InputLog) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputLog.ProtoReflect.Descriptor instead.
+func (*InputLog) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *InputLog) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *InputLog) GetBurst() uint64 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+func (x *InputLog) GetPoints() []*AreaPoints {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+// CoordinatorState is the coordinator's part of a checkpoint.
+type CoordinatorState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	IntervalNs    int64                  `protobuf:"varint,1,opt,name=interval_ns,json=intervalNs,proto3" json:"interval_ns,omitempty"`
+	Paused        bool                   `protobuf:"varint,2,opt,name=paused,proto3" json:"paused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CoordinatorState) Reset() {
+	*x = CoordinatorState{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CoordinatorState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CoordinatorState) ProtoMessage() {}
+
+func (x *CoordinatorState) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CoordinatorState.ProtoReflect.Descriptor instead.
+func (*CoordinatorState) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CoordinatorState) GetIntervalNs() int64 {
+	if x != nil {
+		return x.IntervalNs
+	}
+	return 0
+}
+
+func (x *CoordinatorState) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+type ClusterStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterStatusRequest) Reset() {
+	*x = ClusterStatusRequest{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterStatusRequest) ProtoMessage() {}
+
+func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterStatusRequest.ProtoReflect.Descriptor instead.
+func (*ClusterStatusRequest) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{24}
+}
+
+// ClusterStatus answers node cluster status.
+type ClusterStatus struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Brain            string                 `protobuf:"bytes,1,opt,name=brain,proto3" json:"brain,omitempty"`
+	Run              uint64                 `protobuf:"varint,2,opt,name=run,proto3" json:"run,omitempty"`
+	Epoch            uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Burst            uint64                 `protobuf:"varint,4,opt,name=burst,proto3" json:"burst,omitempty"` // last completed burst
+	Coordinator      string                 `protobuf:"bytes,5,opt,name=coordinator,proto3" json:"coordinator,omitempty"`
+	Phase            string                 `protobuf:"bytes,6,opt,name=phase,proto3" json:"phase,omitempty"` // running, recovering, …
+	Members          []*ClusterMember       `protobuf:"bytes,7,rep,name=members,proto3" json:"members,omitempty"`
+	Placement        []*AreaPlacement       `protobuf:"bytes,8,rep,name=placement,proto3" json:"placement,omitempty"`
+	CheckpointBurst  uint64                 `protobuf:"varint,9,opt,name=checkpoint_burst,json=checkpointBurst,proto3" json:"checkpoint_burst,omitempty"` // 0: none yet
+	CheckpointUnixNs int64                  `protobuf:"varint,10,opt,name=checkpoint_unix_ns,json=checkpointUnixNs,proto3" json:"checkpoint_unix_ns,omitempty"`
+	CheckpointBytes  uint64                 `protobuf:"varint,11,opt,name=checkpoint_bytes,json=checkpointBytes,proto3" json:"checkpoint_bytes,omitempty"`
+	CheckpointEvery  uint64                 `protobuf:"varint,12,opt,name=checkpoint_every,json=checkpointEvery,proto3" json:"checkpoint_every,omitempty"`
+	Recoveries       uint64                 `protobuf:"varint,13,opt,name=recoveries,proto3" json:"recoveries,omitempty"`                               // generations that followed a failure
+	RollbackBursts   uint64                 `protobuf:"varint,14,opt,name=rollback_bursts,json=rollbackBursts,proto3" json:"rollback_bursts,omitempty"` // bursts replayed in all
+	Node             string                 `protobuf:"bytes,15,opt,name=node,proto3" json:"node,omitempty"`                                            // the node that answered
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ClusterStatus) Reset() {
+	*x = ClusterStatus{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterStatus) ProtoMessage() {}
+
+func (x *ClusterStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterStatus.ProtoReflect.Descriptor instead.
+func (*ClusterStatus) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ClusterStatus) GetBrain() string {
+	if x != nil {
+		return x.Brain
+	}
+	return ""
+}
+
+func (x *ClusterStatus) GetRun() uint64 {
+	if x != nil {
+		return x.Run
+	}
+	return 0
+}
+
+func (x *ClusterStatus) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *ClusterStatus) GetBurst() uint64 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
+func (x *ClusterStatus) GetCoordinator() string {
+	if x != nil {
+		return x.Coordinator
+	}
+	return ""
+}
+
+func (x *ClusterStatus) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *ClusterStatus) GetMembers() []*ClusterMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *ClusterStatus) GetPlacement() []*AreaPlacement {
+	if x != nil {
+		return x.Placement
+	}
+	return nil
+}
+
+func (x *ClusterStatus) GetCheckpointBurst() uint64 {
+	if x != nil {
+		return x.CheckpointBurst
+	}
+	return 0
+}
+
+func (x *ClusterStatus) GetCheckpointUnixNs() int64 {
+	if x != nil {
+		return x.CheckpointUnixNs
+	}
+	return 0
+}
+
+func (x *ClusterStatus) GetCheckpointBytes() uint64 {
+	if x != nil {
+		return x.CheckpointBytes
+	}
+	return 0
+}
+
+func (x *ClusterStatus) GetCheckpointEvery() uint64 {
+	if x != nil {
+		return x.CheckpointEvery
+	}
+	return 0
+}
+
+func (x *ClusterStatus) GetRecoveries() uint64 {
+	if x != nil {
+		return x.Recoveries
+	}
+	return 0
+}
+
+func (x *ClusterStatus) GetRollbackBursts() uint64 {
+	if x != nil {
+		return x.RollbackBursts
+	}
+	return 0
+}
+
+func (x *ClusterStatus) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+type ClusterMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"` // alive, suspect, dead, left
+	Coordinator   bool                   `protobuf:"varint,3,opt,name=coordinator,proto3" json:"coordinator,omitempty"`
+	Areas         uint32                 `protobuf:"varint,4,opt,name=areas,proto3" json:"areas,omitempty"`
+	Capacity      float64                `protobuf:"fixed64,5,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Address       string                 `protobuf:"bytes,6,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterMember) Reset() {
+	*x = ClusterMember{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterMember) ProtoMessage() {}
+
+func (x *ClusterMember) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterMember.ProtoReflect.Descriptor instead.
+func (*ClusterMember) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ClusterMember) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ClusterMember) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ClusterMember) GetCoordinator() bool {
+	if x != nil {
+		return x.Coordinator
+	}
+	return false
+}
+
+func (x *ClusterMember) GetAreas() uint32 {
+	if x != nil {
+		return x.Areas
+	}
+	return 0
+}
+
+func (x *ClusterMember) GetCapacity() float64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *ClusterMember) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+type AreaPlacement struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Node          string                 `protobuf:"bytes,4,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AreaPlacement) Reset() {
+	*x = AreaPlacement{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AreaPlacement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AreaPlacement) ProtoMessage() {}
+
+func (x *AreaPlacement) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AreaPlacement.ProtoReflect.Descriptor instead.
+func (*AreaPlacement) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *AreaPlacement) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *AreaPlacement) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AreaPlacement) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AreaPlacement) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
 var File_proto_brain_v1_brain_proto protoreflect.FileDescriptor
 
 const file_proto_brain_v1_brain_proto_rawDesc = "" +
@@ -1337,7 +2218,83 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\x0esensor_dropped\x18\x06 \x01(\x04R\rsensorDropped\x12\x16\n" +
 	"\x06paused\x18\a \x01(\bR\x06paused\x12)\n" +
 	"\x10ignored_messages\x18\b \x01(\x04R\x0fignoredMessages\x12%\n" +
-	"\x0eslow_consumers\x18\t \x01(\x04R\rslowConsumersB7Z5github.com/spikemesh/spikemesh/proto/brain/v1;brainv1b\x06proto3"
+	"\x0eslow_consumers\x18\t \x01(\x04R\rslowConsumers\"\\\n" +
+	"\x04Halt\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04from\x18\x03 \x01(\tR\x04from\x12\x18\n" +
+	"\amembers\x18\x04 \x03(\tR\amembers\"\xb4\x01\n" +
+	"\x06Halted\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04node\x18\x03 \x01(\tR\x04node\x12\x1c\n" +
+	"\tcompleted\x18\x04 \x01(\x04R\tcompleted\x12 \n" +
+	"\vcheckpoints\x18\x05 \x03(\x04R\vcheckpoints\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12\x18\n" +
+	"\aleaving\x18\a \x01(\bR\aleaving\"\x82\x02\n" +
+	"\n" +
+	"Generation\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12 \n" +
+	"\vcoordinator\x18\x03 \x01(\tR\vcoordinator\x12\x18\n" +
+	"\amembers\x18\x04 \x03(\tR\amembers\x12\x1c\n" +
+	"\tplacement\x18\x05 \x03(\tR\tplacement\x12\x16\n" +
+	"\x06resume\x18\x06 \x01(\x04R\x06resume\x12!\n" +
+	"\freplay_until\x18\a \x01(\x04R\vreplayUntil\x12\x1f\n" +
+	"\vinterval_ns\x18\b \x01(\x03R\n" +
+	"intervalNs\x12\x16\n" +
+	"\x06paused\x18\t \x01(\bR\x06paused\"\xa2\x01\n" +
+	"\x0eCheckpointPart\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05burst\x18\x02 \x01(\x04R\x05burst\x12\x12\n" +
+	"\x04area\x18\x03 \x01(\x05R\x04area\x12\x16\n" +
+	"\x06offset\x18\x04 \x01(\rR\x06offset\x12\x14\n" +
+	"\x05total\x18\x05 \x01(\rR\x05total\x12\x12\n" +
+	"\x04data\x18\x06 \x01(\fR\x04data\x12\x12\n" +
+	"\x04node\x18\a \x01(\tR\x04node\";\n" +
+	"\x11CheckpointRequest\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05burst\x18\x02 \x01(\x04R\x05burst\"`\n" +
+	"\bInputLog\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05burst\x18\x02 \x01(\x04R\x05burst\x12,\n" +
+	"\x06points\x18\x03 \x03(\v2\x14.brain.v1.AreaPointsR\x06points\"K\n" +
+	"\x10CoordinatorState\x12\x1f\n" +
+	"\vinterval_ns\x18\x01 \x01(\x03R\n" +
+	"intervalNs\x12\x16\n" +
+	"\x06paused\x18\x02 \x01(\bR\x06paused\"\x16\n" +
+	"\x14ClusterStatusRequest\"\x91\x04\n" +
+	"\rClusterStatus\x12\x14\n" +
+	"\x05brain\x18\x01 \x01(\tR\x05brain\x12\x10\n" +
+	"\x03run\x18\x02 \x01(\x04R\x03run\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x14\n" +
+	"\x05burst\x18\x04 \x01(\x04R\x05burst\x12 \n" +
+	"\vcoordinator\x18\x05 \x01(\tR\vcoordinator\x12\x14\n" +
+	"\x05phase\x18\x06 \x01(\tR\x05phase\x121\n" +
+	"\amembers\x18\a \x03(\v2\x17.brain.v1.ClusterMemberR\amembers\x125\n" +
+	"\tplacement\x18\b \x03(\v2\x17.brain.v1.AreaPlacementR\tplacement\x12)\n" +
+	"\x10checkpoint_burst\x18\t \x01(\x04R\x0fcheckpointBurst\x12,\n" +
+	"\x12checkpoint_unix_ns\x18\n" +
+	" \x01(\x03R\x10checkpointUnixNs\x12)\n" +
+	"\x10checkpoint_bytes\x18\v \x01(\x04R\x0fcheckpointBytes\x12)\n" +
+	"\x10checkpoint_every\x18\f \x01(\x04R\x0fcheckpointEvery\x12\x1e\n" +
+	"\n" +
+	"recoveries\x18\r \x01(\x04R\n" +
+	"recoveries\x12'\n" +
+	"\x0frollback_bursts\x18\x0e \x01(\x04R\x0erollbackBursts\x12\x12\n" +
+	"\x04node\x18\x0f \x01(\tR\x04node\"\xa7\x01\n" +
+	"\rClusterMember\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12 \n" +
+	"\vcoordinator\x18\x03 \x01(\bR\vcoordinator\x12\x14\n" +
+	"\x05areas\x18\x04 \x01(\rR\x05areas\x12\x1a\n" +
+	"\bcapacity\x18\x05 \x01(\x01R\bcapacity\x12\x18\n" +
+	"\aaddress\x18\x06 \x01(\tR\aaddress\"]\n" +
+	"\rAreaPlacement\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x12\n" +
+	"\x04node\x18\x04 \x01(\tR\x04nodeB7Z5github.com/spikemesh/spikemesh/proto/brain/v1;brainv1b\x06proto3"
 
 var (
 	file_proto_brain_v1_brain_proto_rawDescOnce sync.Once
@@ -1351,25 +2308,36 @@ func file_proto_brain_v1_brain_proto_rawDescGZIP() []byte {
 	return file_proto_brain_v1_brain_proto_rawDescData
 }
 
-var file_proto_brain_v1_brain_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_proto_brain_v1_brain_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_proto_brain_v1_brain_proto_goTypes = []any{
-	(*Tick)(nil),           // 0: brain.v1.Tick
-	(*AreaPoints)(nil),     // 1: brain.v1.AreaPoints
-	(*NodeDone)(nil),       // 2: brain.v1.NodeDone
-	(*AreaFired)(nil),      // 3: brain.v1.AreaFired
-	(*BurstRecord)(nil),    // 4: brain.v1.BurstRecord
-	(*Ready)(nil),          // 5: brain.v1.Ready
-	(*BurstCompleted)(nil), // 6: brain.v1.BurstCompleted
-	(*SpikeBatch)(nil),     // 7: brain.v1.SpikeBatch
-	(*XYZP)(nil),           // 8: brain.v1.XYZP
-	(*SensorFrame)(nil),    // 9: brain.v1.SensorFrame
-	(*MotorFrame)(nil),     // 10: brain.v1.MotorFrame
-	(*Control)(nil),        // 11: brain.v1.Control
-	(*SetRate)(nil),        // 12: brain.v1.SetRate
-	(*Pause)(nil),          // 13: brain.v1.Pause
-	(*Resume)(nil),         // 14: brain.v1.Resume
-	(*StatsRequest)(nil),   // 15: brain.v1.StatsRequest
-	(*Stats)(nil),          // 16: brain.v1.Stats
+	(*Tick)(nil),                 // 0: brain.v1.Tick
+	(*AreaPoints)(nil),           // 1: brain.v1.AreaPoints
+	(*NodeDone)(nil),             // 2: brain.v1.NodeDone
+	(*AreaFired)(nil),            // 3: brain.v1.AreaFired
+	(*BurstRecord)(nil),          // 4: brain.v1.BurstRecord
+	(*Ready)(nil),                // 5: brain.v1.Ready
+	(*BurstCompleted)(nil),       // 6: brain.v1.BurstCompleted
+	(*SpikeBatch)(nil),           // 7: brain.v1.SpikeBatch
+	(*XYZP)(nil),                 // 8: brain.v1.XYZP
+	(*SensorFrame)(nil),          // 9: brain.v1.SensorFrame
+	(*MotorFrame)(nil),           // 10: brain.v1.MotorFrame
+	(*Control)(nil),              // 11: brain.v1.Control
+	(*SetRate)(nil),              // 12: brain.v1.SetRate
+	(*Pause)(nil),                // 13: brain.v1.Pause
+	(*Resume)(nil),               // 14: brain.v1.Resume
+	(*StatsRequest)(nil),         // 15: brain.v1.StatsRequest
+	(*Stats)(nil),                // 16: brain.v1.Stats
+	(*Halt)(nil),                 // 17: brain.v1.Halt
+	(*Halted)(nil),               // 18: brain.v1.Halted
+	(*Generation)(nil),           // 19: brain.v1.Generation
+	(*CheckpointPart)(nil),       // 20: brain.v1.CheckpointPart
+	(*CheckpointRequest)(nil),    // 21: brain.v1.CheckpointRequest
+	(*InputLog)(nil),             // 22: brain.v1.InputLog
+	(*CoordinatorState)(nil),     // 23: brain.v1.CoordinatorState
+	(*ClusterStatusRequest)(nil), // 24: brain.v1.ClusterStatusRequest
+	(*ClusterStatus)(nil),        // 25: brain.v1.ClusterStatus
+	(*ClusterMember)(nil),        // 26: brain.v1.ClusterMember
+	(*AreaPlacement)(nil),        // 27: brain.v1.AreaPlacement
 }
 var file_proto_brain_v1_brain_proto_depIdxs = []int32{
 	1,  // 0: brain.v1.Tick.points:type_name -> brain.v1.AreaPoints
@@ -1381,11 +2349,14 @@ var file_proto_brain_v1_brain_proto_depIdxs = []int32{
 	13, // 6: brain.v1.Control.pause:type_name -> brain.v1.Pause
 	14, // 7: brain.v1.Control.resume:type_name -> brain.v1.Resume
 	15, // 8: brain.v1.Control.stats:type_name -> brain.v1.StatsRequest
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	1,  // 9: brain.v1.InputLog.points:type_name -> brain.v1.AreaPoints
+	26, // 10: brain.v1.ClusterStatus.members:type_name -> brain.v1.ClusterMember
+	27, // 11: brain.v1.ClusterStatus.placement:type_name -> brain.v1.AreaPlacement
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_proto_brain_v1_brain_proto_init() }
@@ -1405,7 +2376,7 @@ func file_proto_brain_v1_brain_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_brain_v1_brain_proto_rawDesc), len(file_proto_brain_v1_brain_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
