@@ -57,6 +57,8 @@ func newCoordinator(r *Runtime) *coordinator {
 		leader: r.leader(),
 		self:   r.participant(r.cfg.Node),
 		result: BurstResult{Fired: make([][]uint32, n)},
+		local:  r.next - 1,
+		seen:   r.next - 1,
 	}
 	if c.leader {
 		c.m = lockstep.New(r.participants(), r.cfg.Interval)
@@ -178,6 +180,9 @@ func (c *coordinator) tickAll(ctx actor.Context, burst npu.Burst) {
 	if c.rt.sensors != nil {
 		c.rt.sensors.Points(burst, c.rt.points)
 	}
+	if in := c.rt.cfg.Inputs; in != nil {
+		in(burst, c.rt.points)
+	}
 	for i := range c.result.Fired {
 		c.result.Fired[i] = nil
 	}
@@ -232,6 +237,12 @@ func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
 	}
 	c.burst = 0
 	c.local = burst
+	if k := c.rt.cfg.CheckpointEvery; k > 0 && burst%k == 0 && c.rt.cfg.Checkpoint != nil {
+		if err := c.rt.cfg.Checkpoint(burst); err != nil {
+			c.finish(fmt.Errorf("actors: checkpoint of burst %d: %w", burst, err))
+			return
+		}
+	}
 	if !c.leader {
 		c.rt.completed.Store(burst)
 		c.rt.current.Store(0)
@@ -354,6 +365,9 @@ func (c *coordinator) onRemoteTick(ctx actor.Context, m *remoteTick) {
 	clear(c.rt.points)
 	for k, a := range m.areas {
 		c.rt.points[a] = m.points[k]
+	}
+	if in := c.rt.cfg.Inputs; in != nil {
+		in(m.burst, c.rt.points)
 	}
 	c.tickAt = time.Now()
 	c.rt.current.Store(m.burst)

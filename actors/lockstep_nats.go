@@ -234,40 +234,40 @@ func (b *natsBus) onReady(m *nats.Msg) {
 	}
 }
 
-// sendTicks publishes the Tick of burst to every other node, each with the
-// sensory points of its own areas (leader).
+// sendTicks publishes the Tick of burst to every other node, with the
+// sensory points of every area (leader): a follower steps its own areas
+// with them and keeps the rest in its input log, so that any node can
+// replay the burst after a failure.
 func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
 	if b == nil || b.rt.cfg.Cluster == nil {
 		return nil
 	}
 	r := b.rt
-	if b.ticks == nil {
-		b.ticks = make([]*brainv1.Tick, len(r.nodes))
-		for p := range b.ticks {
-			b.ticks[p] = &brainv1.Tick{}
-		}
+	if b.tick == nil {
+		b.tick = &brainv1.Tick{}
 	}
-	for p := range b.ticks {
-		t := b.ticks[p]
-		t.Burst, t.Run, t.Epoch, t.Stop, t.Last = burst, r.cfg.Run, r.cfg.Epoch, false, 0
-		t.Points = t.Points[:0]
-	}
+	t := b.tick
+	t.Burst, t.Run, t.Epoch, t.Stop, t.Last = burst, r.cfg.Run, r.cfg.Epoch, false, 0
+	t.Points = t.Points[:0]
 	for a, pts := range points {
 		if len(pts) == 0 {
 			continue
 		}
-		p := r.participant(r.placement.Node(a))
 		ap := &brainv1.AreaPoints{Area: uint32(a), Local: make([]uint32, len(pts)), P: make([]float32, len(pts))}
 		for k, pt := range pts {
 			ap.Local[k], ap.P[k] = pt.Local, pt.P
 		}
-		b.ticks[p].Points = append(b.ticks[p].Points, ap)
+		t.Points = append(t.Points, ap)
 	}
-	for p, n := range r.nodes {
+	data, err := proto.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("actors: tick of burst %d: %w", burst, err)
+	}
+	for _, n := range r.nodes {
 		if n == r.cfg.Node {
 			continue
 		}
-		if err := b.publishProto(b.lockstepSubject("tick."+NodeToken(n)), b.ticks[p]); err != nil {
+		if err := b.publish(b.lockstepSubject("tick."+NodeToken(n)), data); err != nil {
 			return fmt.Errorf("actors: tick of burst %d to node %s: %w", burst, n, err)
 		}
 	}
@@ -398,7 +398,7 @@ func (b *natsBus) onTick(m *nats.Msg) {
 	}
 	for _, ap := range t.Points {
 		a := int(ap.Area)
-		if a >= len(r.plan.Areas) || r.placement.Node(a) != r.cfg.Node || len(ap.Local) != len(ap.P) {
+		if a >= len(r.plan.Areas) || len(ap.Local) != len(ap.P) {
 			r.ignore(&r.ignored.malformed)
 			return
 		}

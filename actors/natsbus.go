@@ -41,7 +41,7 @@ type natsBus struct {
 	dropped  atomic.Uint64 // messages reported lost by slow-consumer errors
 	probed   atomic.Bool   // every other node's subscriptions are visible
 	tickBuf  []byte
-	ticks    []*brainv1.Tick // by participant, reused
+	tick     *brainv1.Tick // reused
 }
 
 func newBus(r *Runtime, fanout [][]*actor.PID, remoteIn [][]*npu.Connection) (*natsBus, error) {

@@ -98,6 +98,22 @@ type Config struct {
 	// 0 gives every area its own goroutine.
 	InlineWork int
 	Sensors    Sensors      // nil: no sensory input
+	// FirstBurst is the first burst of the first Run (0 means 1): a brain
+	// resumed from a checkpoint of burst C starts at C+1, its engines
+	// restored to C.
+	FirstBurst npu.Burst
+	// Inputs, when set, sees every burst's sensory points on every node
+	// before the burst starts (the leader's from Sensors, a follower's from
+	// the Tick, which carries every area's): the input log that a rollback
+	// replays. points is valid only during the call.
+	Inputs func(burst npu.Burst, points [][]npu.Point)
+	// CheckpointEvery and Checkpoint: after every burst that is a multiple
+	// of CheckpointEvery, once this node's areas completed it and before
+	// the node reports it, Checkpoint is called on the coordinator actor's
+	// goroutine; the local engines are idle until it returns, so it may
+	// save their state. An error stops the run.
+	CheckpointEvery uint64
+	Checkpoint      func(burst npu.Burst) error
 	Motors     Motors       // nil: motor output discarded
 	Observer   Observer     // nil: results discarded
 	Logger     *slog.Logger // nil: discard
@@ -213,10 +229,11 @@ func New(cfg Config) (*Runtime, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Runtime{cfg: cfg, plan: cfg.Plan, log: log, sensors: cfg.Sensors, motors: cfg.Motors,
-		result: make(chan error, 1), stalled: make(chan error, 1), next: 1, points: make([][]npu.Point, len(cfg.Plan.Areas))}
+		result: make(chan error, 1), stalled: make(chan error, 1), next: max(cfg.FirstBurst, 1), points: make([][]npu.Point, len(cfg.Plan.Areas))}
 	if err := r.setNodes(); err != nil {
 		return nil, err
 	}
+	r.completed.Store(r.next - 1)
 	r.interval.Store(int64(max(cfg.Interval, 0)))
 	r.areas = make([]*actor.PID, len(cfg.Plan.Areas))
 	r.reports = make([]completed, len(cfg.Plan.Areas))
@@ -440,6 +457,20 @@ func (r *Runtime) Run(ctx context.Context, bursts uint64) error {
 	}
 	r.next = r.Completed() + 1
 	return err
+}
+
+// ErrAborted is returned by Run after Abort.
+var ErrAborted = errors.New("actors: run aborted")
+
+// Abort ends Run at once with ErrAborted, even in the middle of a burst
+// that cannot complete (a node of the lock step died): the engines of
+// this node may then be part way through that burst. The Runtime cannot
+// run again.
+func (r *Runtime) Abort() {
+	select {
+	case r.stalled <- ErrAborted:
+	default:
+	}
 }
 
 // Completed returns the last burst every area completed.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,19 +36,24 @@ const InlineWork = 4096
 // motor publisher and the control subject. close undoes, in reverse order,
 // whatever was set up.
 type actorRunner struct {
-	rt     *actors.Runtime
-	cn     *clusterNode         // nil outside cluster mode
-	rtt    time.Duration        // median round trip to another node, measured before burst 1
-	bridge *natsio.SensorBridge // nil on a cluster node that does not coordinate
-	ns     *server.Server       // the embedded NATS server; nil with an external one
+	cur    atomic.Pointer[actors.Runtime]       // the runtime of the current generation
+	cn     *clusterNode                         // nil outside cluster mode
+	sup    *supervisor                          // nil outside cluster mode
+	first  *generation                          // the generation the nodes formed (nil: joined a running brain)
+	rtt    atomic.Int64                         // median round trip to another node, measured before burst 1 (ns)
+	bridge atomic.Pointer[natsio.SensorBridge] // nil on a cluster node that does not coordinate
+	ns     *server.Server                       // the embedded NATS server; nil with an external one
 	undo   []func()
 
 	// The connection of sensors, motors and control, the control subject,
 	// and whether this node coordinates (for the HTTP API).
 	nc         *nats.Conn
 	ctlSubject string
-	leader     bool
+	leader     atomic.Bool
 }
+
+// rt is the runtime of the current generation (nil between generations).
+func (a *actorRunner) rt() *actors.Runtime { return a.cur.Load() }
 
 // slowConsumers is the number of clients the embedded server cut off for
 // not reading fast enough (0 with an external server).
@@ -145,143 +151,255 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 		return nil, fmt.Errorf("connecting to %s: %w", where, err)
 	}
 	a.undo = append(a.undo, nc.Close)
-	leader := cn == nil || cn.coordinator == cn.self
-	// One brain per name on one NATS: ask whether one runs before taking
-	// any of its subjects; the coordinator answers from now on.
-	run := rand.Uint64() | 1
-	self := actors.LocalNode
-	if cn != nil {
-		run, self = cn.run, cn.self
-	}
-	presenceSubject := natsauth.Base(subjects) + ".presence"
-	if err := actors.CheckPresence(ctx, nc, presenceSubject, run, 2*time.Second); err != nil {
-		return nil, err
-	}
-	if leader {
-		ps, err := actors.ServePresence(nc, presenceSubject, run, self)
-		if err != nil {
-			return nil, err
-		}
-		a.undo = append(a.undo, func() { _ = ps.Unsubscribe() })
-	}
-	// The HTTP API's changes go through the control subject of its own
-	// name, so that the log says where they came from.
-	a.nc, a.ctlSubject, a.leader = nc, natsauth.ControlSubject(subjects, "http"), leader
-	if leader {
-		// Sensory input lands on the coordinator, which fixes every burst's
-		// points for every node.
-		a.bridge, err = natsio.SubscribeSensors(nc, subjects, feed.Intake, natsio.WithLogger(log))
-		if err != nil {
-			return nil, err
-		}
-		a.undo = append(a.undo, func() { _ = a.bridge.Close() })
-		tables, err := natsio.ServeAreas(nc, subjects, areaTable(plan))
-		if err != nil {
-			return nil, err
-		}
-		a.undo = append(a.undo, func() { _ = tables.Unsubscribe() })
-	}
+	a.nc, a.ctlSubject = nc, natsauth.ControlSubject(subjects, "http")
 	pub, err := natsio.NewMotorPublisher(nc, subjects, areas)
 	if err != nil {
 		return nil, err
 	}
 	cfg := actors.Config{
-		Plan: plan, Dial: dial, SpikesViaNATS: c.SpikesViaNATS, Run: run,
+		Plan: plan, Dial: dial, SpikesViaNATS: c.SpikesViaNATS,
 		SubjectPrefix: subjects.Prefix, Brain: subjects.Brain,
 		Interval: interval(c, plan), StallTimeout: c.StallTimeout, InlineWork: InlineWork,
-		Motors: motors{pub}, Observer: observe, Logger: log,
+		Motors: motors{pub: pub}, Observer: observe, Logger: log,
 	}
-	keep := func(int) bool { return true }
+	presenceSubject := natsauth.Base(subjects) + ".presence"
+	// leaderServices subscribes what the coordinating node serves: sensory
+	// input, the area table, control, stats and presence.
+	leaderServices := func(rt *actors.Runtime, run uint64, self actors.NodeID) (func(), error) {
+		var undo []func()
+		release := func() {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+		fail := func(err error) (func(), error) { release(); return nil, err }
+		ps, err := actors.ServePresence(nc, presenceSubject, run, self)
+		if err != nil {
+			return fail(err)
+		}
+		undo = append(undo, func() { _ = ps.Unsubscribe() })
+		// Sensory input lands on the coordinator, which fixes every burst's
+		// points for every node.
+		bridge, err := natsio.SubscribeSensors(nc, subjects, feed.Intake, natsio.WithLogger(log))
+		if err != nil {
+			return fail(err)
+		}
+		a.bridge.Store(bridge)
+		undo = append(undo, func() { _ = bridge.Close() })
+		tables, err := natsio.ServeAreas(nc, subjects, areaTable(plan))
+		if err != nil {
+			return fail(err)
+		}
+		undo = append(undo, func() { _ = tables.Unsubscribe() })
+		stats := func(s *brainv1.Stats) {
+			ctlStats(s)
+			s.SensorDropped += bridge.SlowConsumerDrops()
+			s.SlowConsumers += a.slowConsumers()
+		}
+		ctl, err := rt.ServeControl(nc, natsauth.ControlSubject(subjects, ""), stats)
+		if err != nil {
+			return fail(err)
+		}
+		undo = append(undo, func() { _ = ctl.Unsubscribe() })
+		st, err := rt.ServeStats(nc, natsauth.StatsSubject(subjects), stats)
+		if err != nil {
+			return fail(err)
+		}
+		undo = append(undo, func() { _ = st.Unsubscribe() })
+		return release, nil
+	}
 	if cn != nil {
-		cfg.Placement, cfg.Node, cfg.Run = cn.placement, cn.self, cn.run
-		cfg.Cluster = &actors.Cluster{Nodes: cn.nodes, Coordinator: cn.coordinator, Observe: c.Record != "", Observed: cn.observed}
-		keep = func(i int) bool { return cn.placement[i] == cn.self }
+		if err := a.cluster(ctx, c, plan, drives, cfg, cn, feed, leaderServices, presenceSubject, subjects); err != nil {
+			return nil, err
+		}
+		return a, nil
 	}
-	if leader {
-		cfg.Sensors = feed
+	// One brain per name on one NATS: ask whether one runs before taking
+	// any of its subjects; the coordinator answers from now on.
+	run := rand.Uint64() | 1
+	if err := actors.CheckPresence(ctx, nc, presenceSubject, run, 2*time.Second); err != nil {
+		return nil, err
 	}
-	engs, closeEngines, err := EnginesFor(plan, keep, drives, c.Threads)
+	cfg.Run, cfg.Sensors = run, feed
+	engs, closeEngines, err := EnginesFor(plan, func(int) bool { return true }, drives, c.Threads)
 	if err != nil {
 		return nil, err
 	}
 	a.undo = append(a.undo, closeEngines)
 	cfg.Engines = engs
-	if a.rt, err = actors.New(cfg); err != nil {
+	rt, err := actors.New(cfg)
+	if err != nil {
 		return nil, err
 	}
-	a.undo = append(a.undo, a.rt.Close)
-	if leader {
-		stats := func(s *brainv1.Stats) {
-			ctlStats(s)
-			s.SensorDropped += a.bridge.SlowConsumerDrops()
-			s.SlowConsumers += a.slowConsumers()
-		}
-		ctl, err := a.rt.ServeControl(nc, natsauth.ControlSubject(subjects, ""), stats)
-		if err != nil {
-			return nil, err
-		}
-		a.undo = append(a.undo, func() { _ = ctl.Unsubscribe() })
-		st, err := a.rt.ServeStats(nc, natsauth.StatsSubject(subjects), stats)
-		if err != nil {
-			return nil, err
-		}
-		a.undo = append(a.undo, func() { _ = st.Unsubscribe() })
+	a.cur.Store(rt)
+	a.leader.Store(true)
+	a.undo = append(a.undo, rt.Close)
+	release, err := leaderServices(rt, run, actors.LocalNode)
+	if err != nil {
+		return nil, err
 	}
+	a.undo = append(a.undo, release)
 	// The server must know the sensor and control subscriptions before
 	// anyone is told the brain is ready: core NATS delivers only to known
 	// subscribers.
 	if err := nc.FlushTimeout(10 * time.Second); err != nil {
 		return nil, fmt.Errorf("flushing subscriptions to %s: %w", where, err)
 	}
-	if leader {
-		// Two brains of one name that started together both see each
-		// other now, and both stop.
-		if err := actors.ConfirmPresence(nc, presenceSubject, run); err != nil {
-			return nil, err
-		}
-	}
-	if cn != nil {
-		hctx, cancel := context.WithTimeout(ctx, c.Cluster.JoinTimeout)
-		defer cancel()
-		t0 := time.Now()
-		if err := a.rt.Handshake(hctx); err != nil {
-			return nil, fmt.Errorf("cluster handshake: %w", err)
-		}
-		log.Info("every node reachable over NATS", "node", cn.self, "took", time.Since(t0).Round(time.Millisecond))
-		if c.SummaryJSON != "" && cn.coordinator == cn.self && len(cn.nodes) > 1 {
-			// The floor of any lock step: 200 round trips to another node
-			// over the same NATS path, before burst 1.
-			if rtts, err := a.rt.PingNode(hctx, cn.nodes[1], 200); err == nil && len(rtts) > 0 {
-				slices.Sort(rtts)
-				a.rtt = rtts[len(rtts)/2]
-			}
-		}
+	// Two brains of one name that started together both see each other
+	// now, and both stop.
+	if err := actors.ConfirmPresence(nc, presenceSubject, run); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
 
-func (a *actorRunner) run(ctx context.Context, bursts uint64) error { return a.rt.Run(ctx, bursts) }
+// cluster sets up this node's part of a cluster brain: the supervisor that
+// runs it through its generations, and the first generation when the nodes
+// form the brain together.
+func (a *actorRunner) cluster(ctx context.Context, c *Config, plan *cortical.Plan, drives [][]npu.Drive, cfg actors.Config,
+	cn *clusterNode, feed *actors.SensorFeed, leaderServices func(*actors.Runtime, uint64, actors.NodeID) (func(), error),
+	presenceSubject string, subjects pns.Subjects) error {
+	log := c.Logger
+	nc := a.nc
+	if !cn.joining {
+		if err := actors.CheckPresence(ctx, nc, presenceSubject, cn.run, 2*time.Second); err != nil {
+			return err
+		}
+	}
+	every := c.CheckpointEvery
+	if every == 0 {
+		every = DefaultCheckpointEvery
+	}
+	if every < 0 {
+		every = 0
+	}
+	s := &supervisor{c: c, plan: plan, log: log, cn: cn, nc: nc, base: natsauth.Base(subjects) + ".gen", self: cn.self,
+		run: cn.run, every: uint64(every), fail: c.Cluster.FailureTimeout, drives: drives,
+		store: ckpt.NewStore(len(plan.Areas), ckpt.Limits{}), inputs: &ckpt.InputLog{}}
+	a.sup = s
+	mot := cfg.Motors.(motors)
+	mot.until = &s.replayUntil
+	cfg.Motors = mot
+	cfg.Observer = s.observe(cfg.Observer)
+	cfg.Inputs = s.logInputs
+	cfg.Node, cfg.Run = cn.self, cn.run
+	confirmed := false
+	s.start = func(g *generation, engines []npu.Engine) (*actors.Runtime, func(), error) {
+		gc := cfg
+		leader := g.coordinator == cn.self
+		observed := false
+		for _, m := range cn.ml.Members() {
+			if m.Name != string(cn.self) && slices.Contains(g.members, actors.NodeID(m.Name)) && m.Meta.Records {
+				observed = true
+			}
+		}
+		gc.Engines, gc.Placement, gc.Epoch, gc.FirstBurst = engines, g.placement, g.epoch, g.resume+1
+		gc.Interval = g.interval
+		gc.Cluster = &actors.Cluster{Nodes: g.members, Coordinator: g.coordinator, Observe: c.Record != "", Observed: observed}
+		gc.CheckpointEvery = s.every
+		gc.Checkpoint = s.checkpoint(a.rt, leader)
+		if leader {
+			gc.Sensors = replaySensors{s: s, feed: feed}
+		}
+		rt, err := actors.New(gc)
+		if err != nil {
+			return nil, nil, err
+		}
+		release := func() {}
+		if leader {
+			if release, err = leaderServices(rt, cn.run, cn.self); err != nil {
+				rt.Close()
+				return nil, nil, err
+			}
+			if g.paused {
+				rt.Pause()
+			}
+		}
+		if err := nc.FlushTimeout(10 * time.Second); err != nil {
+			release()
+			rt.Close()
+			return nil, nil, fmt.Errorf("flushing subscriptions to NATS: %w", err)
+		}
+		if leader && !confirmed && !cn.joining {
+			confirmed = true
+			if err := actors.ConfirmPresence(nc, presenceSubject, cn.run); err != nil {
+				release()
+				rt.Close()
+				return nil, nil, err
+			}
+		}
+		a.cur.Store(rt)
+		a.leader.Store(leader)
+		return rt, func() {
+			a.leader.Store(false)
+			release()
+			a.bridge.Store(nil)
+			rt.Close()
+		}, nil
+	}
+	if c.SummaryJSON != "" {
+		s.handshook = func(rt *actors.Runtime, g *generation) {
+			if g.epoch != 1 || g.coordinator != cn.self || len(g.members) < 2 {
+				return
+			}
+			// The floor of any lock step: 200 round trips to another node
+			// over the same NATS path, before burst 1.
+			hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if rtts, err := rt.PingNode(hctx, g.members[1], 200); err == nil && len(rtts) > 0 {
+				slices.Sort(rtts)
+				a.rtt.Store(int64(rtts[len(rtts)/2]))
+			}
+		}
+	}
+	if err := s.listen(); err != nil {
+		return err
+	}
+	a.undo = append(a.undo, func() { _ = s.sub.Unsubscribe() })
+	if !cn.joining {
+		a.first = &generation{epoch: 1, coordinator: cn.coordinator, members: cn.nodes, placement: cn.placement,
+			interval: interval(c, plan)}
+	}
+	return nil
+}
+
+func (a *actorRunner) run(ctx context.Context, bursts uint64) error {
+	if a.sup != nil {
+		return a.sup.loop(ctx, a.first)
+	}
+	return a.rt().Run(ctx, bursts)
+}
 
 // measure reports this node's NATS traffic and, on a cluster's
 // coordinator, the median of 200 round trips to another node.
 func (a *actorRunner) measure(context.Context) measures {
 	var m measures
-	m.msgs, m.bytes = a.rt.BusStats()
-	m.ignored, m.slow = a.rt.Ignored(), a.slowConsumers()
+	if rt := a.lastRT(); rt != nil {
+		m.msgs, m.bytes = rt.BusStats()
+		m.ignored = rt.Ignored()
+	}
+	m.slow = a.slowConsumers()
 	m.nodes = 1
 	if cn := a.cn; cn != nil {
 		m.node, m.nodes = string(cn.self), len(cn.nodes)
-		m.rttP50 = a.rtt
+		m.rttP50 = time.Duration(a.rtt.Load())
 	}
 	return m
 }
 
 func (a *actorRunner) dropped() (uint64, uint64) {
-	if a.bridge == nil {
-		return a.rt.Dropped(), 0
+	var spikes, sensors uint64
+	if rt := a.lastRT(); rt != nil {
+		spikes = rt.Dropped()
 	}
-	return a.rt.Dropped(), a.bridge.SlowConsumerDrops()
+	if b := a.bridge.Load(); b != nil {
+		sensors = b.SlowConsumerDrops()
+	}
+	return spikes, sensors
 }
+
+// lastRT is the runtime of the last generation, for figures after the run.
+func (a *actorRunner) lastRT() *actors.Runtime { return a.cur.Load() }
 
 func (a *actorRunner) close() {
 	for i := len(a.undo) - 1; i >= 0; i-- {
@@ -365,8 +483,15 @@ func areaTable(plan *cortical.Plan) natsio.AreaTable {
 }
 
 // motors adapts the pns motor publisher to actors.Motors.
-type motors struct{ pub *natsio.MotorPublisher }
+// A burst up to until ran before a rollback: its frames went out then.
+type motors struct {
+	pub   *natsio.MotorPublisher
+	until *atomic.Uint64 // nil: no replay
+}
 
 func (m motors) Publish(area int, burst npu.Burst, fired []uint32, potentials []float32) error {
+	if m.until != nil && burst <= m.until.Load() {
+		return nil
+	}
 	return m.pub.Publish(burst, area, fired, potentials)
 }

@@ -57,6 +57,10 @@ type ClusterConfig struct {
 	// Capacity is this node's relative weight in the placement (--capacity;
 	// default 1).
 	Capacity float64
+	// FailureTimeout bounds how long a dead, hung or unreachable node goes
+	// unnoticed (--failure-timeout; default 5s): memberlist's probes are
+	// tuned to it, and the other waits of a change of generation follow it.
+	FailureTimeout time.Duration
 }
 
 // Enabled reports whether the brain runs in cluster mode.
@@ -107,6 +111,12 @@ func (k *ClusterConfig) validate(c *Config) error {
 	if k.JoinTimeout < 0 {
 		return fmt.Errorf("--join-timeout: want a positive duration, got %v", k.JoinTimeout)
 	}
+	if k.FailureTimeout == 0 {
+		k.FailureTimeout = DefaultFailureTimeout
+	}
+	if k.FailureTimeout < 50*time.Millisecond {
+		return fmt.Errorf("--failure-timeout: want at least 50ms, got %v", k.FailureTimeout)
+	}
 	if k.Capacity < 0 {
 		return fmt.Errorf("--capacity: want a positive number, got %v", k.Capacity)
 	}
@@ -156,6 +166,8 @@ type clusterNode struct {
 	run         uint64
 	observed    bool // some other node records
 	routes      []string
+	meta        cluster.Meta // what this node tells the others
+	joining     bool         // joined a running brain: no placement yet
 }
 
 // joinCluster joins the cluster and waits for the expected nodes, then
@@ -168,6 +180,7 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 		Capacity: k.Capacity,
 		Boot:     rand.Uint64(),
 		Records:  c.Record != "",
+		State:    cluster.StateForming,
 	}
 	if k.NATSCluster != "" {
 		meta.NATSRouteURL = "nats-route://" + advertised(k.NATSCluster, k.Advertise, k.Bind)
@@ -175,8 +188,12 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 	if c.NATSListen != "" {
 		meta.NATSClientURL = "nats://" + advertised(c.NATSListen, k.Advertise, k.Bind)
 	}
+	// memberlist suspects a node after a failed probe and declares it dead
+	// when the suspicion is not refuted: about FailureTimeout in all.
+	ft := k.FailureTimeout
 	ml, err := cluster.Start(cluster.Config{Name: k.NodeName, Bind: k.Bind, Advertise: k.Advertise, Join: k.Join,
-		Label: k.Label, JoinTimeout: k.JoinTimeout, Meta: meta, Logger: log.With("lib", "memberlist")})
+		Label: k.Label, JoinTimeout: k.JoinTimeout, Meta: meta, Logger: log.With("lib", "memberlist"),
+		ProbeInterval: ft / 4, ProbeTimeout: max(ft/8, 20*time.Millisecond), SuspicionMult: 2})
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +202,21 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 			_ = ml.Shutdown()
 		}
 	}()
+	// A brain that already runs takes this node in at its next generation.
+	for _, m := range ml.Members() {
+		if m.Name != k.NodeName && m.Meta.Epoch > 0 && m.Meta.Run != 0 && m.Meta.State != cluster.StateForming {
+			cn := &clusterNode{ml: ml, self: actors.NodeID(k.NodeName), run: m.Meta.Run, meta: meta, joining: true}
+			if k.NATSCluster != "" {
+				for _, o := range ml.Members() {
+					if o.Name != k.NodeName && o.Meta.NATSRouteURL != "" {
+						cn.routes = append(cn.routes, o.Meta.NATSRouteURL)
+					}
+				}
+			}
+			log.Info("joining a running brain", "node", k.NodeName, "via", m.Name, "epoch", m.Meta.Epoch)
+			return cn, nil
+		}
+	}
 	wctx, cancel := context.WithTimeout(ctx, k.JoinTimeout)
 	defer cancel()
 	if k.ExpectNodes > 1 {
@@ -194,7 +226,7 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 	if err != nil {
 		return nil, fmt.Errorf("--expect-nodes %d: %w", k.ExpectNodes, err)
 	}
-	cn := &clusterNode{ml: ml, self: actors.NodeID(k.NodeName), members: members}
+	cn := &clusterNode{ml: ml, self: actors.NodeID(k.NodeName), members: members, meta: meta}
 	slices.SortFunc(cn.members, func(a, b cluster.Member) int { return strings.Compare(a.Name, b.Name) })
 	h := sha256.New()
 	fmt.Fprintf(h, "%s/%s/%d/%s/%d\n", meta.Digest.Genome, meta.Digest.Precision, meta.Digest.Seed, c.Brain, c.Bursts)

@@ -93,6 +93,10 @@ type Config struct {
 	// npu's single-process runner, which takes its input from Inputs only
 	// and uses no NATS (--runner).
 	Runner string
+	// CheckpointEvery is the interval, in bursts, of a cluster brain's
+	// checkpoints (--checkpoint-every; 0: DefaultCheckpointEvery, negative:
+	// none).
+	CheckpointEvery int64
 	// StallTimeout ends the run with an error when one burst takes longer;
 	// 0 never does (--stall-timeout).
 	StallTimeout time.Duration

@@ -115,13 +115,19 @@ func (h *httpSource) Interval() (time.Duration, bool) {
 	switch {
 	case h.a == nil:
 		return h.every, true
-	case h.a.leader:
-		return h.a.rt.Interval(), true
+	case h.a.leader.Load() && h.a.rt() != nil:
+		return h.a.rt().Interval(), true
 	}
 	return 0, false
 }
 
-func (h *httpSource) Paused() bool { return h.a != nil && h.a.rt.Paused() }
+func (h *httpSource) Paused() bool {
+	if h.a == nil {
+		return false
+	}
+	rt := h.a.rt()
+	return rt != nil && rt.Paused()
+}
 
 func (h *httpSource) Counters() web.Counters {
 	k := web.Counters{Intake: h.intake.Stats(), Members: 1}
@@ -129,12 +135,14 @@ func (h *httpSource) Counters() web.Counters {
 	if a == nil {
 		return k
 	}
-	k.RuntimeMsgsOut, k.RuntimeBytesOut = a.rt.BusStats()
 	st := a.nc.Stats()
 	k.IOMsgsIn, k.IOMsgsOut, k.IOBytesIn, k.IOBytesOut = st.InMsgs, st.OutMsgs, st.InBytes, st.OutBytes
-	k.Ignored, k.SpikeBatchesDropped, k.BadControl = a.rt.Ignored(), a.rt.Dropped(), a.rt.BadControl()
-	if a.bridge != nil {
-		k.SensorSlowConsumer = a.bridge.SlowConsumerDrops()
+	if rt := a.rt(); rt != nil {
+		k.RuntimeMsgsOut, k.RuntimeBytesOut = rt.BusStats()
+		k.Ignored, k.SpikeBatchesDropped, k.BadControl = rt.Ignored(), rt.Dropped(), rt.BadControl()
+	}
+	if b := a.bridge.Load(); b != nil {
+		k.SensorSlowConsumer = b.SlowConsumerDrops()
 	}
 	if a.cn != nil {
 		k.Members = len(a.cn.ml.Members())

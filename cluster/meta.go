@@ -21,7 +21,21 @@ type Meta struct {
 	Capacity      float64 // relative weight for placement; <= 0 means 1
 	Boot          uint64  // random per process start: tells two runs of one cluster apart
 	Records       bool    // this node writes the whole brain's record
+	// State is where the node stands in the run (one of the State
+	// constants; "" for a node that does not run generations), Epoch the
+	// newest generation it runs or ran, Run the run's identity.
+	State string
+	Epoch uint64
+	Run   uint64
 }
+
+// The states of Meta.State.
+const (
+	StateForming = "forming" // waiting for the nodes that start the brain together
+	StateStandby = "standby" // joined a running brain; waits to be given areas
+	StateRunning = "running" // takes part in a generation
+	StateLeaving = "leaving" // hands its areas over and exits (SIGTERM)
+)
 
 // Digest sums up what every node of one brain must agree on. Nodes whose
 // digests differ are not let into each other's cluster.
@@ -104,6 +118,9 @@ type wireMeta struct {
 	Capacity  float64 `json:"c"`
 	Boot      uint64  `json:"o,omitempty"`
 	Records   bool    `json:"r,omitempty"`
+	State     string  `json:"st,omitempty"`
+	Epoch     uint64  `json:"e,omitempty"`
+	Run       uint64  `json:"rn,omitempty"`
 }
 
 func encodeMeta(m Meta) ([]byte, error) {
@@ -122,6 +139,9 @@ func encodeMeta(m Meta) ([]byte, error) {
 		Capacity:  m.Capacity,
 		Boot:      m.Boot,
 		Records:   m.Records,
+		State:     m.State,
+		Epoch:     m.Epoch,
+		Run:       m.Run,
 	})
 	if err != nil {
 		return nil, err
@@ -151,5 +171,8 @@ func decodeMeta(b []byte) (Meta, error) {
 		Capacity:      w.Capacity,
 		Boot:          w.Boot,
 		Records:       w.Records,
+		State:         w.State,
+		Epoch:         w.Epoch,
+		Run:           w.Run,
 	}, nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spikemesh/spikemesh/brain"
@@ -38,6 +40,22 @@ func registerClusterFlags(fs *flag.FlagSet, k *brain.ClusterConfig) {
 	fs.StringVar(&k.NATSCluster, "nats-cluster", "", "route listener `HOST:PORT` of the embedded NATS server: the nodes' servers form one NATS cluster")
 	fs.StringVar(&k.Placement, "placement", "", "place areas as `FILE` says (a map from area ID to node name) instead of computing it")
 	fs.Float64Var(&k.Capacity, "capacity", 1, "this node's relative share of the areas")
+	fs.DurationVar(&k.FailureTimeout, "failure-timeout", brain.DefaultFailureTimeout, "a dead, hung or unreachable node is noticed within about `D`; its areas are restored on the others from the last checkpoint")
+}
+
+// registerCheckpointFlags adds node run's checkpoint flags to fs.
+func registerCheckpointFlags(fs *flag.FlagSet, c *brain.Config) {
+	fs.Func("checkpoint-every", fmt.Sprintf("in cluster mode, checkpoint the whole brain every `K` bursts, kept on every node so that any node may die (0: never; default %d)", brain.DefaultCheckpointEvery), func(v string) error {
+		k, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || k < 0 {
+			return fmt.Errorf("want a number of bursts, 0 or more")
+		}
+		c.CheckpointEvery = k
+		if k == 0 {
+			c.CheckpointEvery = -1
+		}
+		return nil
+	})
 }
 
 // registerBenchRunFlags adds the flags node bench's cluster workload gives

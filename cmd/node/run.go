@@ -48,6 +48,7 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (c brain.Config, log
 	logs.register(fs)
 	fs.IntVar(&c.Threads, "threads", 0, "worker goroutines inside each engine (0: chosen per area)")
 	registerClusterFlags(fs, &c.Cluster)
+	registerCheckpointFlags(fs, &c)
 	registerHTTPFlags(fs, &c)
 	limits := addLimitFlags(fs)
 	maxLine := addInputLineFlag(fs)

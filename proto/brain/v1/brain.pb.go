@@ -1321,7 +1321,8 @@ type Halted struct {
 	Completed     uint64                 `protobuf:"varint,4,opt,name=completed,proto3" json:"completed,omitempty"`            // last burst this node completed
 	Checkpoints   []uint64               `protobuf:"varint,5,rep,packed,name=checkpoints,proto3" json:"checkpoints,omitempty"` // complete checkpoints this node holds
 	Error         string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
-	Leaving       bool                   `protobuf:"varint,7,opt,name=leaving,proto3" json:"leaving,omitempty"` // the node is shutting down (SIGTERM)
+	Leaving       bool                   `protobuf:"varint,7,opt,name=leaving,proto3" json:"leaving,omitempty"`                      // the node is shutting down (SIGTERM)
+	HaltBurst     uint64                 `protobuf:"varint,8,opt,name=halt_burst,json=haltBurst,proto3" json:"halt_burst,omitempty"` // its areas' state at this burst was sent (0: none)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1403,6 +1404,13 @@ func (x *Halted) GetLeaving() bool {
 		return x.Leaving
 	}
 	return false
+}
+
+func (x *Halted) GetHaltBurst() uint64 {
+	if x != nil {
+		return x.HaltBurst
+	}
+	return 0
 }
 
 // Generation starts an epoch: every member builds its runtime for it.
@@ -2223,7 +2231,7 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\tR\x04from\x12\x18\n" +
-	"\amembers\x18\x04 \x03(\tR\amembers\"\xb4\x01\n" +
+	"\amembers\x18\x04 \x03(\tR\amembers\"\xd3\x01\n" +
 	"\x06Halted\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
@@ -2231,7 +2239,9 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\tcompleted\x18\x04 \x01(\x04R\tcompleted\x12 \n" +
 	"\vcheckpoints\x18\x05 \x03(\x04R\vcheckpoints\x12\x14\n" +
 	"\x05error\x18\x06 \x01(\tR\x05error\x12\x18\n" +
-	"\aleaving\x18\a \x01(\bR\aleaving\"\x82\x02\n" +
+	"\aleaving\x18\a \x01(\bR\aleaving\x12\x1d\n" +
+	"\n" +
+	"halt_burst\x18\b \x01(\x04R\thaltBurst\"\x82\x02\n" +
 	"\n" +
 	"Generation\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +

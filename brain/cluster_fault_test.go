@@ -1,0 +1,256 @@
+package brain
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spikemesh/spikemesh/internal/syncbuf"
+)
+
+// The tests in this file break a running cluster brain — kill -9 a node,
+// stop one (SIGSTOP) and wake it, add a node and take one away — and check
+// that the run completes with every surviving node's record equal to the
+// reference runner's, byte for byte. Real node processes on 127.0.0.1, one
+// cluster at a time, paced so that the faults land mid-run.
+
+// faultNode is one node process whose output can be read while it runs.
+type faultNode struct {
+	name   string
+	record string
+	cmd    *exec.Cmd
+	out    syncbuf.Buffer
+	done   chan error
+	exited bool
+	err    error
+}
+
+// faultCluster is a running cluster of a test.
+type faultCluster struct {
+	t      *testing.T
+	dir    string
+	seed   string
+	creds  string
+	common []string
+	nodes  map[string]*faultNode
+}
+
+// newFaultCluster starts n nodes n0.. of genome at rate bursts per second
+// for bursts bursts, checkpointing every `every` bursts, each recording.
+func newFaultCluster(t *testing.T, genome, precision, inputs string, bursts, n int, extra ...string) *faultCluster {
+	t.Helper()
+	fc := &faultCluster{t: t, dir: t.TempDir(), seed: addr(freePort(t)), creds: writeNodeCreds(t), nodes: map[string]*faultNode{}}
+	fc.common = append([]string{"--genome", genome, "--precision", precision, "--quiet", "--inputs", inputs,
+		"--bursts", strconv.Itoa(bursts), "--join", fc.seed, "--join-timeout", "90s", "--stall-timeout", "90s",
+		"--failure-timeout", "600ms"}, extra...)
+	for k := range n {
+		bind := fc.seed
+		if k > 0 {
+			bind = addr(freePort(t))
+		}
+		fc.start(fmt.Sprintf("n%d", k), bind, "--expect-nodes", strconv.Itoa(n))
+	}
+	return fc
+}
+
+// start starts node name with memberlist on bind.
+func (fc *faultCluster) start(name, bind string, args ...string) *faultNode {
+	t := fc.t
+	t.Helper()
+	nd := &faultNode{name: name, record: filepath.Join(fc.dir, name+".jsonl"), done: make(chan error, 1)}
+	all := append(append([]string{"run"}, fc.common...), "--node-name", name, "--cluster-bind", bind,
+		"--record", nd.record, "--nats-cluster", addr(freePort(t)), "--nats-creds", fc.creds)
+	nd.cmd = exec.Command(nodeBinary(t), append(all, args...)...)
+	nd.cmd.Stdout, nd.cmd.Stderr = &nd.out, &nd.out
+	if err := nd.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { nd.done <- nd.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !nd.exited {
+			_ = nd.cmd.Process.Signal(syscall.SIGCONT)
+			_ = nd.cmd.Process.Kill()
+			<-nd.done
+		}
+	})
+	fc.nodes[name] = nd
+	return nd
+}
+
+// lines is the number of complete lines in node name's record so far.
+func (fc *faultCluster) lines(name string) int {
+	data, _ := os.ReadFile(fc.nodes[name].record)
+	return strings.Count(string(data), "\n")
+}
+
+// waitBurst waits until node name's record holds at least b bursts.
+func (fc *faultCluster) waitBurst(name string, b int) {
+	t := fc.t
+	t.Helper()
+	nd := fc.nodes[name]
+	deadline := time.Now().Add(2 * time.Minute)
+	for fc.lines(name) < b {
+		select {
+		case err := <-nd.done:
+			nd.exited, nd.err = true, err
+			t.Fatalf("node %s ended (%v) before burst %d:\n%s", name, err, b, nd.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s did not reach burst %d (at %d):\n%s", name, b, fc.lines(name), nd.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitOutput waits until node name says want.
+func (fc *faultCluster) waitOutput(name, want string) {
+	t := fc.t
+	t.Helper()
+	nd := fc.nodes[name]
+	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(nd.out.String(), want); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s never said %q:\n%s", name, want, nd.out.String())
+		}
+	}
+}
+
+// kill sends node name a signal.
+func (fc *faultCluster) signal(name string, sig syscall.Signal) {
+	if err := fc.nodes[name].cmd.Process.Signal(sig); err != nil {
+		fc.t.Fatalf("signal %v to %s: %v", sig, name, err)
+	}
+}
+
+// wait waits for node name to exit and returns its error.
+func (fc *faultCluster) wait(name string) error {
+	t := fc.t
+	t.Helper()
+	nd := fc.nodes[name]
+	if nd.exited {
+		return nd.err
+	}
+	select {
+	case nd.err = <-nd.done:
+	case <-time.After(3 * time.Minute):
+		_ = nd.cmd.Process.Kill()
+		nd.err = <-nd.done
+		nd.exited = true
+		t.Fatalf("node %s still running after 3 minutes:\n%s", name, nd.out.String())
+	}
+	nd.exited = true
+	return nd.err
+}
+
+// finish waits for the named nodes to exit 0 and checks their records
+// against ref.
+func (fc *faultCluster) finish(ref string, names ...string) {
+	t := fc.t
+	t.Helper()
+	for _, name := range names {
+		if err := fc.wait(name); err != nil {
+			t.Fatalf("node %s: %v\n%s", name, err, fc.nodes[name].out.String())
+		}
+	}
+	for _, name := range names {
+		if rec := mustRead(t, fc.nodes[name].record); rec != ref {
+			t.Fatalf("node %s's record differs from the reference:\n%s\nits output:\n%s", name, firstDiff(ref, rec), fc.nodes[name].out.String())
+		}
+	}
+}
+
+const (
+	faultGenome = "community_brain_pong.json"
+	faultBursts = 400
+	faultRate   = "100"
+)
+
+// TestClusterSurvivesKill: kill -9 a node that is not the coordinator, then
+// (another run) the coordinator's node; fp32 and int8. The survivors roll
+// back to the last checkpoint, replay the logged input and finish; their
+// records equal the reference.
+func TestClusterSurvivesKill(t *testing.T) {
+	plan := loadPlan(t, faultGenome)
+	inputs := writeSchedule(t, plan, faultBursts)
+	for _, prec := range []string{"fp32", "int8"} {
+		ref := referenceRecord(t, faultGenome, prec, inputs, faultBursts)
+		for _, victim := range []string{"n1", "n0"} {
+			t.Run(prec+"/kill-"+victim, func(t *testing.T) {
+				fc := newFaultCluster(t, faultGenome, prec, inputs, faultBursts, 3, "--rate", faultRate, "--checkpoint-every", "25")
+				survivors := []string{"n0", "n1", "n2"}
+				survivors = slicesDelete(survivors, victim)
+				fc.waitBurst(survivors[0], 120)
+				fc.signal(victim, syscall.SIGKILL)
+				_ = fc.wait(victim)
+				fc.finish(ref, survivors...)
+				if out := fc.nodes[survivors[0]].out.String(); !strings.Contains(out, "new generation") && !strings.Contains(fc.nodes[survivors[1]].out.String(), "new generation") {
+					t.Fatalf("no node started a new generation:\n%s", out)
+				}
+			})
+		}
+	}
+}
+
+// TestClusterFencesHungNode: a node stopped with SIGSTOP is treated as dead;
+// woken, it finds its epoch old, takes no part in what it missed, rejoins
+// at the next generation and finishes with the others.
+func TestClusterFencesHungNode(t *testing.T) {
+	plan := loadPlan(t, faultGenome)
+	inputs := writeSchedule(t, plan, faultBursts)
+	ref := referenceRecord(t, faultGenome, "fp32", inputs, faultBursts)
+	fc := newFaultCluster(t, faultGenome, "fp32", inputs, faultBursts, 3, "--rate", faultRate, "--checkpoint-every", "25")
+	fc.waitBurst("n0", 80)
+	fc.signal("n2", syscall.SIGSTOP)
+	fc.waitOutput("n0", "new generation")
+	before := fc.lines("n0")
+	fc.waitBurst("n0", before+40) // the brain goes on without n2
+	fc.signal("n2", syscall.SIGCONT)
+	fc.finish(ref, "n0", "n1")
+	if err := fc.wait("n2"); err != nil {
+		t.Fatalf("woken node n2: %v\n%s", err, fc.nodes["n2"].out.String())
+	}
+}
+
+// TestClusterJoinAndLeave: a fourth node joins mid-run and takes areas; then
+// n1 leaves on SIGTERM and exits 0 after handing its areas over. No burst is
+// lost or repeated: the records of the nodes there from start to end equal
+// the reference, and the newcomer's is the reference's tail.
+func TestClusterJoinAndLeave(t *testing.T) {
+	plan := loadPlan(t, faultGenome)
+	inputs := writeSchedule(t, plan, faultBursts)
+	ref := referenceRecord(t, faultGenome, "fp32", inputs, faultBursts)
+	fc := newFaultCluster(t, faultGenome, "fp32", inputs, faultBursts, 3, "--rate", faultRate, "--checkpoint-every", "25")
+	fc.waitBurst("n0", 60)
+	fc.start("n3", addr(freePort(t)))
+	fc.waitOutput("n3", "generation started")
+	at := fc.lines("n0")
+	fc.waitBurst("n0", at+30)
+	fc.signal("n1", syscall.SIGTERM)
+	if err := fc.wait("n1"); err != nil {
+		t.Fatalf("n1 did not leave cleanly: %v\n%s", err, fc.nodes["n1"].out.String())
+	}
+	fc.finish(ref, "n0", "n2")
+	if err := fc.wait("n3"); err != nil {
+		t.Fatalf("n3: %v\n%s", err, fc.nodes["n3"].out.String())
+	}
+	rec := mustRead(t, fc.nodes["n3"].record)
+	if rec == "" || !strings.HasSuffix(ref, rec) {
+		t.Fatalf("the newcomer's record is not the reference's tail (%d bytes):\n%s", len(rec), fc.nodes["n3"].out.String())
+	}
+}
+
+func slicesDelete(s []string, v string) []string {
+	out := s[:0]
+	for _, x := range s {
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	return out
+}
