@@ -50,6 +50,9 @@ func TestServeClusterStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
+	if err := nc.Flush(); err != nil { // the server knows the subscription
+		t.Fatal(err)
+	}
 	client := natstest.Connect(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
