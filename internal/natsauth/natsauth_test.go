@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
 	"github.com/spikemesh/spikemesh/internal/natsauth/natsauthtest"
@@ -92,8 +93,33 @@ func TestParseUsers(t *testing.T) {
 func TestPermissions(t *testing.T) {
 	s := pns.Subjects{Prefix: "p", Brain: "b"}
 	op := Permissions(RoleOperator, s, "al")
-	if got := op.Publish.Allow; len(got) != 3 || got[0] != "p.b.ctl.al" || got[1] != "p.b.stats" || got[2] != "p.b.areas" {
+	if got := op.Publish.Allow; len(got) != 4 || got[0] != "p.b.ctl.al" || got[1] != "p.b.stats" || got[2] != "p.b.areas" || got[3] != "p.b.cluster.status" {
 		t.Fatalf("operator publishes %v", got)
+	}
+	if got := ClusterStatusSubject(s); got != "p.b.cluster.status" {
+		t.Fatalf("cluster status subject %q", got)
+	}
+	// Who may ask for the cluster status (publish a request there), and
+	// who may answer (subscribe there).
+	allows := func(list []string, subject string) bool {
+		for _, f := range list {
+			if server.SubjectMatchesFilter(subject, f) {
+				return true
+			}
+		}
+		return false
+	}
+	cs := ClusterStatusSubject(s)
+	for role, want := range map[Role][2]bool{
+		RoleNode:     {true, true},
+		RoleObserver: {true, false},
+		RoleOperator: {true, false},
+		RoleSensor:   {false, false},
+	} {
+		p := Permissions(role, s, "al")
+		if pub, sub := allows(p.Publish.Allow, cs), allows(p.Subscribe.Allow, cs); pub != want[0] || sub != want[1] {
+			t.Errorf("%s on %s: publish %v subscribe %v, want %v %v", role, cs, pub, sub, want[0], want[1])
+		}
 	}
 	if got := Permissions(RoleSensor, s, "x").Publish.Allow; len(got) != 2 || got[0] != "p.b.sensor.>" || got[1] != "p.b.areas" {
 		t.Fatalf("sensor publishes %v", got)

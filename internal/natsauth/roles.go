@@ -31,12 +31,12 @@ const (
 	// replies to its requests.
 	RoleSensor Role = "sensor"
 	// RoleObserver reads motor frames and asks for the brain's statistics
-	// (<prefix>.<brain>.stats) and table of areas; it cannot publish
-	// anything else.
+	// (<prefix>.<brain>.stats), table of areas and cluster status
+	// (<prefix>.<brain>.cluster.status); it cannot publish anything else.
 	RoleObserver Role = "observer"
 	// RoleOperator changes the brain's pace on its own control subject
-	// <prefix>.<brain>.ctl.<name> and asks for statistics and the table
-	// of areas.
+	// <prefix>.<brain>.ctl.<name> and asks for statistics, the table of
+	// areas and the cluster status.
 	RoleOperator Role = "operator"
 )
 
@@ -97,6 +97,11 @@ func StatsSubject(s pns.Subjects) string { return Base(s) + ".stats" }
 // only).
 func AreasSubject(s pns.Subjects) string { return Base(s) + ".areas" }
 
+// ClusterStatusSubject answers requests with the state of the brain's
+// cluster: members, placement of areas, checkpoints and recoveries (read
+// only, like the statistics).
+func ClusterStatusSubject(s pns.Subjects) string { return Base(s) + ".cluster.status" }
+
 // Permissions returns what role may publish and subscribe on the brain of
 // s; name is the user's name (an operator's control subject).
 func Permissions(role Role, s pns.Subjects, name string) *server.Permissions {
@@ -113,9 +118,9 @@ func Permissions(role Role, s pns.Subjects, name string) *server.Permissions {
 	case RoleSensor:
 		return perm([]string{base + ".sensor.>", AreasSubject(s)}, []string{base + ".motor.>", inbox})
 	case RoleObserver:
-		return perm([]string{StatsSubject(s), AreasSubject(s)}, []string{base + ".motor.>", inbox})
+		return perm([]string{StatsSubject(s), AreasSubject(s), ClusterStatusSubject(s)}, []string{base + ".motor.>", inbox})
 	case RoleOperator:
-		return perm([]string{ControlSubject(s, name), StatsSubject(s), AreasSubject(s)}, []string{inbox})
+		return perm([]string{ControlSubject(s, name), StatsSubject(s), AreasSubject(s), ClusterStatusSubject(s)}, []string{inbox})
 	}
 	// Unknown roles are refused when the users file is read; nothing here.
 	return &server.Permissions{

@@ -29,6 +29,13 @@
 // it, name, kind and dimensions of each. Clients use it to name areas
 // ([AreaTable.Find]) and to show names beside IDs.
 //
+// The brain answers brain.v1.ClusterStatusRequest requests on
+// <prefix>.<brain>.cluster.status with a brain.v1.ClusterStatus: members,
+// placement of areas, checkpoints and recoveries ([ServeClusterStatus],
+// [RequestClusterStatus]). A refusal (a malformed request, no status yet)
+// comes as an empty answer with the Nats-Service-Error and
+// Nats-Service-Error-Code headers of NATS services.
+//
 // A motor message is a protobuf brain.v1.MotorFrame by default, or with
 // WithFormat(FormatFEAGI) a FEAGI container holding the one area; its
 // increment counter is the burst modulo 65,536 and the full burst number
