@@ -1,6 +1,9 @@
 package ckpt
 
-import "sort"
+import (
+	"bytes"
+	"sort"
+)
 
 // spanBytes is the memory of one span, as Store.Bytes counts it.
 const spanBytes = 8
@@ -10,19 +13,26 @@ type span struct{ lo, hi uint32 }
 
 // blob is one area's (or the coordinator's) blob being assembled. data
 // grows as parts arrive (never beyond total); spans lists the received
-// runs, ascending, neither overlapping nor touching.
+// runs, ascending, neither overlapping nor touching, until the blob is
+// whole.
 type blob struct {
 	total uint32
 	data  []byte
 	spans []span
+	whole bool
 }
 
+func newBlob(total uint32) *blob { return &blob{total: total, whole: total == 0} }
+
 // done reports whether every byte of the blob has arrived.
-func (b *blob) done() bool {
-	if b.total == 0 {
-		return true
+func (b *blob) done() bool { return b.whole }
+
+// bytesOf returns the whole blob (non-nil, also when empty).
+func (b *blob) bytesOf() []byte {
+	if b.data == nil {
+		return []byte{}
 	}
-	return len(b.spans) == 1 && b.spans[0].lo == 0 && b.spans[0].hi == b.total
+	return b.data[:b.total:b.total]
 }
 
 // bytes is the memory the blob holds.
@@ -43,16 +53,34 @@ func (b *blob) overlapping(lo, hi uint32) (int, int) {
 // received before with a different value.
 func (b *blob) conflict(off uint32, data []byte) (uint32, bool) {
 	lo, hi := off, off+uint32(len(data))
+	if b.whole {
+		if d := firstDiff(b.data[lo:hi], data); d >= 0 {
+			return lo + uint32(d), true
+		}
+		return 0, false
+	}
 	i, j := b.overlapping(lo, hi)
 	for _, s := range b.spans[i:j] {
 		a, z := max(s.lo, lo), min(s.hi, hi)
-		for k := a; k < z; k++ {
-			if b.data[k] != data[k-lo] {
-				return k, true
-			}
+		if d := firstDiff(b.data[a:z], data[a-lo:z-lo]); d >= 0 {
+			return a + uint32(d), true
 		}
 	}
 	return 0, false
+}
+
+// firstDiff is the index of the first byte where x and y (of equal
+// length) differ, -1 if none.
+func firstDiff(x, y []byte) int {
+	if bytes.Equal(x, y) {
+		return -1
+	}
+	for i := range x {
+		if x[i] != y[i] {
+			return i
+		}
+	}
+	return -1
 }
 
 // spansAfter is the number of runs the blob would have after receiving
@@ -95,6 +123,9 @@ func (b *blob) write(off uint32, data []byte, maxSpans int) {
 		b.spans = grown
 	}
 	b.spans = replaceSpans(b.spans, i, j, merged)
+	if merged.lo == 0 && merged.hi == b.total {
+		b.whole, b.spans = true, nil
+	}
 }
 
 // replaceSpans replaces s[i:j] by one span, in place (cap(s) must allow it
@@ -115,10 +146,5 @@ func replaceSpans(s []span, i, j int, v span) []span {
 // own replaces the blob's bytes by data, which is whole (len(data) ==
 // total) and agrees with everything received before; the blob keeps data.
 func (b *blob) own(data []byte) {
-	b.data = data
-	if b.total == 0 {
-		b.spans = nil
-		return
-	}
-	b.spans = []span{{0, b.total}}
+	b.data, b.spans, b.whole = data, nil, true
 }

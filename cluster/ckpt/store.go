@@ -196,7 +196,7 @@ func (s *Store) put(burst uint64, area int, off, total uint32, data []byte, own 
 		s.pending = insertSorted(s.pending, burst)
 	}
 	if b == nil {
-		b = &blob{total: total}
+		b = newBlob(total)
 		e.setBlob(area, b)
 	}
 	if own {
@@ -288,11 +288,11 @@ func (s *Store) Get(burst uint64) (*Checkpoint, bool) {
 	}
 	c := &Checkpoint{Burst: burst, Areas: make([][]byte, s.areas)}
 	for i, b := range e.areas {
-		c.Areas[i] = b.data[:b.total:b.total]
+		c.Areas[i] = b.bytesOf()
 		c.Bytes += int(b.total)
 	}
 	if e.coord != nil && e.coord.done() {
-		c.Coordinator = e.coord.data[:e.coord.total:e.coord.total]
+		c.Coordinator = e.coord.bytesOf()
 		c.Bytes += int(e.coord.total)
 	}
 	return c, true
