@@ -153,3 +153,17 @@ type Engine interface {
 	// HotBytesPerNeuron is the per-neuron state touched every burst.
 	HotBytesPerNeuron() int
 }
+
+// StateSaver is implemented by AreaEngine (not by every Engine, so it is not
+// part of Engine): a cheaper snapshot for periodic checkpoints. SaveState
+// writes only what changes while the area runs — burst counter, neuron
+// state, last output, and the weights and plasticity history of plastic
+// connections — in a versioned, checksummed form whose size does not grow
+// with the static synapses (docs/semantics.md §4.3). RestoreState reads it
+// back into an engine grown from the same plan (whatever its worker count):
+// an error wraps ErrSnapshot, names what differs, and leaves the engine
+// unchanged.
+type StateSaver interface {
+	SaveState() ([]byte, error)
+	RestoreState(data []byte) error
+}

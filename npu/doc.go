@@ -45,8 +45,8 @@
 //     saturates at 65535 and then blocks the neuron for one candidate burst.
 //   - Step ignores what it cannot use rather than panic: points and fired
 //     indices out of range, extra connections. NewEngine rejects bad plans
-//     with an error wrapping ErrPlan; Restore rejects bad snapshots with
-//     ErrSnapshot.
+//     with an error wrapping ErrPlan; Restore and RestoreState reject bad
+//     snapshots and states with ErrSnapshot, leaving the engine unchanged.
 //
 // int8 engines run the same rules in fixed point (package quant): one
 // quantizer per area, threshold exact, codes covering [0 or the largest

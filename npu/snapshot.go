@@ -23,7 +23,9 @@ import (
 //	u32 CRC-32C of everything before it
 //
 // Potentials are stored as raw bits (int8 codes with their quantizer), so a
-// restore reproduces the state exactly (docs/semantics.md §4.3).
+// restore reproduces the state exactly (docs/semantics.md §4.3). For
+// checkpoints of a running area, state.go writes the smaller state form,
+// without the static synapses.
 const (
 	snapMagic   = "SMNPUSNP"
 	snapVersion = 1
