@@ -12,10 +12,18 @@ import (
 // ErrConflict and then changes nothing, keeps within its limits, and every
 // complete checkpoint it reports is whole.
 func FuzzStoreAdd(f *testing.F) {
-	// Seeds: areas/limits byte, then 8-byte records.
-	f.Add([]byte{0x00, 1, 0, 0, 0, 4, 4, 1, 2})
-	f.Add([]byte{0x15, 1, 0, 0, 0, 2, 2, 1, 2, 1, 1, 0, 0, 3, 3, 7, 1, 2, 0xff, 0, 0, 1, 1, 9})
-	f.Add([]byte{0x3f, 3, 1, 10, 0, 40, 20, 5, 6, 3, 1, 30, 0, 40, 10, 5, 6, 4, 0, 0, 0, 0, 0, 0, 0})
+	// Seeds: a byte of areas and limits, then records of 7 bytes: burst,
+	// area, offset, total, data length, first data byte, data step.
+	f.Add([]byte{0x00, 1, 0, 0, 4, 4, 1, 2})
+	f.Add([]byte{0x15,
+		1, 0, 0, 2, 2, 1, 2,
+		1, 1, 0, 3, 3, 7, 1,
+		2, 0xff, 0, 1, 1, 9, 0,
+		2, 0, 0xff, 0, 0, 1, 1})
+	f.Add([]byte{0x3f,
+		3, 1, 10, 40, 20, 5, 6,
+		3, 1, 30, 40, 10, 5, 6,
+		4, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(fuzzStoreAdd)
 }
 
