@@ -40,8 +40,8 @@ func NewInputLog(maxBytes int) *InputLog {
 // coordinator fixes the input once, so a second Put normally carries the
 // same points, e.g. when it re-sends during a replay). A Put with no
 // points at all removes the burst. A burst at or below the forgotten
-// horizon (see Prune and Replayable) is ignored: its input can no longer
-// be made whole. If the log then holds more than its bound, the oldest
+// horizon (see Prune and Replayable; 0 at first, bursts count from 1) is
+// ignored: its input can no longer be made whole. If the log then holds more than its bound, the oldest
 // bursts are forgotten.
 func (l *InputLog) Put(burst uint64, points [][]npu.Point) {
 	if burst <= l.gone {
