@@ -82,6 +82,9 @@ type area struct {
 	done    npu.Burst // last completed burst
 	pending npu.Burst // tick received and not yet run (0: none)
 	failed  bool
+	// resend: the area resumed from a saved state and sends its last
+	// output downstream, as that burst's batch, at its first tick.
+	resend bool
 
 	enc []byte // NATS encode buffer
 }
@@ -116,6 +119,12 @@ func newArea(rt *Runtime, index int, eng npu.Engine) *area {
 	a.in[0].burst = 0 // burst 0 carries no batches; slot 0 waits for burst 2
 	a.in[0].reset(2)
 	a.in[1].reset(1)
+	if first := rt.next; first > 1 {
+		// Resumed after burst first-1: its batches come first.
+		a.done, a.resend = first-1, true
+		a.in[(first-1)&1].reset(first - 1)
+		a.in[first&1].reset(first)
+	}
 	a.input.Fired = make([][]uint32, len(inc))
 	a.input.Potentials = make([][]float32, len(inc))
 	return a
@@ -165,6 +174,20 @@ func (a *area) onTick(ctx actor.Context, burst npu.Burst) error {
 		return fmt.Errorf("tick for burst %d while at burst %d", burst, a.done)
 	}
 	a.pending = burst
+	if a.resend {
+		a.resend = false
+		lo, ok := a.engine.(interface{ LastOutput() npu.Output })
+		if !ok {
+			return fmt.Errorf("resuming at burst %d: the engine cannot tell its last output", burst)
+		}
+		out := lo.LastOutput()
+		ob := &a.out[(burst-1)&1]
+		ob.fired = append(ob.fired[:0], out.Fired...)
+		ob.potentials = append(ob.potentials[:0], out.Potentials...)
+		if err := a.send(ctx, burst-1, ob); err != nil {
+			return err
+		}
+	}
 	return a.maybeStep(ctx)
 }
 

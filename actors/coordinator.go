@@ -62,6 +62,7 @@ func newCoordinator(r *Runtime) *coordinator {
 	}
 	if c.leader {
 		c.m = lockstep.New(r.participants(), r.cfg.Interval)
+		_ = c.m.ResumeAfter(r.next - 1) // a new machine: cannot fail
 	}
 	return c
 }

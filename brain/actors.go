@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/spikemesh/spikemesh/actors"
+	"github.com/spikemesh/spikemesh/cluster/ckpt"
 	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/internal/natsauth"
 	"github.com/spikemesh/spikemesh/npu"
@@ -36,13 +37,13 @@ const InlineWork = 4096
 // motor publisher and the control subject. close undoes, in reverse order,
 // whatever was set up.
 type actorRunner struct {
-	cur    atomic.Pointer[actors.Runtime]       // the runtime of the current generation
-	cn     *clusterNode                         // nil outside cluster mode
-	sup    *supervisor                          // nil outside cluster mode
-	first  *generation                          // the generation the nodes formed (nil: joined a running brain)
-	rtt    atomic.Int64                         // median round trip to another node, measured before burst 1 (ns)
+	cur    atomic.Pointer[actors.Runtime]      // the runtime of the current generation
+	cn     *clusterNode                        // nil outside cluster mode
+	sup    *supervisor                         // nil outside cluster mode
+	first  *generation                         // the generation the nodes formed (nil: joined a running brain)
+	rtt    atomic.Int64                        // median round trip to another node, measured before burst 1 (ns)
 	bridge atomic.Pointer[natsio.SensorBridge] // nil on a cluster node that does not coordinate
-	ns     *server.Server                       // the embedded NATS server; nil with an external one
+	ns     *server.Server                      // the embedded NATS server; nil with an external one
 	undo   []func()
 
 	// The connection of sensors, motors and control, the control subject,
@@ -273,9 +274,13 @@ func (a *actorRunner) cluster(ctx context.Context, c *Config, plan *cortical.Pla
 	if every < 0 {
 		every = 0
 	}
+	store, err := ckpt.NewStore(len(plan.Areas), ckpt.Limits{})
+	if err != nil {
+		return err
+	}
 	s := &supervisor{c: c, plan: plan, log: log, cn: cn, nc: nc, base: natsauth.Base(subjects) + ".gen", self: cn.self,
 		run: cn.run, every: uint64(every), fail: c.Cluster.FailureTimeout, drives: drives,
-		store: ckpt.NewStore(len(plan.Areas), ckpt.Limits{}), inputs: &ckpt.InputLog{}}
+		store: store, inputs: ckpt.NewInputLog(0)}
 	a.sup = s
 	mot := cfg.Motors.(motors)
 	mot.until = &s.replayUntil
@@ -356,6 +361,17 @@ func (a *actorRunner) cluster(ctx context.Context, c *Config, plan *cortical.Pla
 		return err
 	}
 	a.undo = append(a.undo, func() { _ = s.sub.Unsubscribe() })
+	status, err := natsio.ServeClusterStatus(nc, natsauth.ClusterStatusSubject(subjects), func() *brainv1.ClusterStatus {
+		var completed uint64
+		if rt := a.rt(); rt != nil {
+			completed = rt.Completed()
+		}
+		return s.clusterStatus(completed)
+	})
+	if err != nil {
+		return err
+	}
+	a.undo = append(a.undo, func() { _ = status.Unsubscribe() })
 	if !cn.joining {
 		a.first = &generation{epoch: 1, coordinator: cn.coordinator, members: cn.nodes, placement: cn.placement,
 			interval: interval(c, plan)}

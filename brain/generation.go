@@ -2,7 +2,6 @@ package brain
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -165,20 +164,23 @@ type supervisor struct {
 	msgs chan *nats.Msg
 	sub  *nats.Subscription
 
-	epoch    uint64 // highest epoch seen
-	gen      *generation
-	rt       *actors.Runtime
-	rtUndo   func()
-	rtCancel context.CancelFunc
-	runDone  chan runEnd
-	halting  *brainv1.Halt // answer it once the runtime ended
-	lead     *leading
-	fetching uint64 // checkpoint burst being fetched for pending
-	pending  *generation
+	epoch     uint64 // highest epoch seen
+	gen       *generation
+	rt        *actors.Runtime
+	rtUndo    func()
+	rtCancel  context.CancelFunc
+	runDone   chan runEnd
+	halting   *brainv1.Halt // answer it once the runtime ended
+	lead      *leading
+	fetching  uint64 // checkpoint burst being fetched for pending
+	pending   *generation
 	pendingAt time.Time
-	lastEnd  runEnd // the last runtime's end
-	leaving  bool
-	done     bool
+	lastEnd   runEnd // the last runtime's end
+	// answered is this node's answer to the newest Halt, from answeredTo.
+	answered   *brainv1.Halted
+	answeredTo string
+	leaving    bool
+	done       bool
 
 	// Read by the observer, the motors and status, from other goroutines.
 	replayUntil atomic.Uint64
@@ -205,6 +207,8 @@ type leading struct {
 	answers  map[actors.NodeID]*brainv1.Halted
 	deadline time.Time
 	prev     *generation // the generation being replaced (nil: none known)
+	halt     *brainv1.Halt
+	sentAt   time.Time
 }
 
 func (s *supervisor) subject(rest string) string { return s.base + "." + rest }
@@ -263,7 +267,11 @@ func (s *supervisor) publishState(b uint64, area int, data []byte) error {
 	if done {
 		s.checkpointDone(b)
 	}
-	for _, p := range ckpt.Split(b, area, data, partMax) {
+	parts, err := ckpt.Split(b, area, data, partMax)
+	if err != nil {
+		return fmt.Errorf("checkpoint %d, area %d: %w", b, area, err)
+	}
+	for _, p := range parts {
 		if err := s.sendPart(s.subject("ckpt"), &p); err != nil {
 			return err
 		}
@@ -363,7 +371,8 @@ func (s *supervisor) view() (members []cluster.Member, elect actors.NodeID) {
 	}
 	newest = max(newest, s.epochOf(s.gen))
 	for _, m := range all {
-		if m.Meta.State == cluster.StateLeaving || m.Meta.State == "" || m.Meta.State == cluster.StateForming {
+		inGen := s.gen != nil && slices.Contains(s.gen.members, actors.NodeID(m.Name))
+		if m.Meta.State == cluster.StateLeaving || m.Meta.State == "" || (m.Meta.State == cluster.StateForming && !inGen) {
 			continue
 		}
 		if m.Name == string(s.self) && s.leaving {
@@ -698,9 +707,9 @@ func (s *supervisor) handle(m *nats.Msg) error {
 			return nil
 		}
 		s.storeMu.Lock()
-		parts, ok := s.store.Parts(q.Burst, partMax)
+		parts, err := s.store.Parts(q.Burst, partMax)
 		s.storeMu.Unlock()
-		if !ok || m.Reply == "" {
+		if err != nil || m.Reply == "" {
 			return nil
 		}
 		for i := range parts {
@@ -745,15 +754,21 @@ func (s *supervisor) reply(subject string, m proto.Message) {
 	}
 }
 
-// onHalt: the elect of the next epoch asks this node to stop.
+// onHalt: the elect of the next epoch asks this node to stop. The elect
+// sends its Halt again until every member answered; a node answers a
+// repeat with the answer it gave.
 func (s *supervisor) onHalt(h *brainv1.Halt) error {
 	to := s.subject("halted." + actors.NodeToken(actors.NodeID(h.From)))
-	if h.Epoch <= s.epoch && (s.halting == nil || s.halting.Epoch != h.Epoch) {
-		s.reply(to, &brainv1.Halted{Run: s.run, Epoch: s.epoch, Node: string(s.self),
-			Error: fmt.Sprintf("epoch %d is not newer than this node's %d", h.Epoch, s.epoch)})
+	if a := s.answered; a != nil && a.Epoch == h.Epoch && s.answeredTo == h.From {
+		s.reply(to, a)
 		return nil
 	}
-	if s.halting != nil && s.halting.Epoch == h.Epoch {
+	if s.halting != nil && s.halting.Epoch == h.Epoch && s.halting.From == h.From {
+		return nil
+	}
+	if h.Epoch <= s.epoch {
+		s.reply(to, &brainv1.Halted{Run: s.run, Epoch: s.epoch, Node: string(s.self),
+			Error: fmt.Sprintf("epoch %d is not newer than this node's %d", h.Epoch, s.epoch)})
 		return nil
 	}
 	s.epoch = h.Epoch
@@ -766,13 +781,18 @@ func (s *supervisor) onHalt(h *brainv1.Halt) error {
 	if s.rt == nil {
 		return s.answerHalt(runEnd{completed: s.lastEnd.completed})
 	}
+	cancel, rt := s.rtCancel, s.rt
 	if s.gen.coordinator == s.self {
 		// The lock step stops at a burst boundary and tells the other
 		// nodes where.
-		s.rtCancel()
+		cancel()
 	}
-	rt := s.rt
-	time.AfterFunc(min(max(s.fail/2, 200*time.Millisecond), 2*time.Second), rt.Abort)
+	// A follower waits for the coordinator's stop; if none comes (the
+	// coordinator is gone), it stops between bursts itself, and failing
+	// that, where it is.
+	w := min(max(s.fail/2, 200*time.Millisecond), 2*time.Second)
+	time.AfterFunc(w, cancel)
+	time.AfterFunc(2*w, rt.Abort)
 	return nil
 }
 
@@ -812,6 +832,7 @@ func (s *supervisor) answerHalt(end runEnd) error {
 	s.storeMu.Lock()
 	resp.Checkpoints = s.store.Complete()
 	s.storeMu.Unlock()
+	s.answered, s.answeredTo = resp, h.From
 	s.reply(s.subject("halted."+actors.NodeToken(actors.NodeID(h.From))), resp)
 	s.setPhase("halted")
 	return nil
@@ -874,7 +895,9 @@ func (s *supervisor) maybeLead() {
 		deadline: time.Now().Add(max(2*s.fail, 2*time.Second)), prev: s.gen}
 	s.log.Info("cluster: members changed; halting for a new generation", "node", s.self, "epoch", e, "members", asked)
 	s.setPhase("reconfiguring")
-	s.reply(s.subject("halt"), &brainv1.Halt{Run: s.run, Epoch: e, From: string(s.self), Members: names(asked)})
+	s.lead.halt = &brainv1.Halt{Run: s.run, Epoch: e, From: string(s.self), Members: names(asked)}
+	s.lead.sentAt = time.Now()
+	s.reply(s.subject("halt"), s.lead.halt)
 }
 
 func names(ns []actors.NodeID) []string {
@@ -894,6 +917,10 @@ func (s *supervisor) leadTimeout() {
 	}
 	now := time.Now()
 	if len(l.answers) < len(l.asked) && now.Before(l.deadline) {
+		if now.Sub(l.sentAt) >= 250*time.Millisecond {
+			l.sentAt = now
+			s.reply(s.subject("halt"), l.halt) // for members that missed it
+		}
 		return
 	}
 	if _, ok := l.answers[s.self]; !ok {

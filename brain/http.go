@@ -65,7 +65,7 @@ func httpBrain(c *Config, plan *cortical.Plan, r runner, intake *pns.Intake, ctl
 	for i := range plan.Areas {
 		a := &plan.Areas[i]
 		owner := b.Node
-		if src.a != nil && src.a.cn != nil {
+		if src.a != nil && src.a.cn != nil && i < len(src.a.cn.placement) {
 			owner = string(src.a.cn.placement[i])
 		}
 		b.Areas[i] = web.Area{Index: i, ID: a.ID.String(), LegacyID: a.LegacyID, Name: a.Name, Kind: a.Kind.String(),

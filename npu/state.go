@@ -305,3 +305,9 @@ func (e *engine) applyState(s *state) {
 		e.plast[k] = &plasticState{src: s.ledgers[k][0], dst: s.ledgers[k][1]}
 	}
 }
+
+// LastOutput is what the area produced in its last burst (after a restore:
+// in the burst the state was saved at), valid until the next Step. A
+// runtime that resumes from a saved state sends it downstream as that
+// burst's spikes.
+func (e *engine) LastOutput() Output { return e.out }

@@ -76,6 +76,17 @@ func New(n int, interval time.Duration) *Machine {
 	return &Machine{n: n, interval: max(interval, 0), done: make([]bool, n)}
 }
 
+// ResumeAfter makes a machine that has not started yet take burst as
+// completed, so that it starts at burst+1 (a brain resumed from a
+// checkpoint of that burst).
+func (m *Machine) ResumeAfter(burst Burst) error {
+	if m.running || m.completed != 0 {
+		return fmt.Errorf("lockstep: resume after burst %d on a machine that ran", burst)
+	}
+	m.completed = burst
+	return nil
+}
+
 // Participants is the number of participants of the current epoch.
 func (m *Machine) Participants() int { return m.n }
 
