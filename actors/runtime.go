@@ -97,7 +97,7 @@ type Config struct {
 	// on a goroutine of its own per message, which is cheaper for tiny areas.
 	// 0 gives every area its own goroutine.
 	InlineWork int
-	Sensors    Sensors      // nil: no sensory input
+	Sensors    Sensors // nil: no sensory input
 	// FirstBurst is the first burst of the first Run (0 means 1): a brain
 	// resumed from a checkpoint of burst C starts at C+1, its engines
 	// restored to C.
@@ -114,9 +114,9 @@ type Config struct {
 	// save their state. An error stops the run.
 	CheckpointEvery uint64
 	Checkpoint      func(burst npu.Burst) error
-	Motors     Motors       // nil: motor output discarded
-	Observer   Observer     // nil: results discarded
-	Logger     *slog.Logger // nil: discard
+	Motors          Motors       // nil: motor output discarded
+	Observer        Observer     // nil: results discarded
+	Logger          *slog.Logger // nil: discard
 }
 
 // Cluster describes the nodes of a brain spread over several processes.

@@ -280,7 +280,7 @@ func (a *actorRunner) cluster(ctx context.Context, c *Config, plan *cortical.Pla
 	}
 	s := &supervisor{c: c, plan: plan, log: log, cn: cn, nc: nc, base: natsauth.Base(subjects) + ".gen", self: cn.self,
 		run: cn.run, every: uint64(every), fail: c.Cluster.FailureTimeout, drives: drives,
-		store: store, inputs: ckpt.NewInputLog(0)}
+		store: store, inputs: ckpt.NewInputLog(0), hist: map[uint64]uint64{}}
 	a.sup = s
 	mot := cfg.Motors.(motors)
 	mot.until = &s.replayUntil

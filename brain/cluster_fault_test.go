@@ -46,7 +46,7 @@ type faultCluster struct {
 func newFaultCluster(t *testing.T, genome, precision, inputs string, bursts, n int, extra ...string) *faultCluster {
 	t.Helper()
 	fc := &faultCluster{t: t, dir: t.TempDir(), seed: addr(freePort(t)), creds: writeNodeCreds(t), nodes: map[string]*faultNode{}}
-	fc.common = append([]string{"--genome", genome, "--precision", precision, "--quiet", "--inputs", inputs,
+	fc.common = append([]string{"--genome", genome, "--precision", precision, "--inputs", inputs,
 		"--bursts", strconv.Itoa(bursts), "--join", fc.seed, "--join-timeout", "90s", "--stall-timeout", "90s",
 		"--failure-timeout", "600ms"}, extra...)
 	for k := range n {
@@ -194,6 +194,38 @@ func TestClusterSurvivesKill(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestClusterReplaysInputLog: only the coordinator reads the input
+// schedule, whose input ends at burst 250; checkpoints come every 200
+// bursts. Killing the coordinator after burst 250 makes the next one roll
+// the brain back to burst 200 and replay 201.. with the input it never read
+// itself, from the log every node keeps: the record is the reference's.
+func TestClusterReplaysInputLog(t *testing.T) {
+	const bursts = 500
+	plan := loadPlan(t, faultGenome)
+	inputs := writeSchedule(t, plan, 250)
+	ref := referenceRecord(t, faultGenome, "fp32", inputs, bursts)
+	fc := &faultCluster{t: t, dir: t.TempDir(), seed: addr(freePort(t)), creds: writeNodeCreds(t), nodes: map[string]*faultNode{}}
+	fc.common = []string{"--genome", faultGenome, "--precision", "fp32", "--bursts", strconv.Itoa(bursts),
+		"--join", fc.seed, "--join-timeout", "90s", "--stall-timeout", "90s", "--failure-timeout", "600ms",
+		"--rate", "50", "--checkpoint-every", "200", "--expect-nodes", "3"}
+	fc.start("n0", fc.seed, "--inputs", inputs)
+	fc.start("n1", addr(freePort(t)))
+	fc.start("n2", addr(freePort(t)))
+	fc.waitBurst("n1", 260)
+	fc.signal("n0", syscall.SIGKILL)
+	_ = fc.wait("n0")
+	fc.finish(ref, "n1", "n2")
+	if out := fc.nodes["n1"].out.String(); !strings.Contains(out, "resume=200") {
+		t.Fatalf("n1 did not resume from the checkpoint of burst 200:\n%s", out)
+	}
+	// The replayed bursts (they hold input, and their records were written
+	// before the crash) are checked against their first run.
+	if out := fc.nodes["n1"].out.String(); !strings.Contains(out, "replay checked") || !strings.Contains(out, "diverged=0") ||
+		strings.Contains(out, "differs from its first run") {
+		t.Fatalf("n1's replay was not checked, or differed from the first run:\n%s", out)
 	}
 }
 

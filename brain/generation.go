@@ -185,6 +185,12 @@ type supervisor struct {
 	// Read by the observer, the motors and status, from other goroutines.
 	replayUntil atomic.Uint64
 	observed    atomic.Uint64 // last burst handed on to the brain's observer
+	// Digests of the bursts observed since the oldest kept checkpoint, to
+	// check a replay against.
+	histMu         sync.Mutex
+	hist           map[uint64]uint64
+	replayMatched  uint64
+	replayDiverged uint64
 	mu          sync.Mutex    // guards status and shown
 	status      clusterStatus
 	shown       *generation // the newest generation begun here
@@ -302,6 +308,13 @@ func (s *supervisor) checkpointDone(b uint64) {
 		s.inMu.Lock()
 		s.inputs.Prune(kept[0])
 		s.inMu.Unlock()
+		s.histMu.Lock()
+		for b := range s.hist {
+			if b <= kept[0] {
+				delete(s.hist, b)
+			}
+		}
+		s.histMu.Unlock()
 	}
 	s.mu.Lock()
 	if b > s.status.ckptBurst {
@@ -345,17 +358,58 @@ func (r replaySensors) Points(b npu.Burst, points [][]npu.Point) {
 }
 
 // observe hands each burst on once: a replayed burst was observed before.
+// A replayed burst is checked against a digest of its first run instead:
+// the brain is deterministic, so a difference means lost or altered input
+// (or a bug), and is logged as an error.
 func (s *supervisor) observe(next actors.Observer) actors.Observer {
 	return func(r *actors.BurstResult) error {
+		h := firedDigest(r.Fired)
+		s.histMu.Lock()
 		if r.Burst <= s.observed.Load() {
+			if want, ok := s.hist[r.Burst]; ok {
+				if want == h {
+					s.replayMatched++
+				} else {
+					s.replayDiverged++
+					s.log.Error("a replayed burst differs from its first run", "burst", r.Burst)
+				}
+			}
+			if r.Burst == s.replayUntil.Load() {
+				s.log.Info("replay checked against the first run", "until", r.Burst, "matched", s.replayMatched, "diverged", s.replayDiverged)
+			}
+			s.histMu.Unlock()
 			return nil
 		}
+		s.hist[r.Burst] = h
+		s.histMu.Unlock()
 		s.observed.Store(r.Burst)
 		if next == nil {
 			return nil
 		}
 		return next(r)
 	}
+}
+
+// firedDigest sums up what fired in a burst (FNV-1a over area and index).
+func firedDigest(fired [][]uint32) uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(v uint32) {
+		for k := 0; k < 4; k++ {
+			h ^= uint64(byte(v >> (8 * k)))
+			h *= 1099511628211
+		}
+	}
+	for a, f := range fired {
+		if len(f) == 0 {
+			continue
+		}
+		mix(uint32(a))
+		mix(uint32(len(f)))
+		for _, v := range f {
+			mix(v)
+		}
+	}
+	return h
 }
 
 // view is the live members that may take part in a generation: alive,
@@ -465,6 +519,11 @@ func (s *supervisor) loop(ctx context.Context, first *generation) error {
 				return err
 			}
 		case <-tick.C:
+			if s.leaving && s.othersStaying() == 0 {
+				s.log.Info("leaving: every other node leaves too; stopping", "node", s.self)
+				s.stopRuntime()
+				return nil
+			}
 			if s.leaving && !leaveBy.IsZero() && time.Now().After(leaveBy) {
 				s.log.Warn("cluster: leaving without handing the areas over (no generation came in time)")
 				s.stopRuntime()
@@ -481,17 +540,22 @@ func (s *supervisor) loop(ctx context.Context, first *generation) error {
 	return nil
 }
 
+// othersStaying counts the other live members that do not leave.
+func (s *supervisor) othersStaying() int {
+	n := 0
+	for _, m := range s.cn.ml.Members() {
+		if m.Name != string(s.self) && m.Meta.State != cluster.StateLeaving {
+			n++
+		}
+	}
+	return n
+}
+
 // startLeaving: SIGTERM. With other members, tell them and wait for the
 // generation without this node; alone, just stop.
 func (s *supervisor) startLeaving() error {
 	s.leaving = true
-	others := 0
-	for _, m := range s.cn.ml.Members() {
-		if m.Name != string(s.self) && m.Meta.State != cluster.StateLeaving {
-			others++
-		}
-	}
-	if others == 0 || s.gen == nil {
+	if s.othersStaying() == 0 || s.gen == nil {
 		s.done = true
 		return nil
 	}
