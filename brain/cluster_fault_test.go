@@ -286,3 +286,47 @@ func slicesDelete(s []string, v string) []string {
 	}
 	return out
 }
+
+// TestClusterTwoNodesLoseOne: a two-node cluster whose coordinator dies goes
+// on with the survivor running the whole brain; node cluster status, asked
+// meanwhile, shows the new epoch, the survivor owning every area, the last
+// checkpoint and the recovery.
+func TestClusterTwoNodesLoseOne(t *testing.T) {
+	const bursts = 700
+	plan := loadPlan(t, faultGenome)
+	inputs := writeSchedule(t, plan, bursts)
+	ref := referenceRecord(t, faultGenome, "int8", inputs, bursts)
+	fc := newFaultCluster(t, faultGenome, "int8", inputs, bursts, 1, "--rate", faultRate, "--checkpoint-every", "25")
+	natsPort := freePort(t)
+	// n0 was started alone with --expect-nodes 1: once its brain runs, n1
+	// joins it.
+	fc.waitOutput("n0", "generation started")
+	fc.start("n1", addr(freePort(t)), "--nats-listen", addr(natsPort))
+	fc.waitOutput("n1", "generation started")
+	fc.waitBurst("n1", 200)
+	fc.signal("n0", syscall.SIGKILL)
+	_ = fc.wait("n0")
+	fc.waitOutput("n1", "replay checked")
+	cmd := exec.Command(nodeBinary(t), "cluster", "status", "--nats", "nats://"+addr(natsPort), "--nats-creds", fc.creds, "--timeout", "10s")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node cluster status: %v\n%s", err, out)
+	}
+	st := string(out)
+	for _, want := range []string{"coordinator      n1", "recoveries       1", "phase            running"} {
+		if !strings.Contains(st, want) {
+			t.Fatalf("status does not show %q:\n%s", want, st)
+		}
+	}
+	if strings.Count(st, " n1\n") < len(plan.Areas) {
+		t.Fatalf("status does not place all %d areas on n1:\n%s", len(plan.Areas), st)
+	}
+	// n1 joined mid-run: its record is the reference's tail.
+	if err := fc.wait("n1"); err != nil {
+		t.Fatalf("n1: %v\n%s", err, fc.nodes["n1"].out.String())
+	}
+	rec := mustRead(t, fc.nodes["n1"].record)
+	if rec == "" || !strings.HasSuffix(ref, rec) {
+		t.Fatalf("n1's record is not the reference's tail (%d bytes):\n%s", len(rec), fc.nodes["n1"].out.String())
+	}
+}

@@ -191,6 +191,7 @@ type supervisor struct {
 	hist           map[uint64]uint64
 	replayMatched  uint64
 	replayDiverged uint64
+	replaying      bool // a replay is under way: report when it ends
 	mu          sync.Mutex    // guards status and shown
 	status      clusterStatus
 	shown       *generation // the newest generation begun here
@@ -374,19 +375,27 @@ func (s *supervisor) observe(next actors.Observer) actors.Observer {
 					s.log.Error("a replayed burst differs from its first run", "burst", r.Burst)
 				}
 			}
-			if r.Burst == s.replayUntil.Load() {
-				s.log.Info("replay checked against the first run", "until", r.Burst, "matched", s.replayMatched, "diverged", s.replayDiverged)
-			}
+			s.replayReport(r.Burst)
 			s.histMu.Unlock()
 			return nil
 		}
 		s.hist[r.Burst] = h
+		s.replayReport(r.Burst)
 		s.histMu.Unlock()
 		s.observed.Store(r.Burst)
 		if next == nil {
 			return nil
 		}
 		return next(r)
+	}
+}
+
+// replayReport logs the outcome of a replay once it reached its last
+// burst (histMu held).
+func (s *supervisor) replayReport(b uint64) {
+	if s.replaying && b >= s.replayUntil.Load() {
+		s.replaying = false
+		s.log.Info("replay checked against the first run", "until", s.replayUntil.Load(), "matched", s.replayMatched, "diverged", s.replayDiverged)
 	}
 }
 
@@ -426,8 +435,9 @@ func (s *supervisor) view() (members []cluster.Member, elect actors.NodeID) {
 	newest = max(newest, s.epochOf(s.gen))
 	for _, m := range all {
 		inGen := s.gen != nil && slices.Contains(s.gen.members, actors.NodeID(m.Name))
-		if m.Meta.State == cluster.StateLeaving || m.Meta.State == "" || (m.Meta.State == cluster.StateForming && !inGen) {
-			continue
+		if m.Meta.State == cluster.StateLeaving || m.Meta.State == "" || (m.Meta.State == cluster.StateForming && !inGen) ||
+			(m.Meta.Run != 0 && m.Meta.Run != s.run) {
+			continue // leaving, not listening yet, or another run of the brain
 		}
 		if m.Name == string(s.self) && s.leaving {
 			continue
@@ -573,6 +583,9 @@ func (s *supervisor) begin(g *generation) error {
 	s.shown = g
 	s.mu.Unlock()
 	s.replayUntil.Store(g.replayUntil)
+	s.histMu.Lock()
+	s.replaying = g.replayUntil > g.resume
+	s.histMu.Unlock()
 	if !slices.Contains(g.members, s.self) {
 		s.rt = nil
 		if s.leaving {
