@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spikemesh/spikemesh/actors"
 	"github.com/spikemesh/spikemesh/internal/syncbuf"
 )
 
@@ -39,16 +40,22 @@ type faultCluster struct {
 	creds  string
 	common []string
 	nodes  map[string]*faultNode
+	nats   []string // external NATS servers, given out in turn ("": embedded servers)
 }
 
-// newFaultCluster starts n nodes n0.. of genome at rate bursts per second
-// for bursts bursts, checkpointing every `every` bursts, each recording.
+// newFaultCluster starts n nodes n0.., each recording, of genome for
+// bursts bursts with inputs, on the embedded NATS servers or, given, on
+// the external ones.
 func newFaultCluster(t *testing.T, genome, precision, inputs string, bursts, n int, extra ...string) *faultCluster {
+	return newFaultClusterOn(t, nil, genome, precision, inputs, bursts, n, extra...)
+}
+
+func newFaultClusterOn(t *testing.T, nats []string, genome, precision, inputs string, bursts, n int, extra ...string) *faultCluster {
 	t.Helper()
-	fc := &faultCluster{t: t, dir: t.TempDir(), seed: addr(freePort(t)), creds: writeNodeCreds(t), nodes: map[string]*faultNode{}}
+	fc := &faultCluster{t: t, dir: t.TempDir(), seed: addr(freePort(t)), creds: writeNodeCreds(t), nodes: map[string]*faultNode{}, nats: nats}
 	fc.common = append([]string{"--genome", genome, "--precision", precision, "--inputs", inputs,
 		"--bursts", strconv.Itoa(bursts), "--join", fc.seed, "--join-timeout", "90s", "--stall-timeout", "90s",
-		"--failure-timeout", "600ms"}, extra...)
+		"--failure-timeout", "1s"}, extra...)
 	for k := range n {
 		bind := fc.seed
 		if k > 0 {
@@ -64,8 +71,12 @@ func (fc *faultCluster) start(name, bind string, args ...string) *faultNode {
 	t := fc.t
 	t.Helper()
 	nd := &faultNode{name: name, record: filepath.Join(fc.dir, name+".jsonl"), done: make(chan error, 1)}
-	all := append(append([]string{"run"}, fc.common...), "--node-name", name, "--cluster-bind", bind,
-		"--record", nd.record, "--nats-cluster", addr(freePort(t)), "--nats-creds", fc.creds)
+	all := append(append([]string{"run"}, fc.common...), "--node-name", name, "--cluster-bind", bind, "--record", nd.record)
+	if len(fc.nats) > 0 {
+		all = append(all, "--nats", fc.nats[len(fc.nodes)%len(fc.nats)])
+	} else {
+		all = append(all, "--nats-cluster", addr(freePort(t)), "--nats-creds", fc.creds)
+	}
 	nd.cmd = exec.Command(nodeBinary(t), append(all, args...)...)
 	nd.cmd.Stdout, nd.cmd.Stderr = &nd.out, &nd.out
 	if err := nd.cmd.Start(); err != nil {
@@ -209,7 +220,7 @@ func TestClusterReplaysInputLog(t *testing.T) {
 	ref := referenceRecord(t, faultGenome, "fp32", inputs, bursts)
 	fc := &faultCluster{t: t, dir: t.TempDir(), seed: addr(freePort(t)), creds: writeNodeCreds(t), nodes: map[string]*faultNode{}}
 	fc.common = []string{"--genome", faultGenome, "--precision", "fp32", "--bursts", strconv.Itoa(bursts),
-		"--join", fc.seed, "--join-timeout", "90s", "--stall-timeout", "90s", "--failure-timeout", "600ms",
+		"--join", fc.seed, "--join-timeout", "90s", "--stall-timeout", "90s", "--failure-timeout", "1s",
 		"--rate", "50", "--checkpoint-every", "200", "--expect-nodes", "3"}
 	fc.start("n0", fc.seed, "--inputs", inputs)
 	fc.start("n1", addr(freePort(t)))
@@ -226,6 +237,39 @@ func TestClusterReplaysInputLog(t *testing.T) {
 	if out := fc.nodes["n1"].out.String(); !strings.Contains(out, "replay checked") || !strings.Contains(out, "diverged=0") ||
 		strings.Contains(out, "differs from its first run") {
 		t.Fatalf("n1's replay was not checked, or differed from the first run:\n%s", out)
+	}
+}
+
+// TestClusterSurvivesKillOnExternalNATS: three nodes on an external NATS
+// cluster of two servers (started here); kill -9 the coordinator's node.
+func TestClusterSurvivesKillOnExternalNATS(t *testing.T) {
+	var urls []string
+	var first string
+	for k := range 2 {
+		o := actors.NATSServer{Name: fmt.Sprintf("ext%d", k), Listen: "127.0.0.1:-1", Cluster: "127.0.0.1:-1", ClusterName: "ext"}
+		if k > 0 {
+			o.Routes = []string{first}
+		}
+		ns, err := actors.StartNATS(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+		if k == 0 {
+			first = "nats-route://" + ns.ClusterAddr().String()
+		}
+		urls = append(urls, ns.ClientURL())
+	}
+	plan := loadPlan(t, faultGenome)
+	inputs := writeSchedule(t, plan, faultBursts)
+	ref := referenceRecord(t, faultGenome, "fp32", inputs, faultBursts)
+	fc := newFaultClusterOn(t, urls, faultGenome, "fp32", inputs, faultBursts, 3, "--rate", faultRate, "--checkpoint-every", "25")
+	fc.waitBurst("n1", 120)
+	fc.signal("n0", syscall.SIGKILL)
+	_ = fc.wait("n0")
+	fc.finish(ref, "n1", "n2")
+	if out := fc.nodes["n1"].out.String(); !strings.Contains(out, "new generation") {
+		t.Fatalf("n1 did not start a new generation:\n%s", out)
 	}
 }
 

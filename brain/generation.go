@@ -675,6 +675,9 @@ func (s *supervisor) begin(g *generation) error {
 			if s.handshook != nil {
 				s.handshook(rt, g)
 			}
+			if epoch > 1 {
+				s.log.Info("generation running", "node", s.self, "epoch", epoch, "after", time.Since(g.startedAt).Round(time.Millisecond))
+			}
 			err = rt.Run(ctx, bursts)
 		}
 		s.runDone <- runEnd{rt: rt, epoch: epoch, err: err, completed: rt.Completed(),
