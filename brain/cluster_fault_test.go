@@ -279,17 +279,35 @@ func TestClusterSurvivesKillOnExternalNATS(t *testing.T) {
 func TestClusterFencesHungNode(t *testing.T) {
 	plan := loadPlan(t, faultGenome)
 	inputs := writeSchedule(t, plan, faultBursts)
-	ref := referenceRecord(t, faultGenome, "fp32", inputs, faultBursts)
-	fc := newFaultCluster(t, faultGenome, "fp32", inputs, faultBursts, 3, "--rate", faultRate, "--checkpoint-every", "25")
+	const bursts = 2 * faultBursts // time to rejoin before the end
+	ref := referenceRecord(t, faultGenome, "fp32", inputs, bursts)
+	fc := newFaultCluster(t, faultGenome, "fp32", inputs, bursts, 3, "--rate", faultRate, "--checkpoint-every", "25")
 	fc.waitBurst("n0", 80)
 	fc.signal("n2", syscall.SIGSTOP)
 	fc.waitOutput("n0", "new generation")
 	before := fc.lines("n0")
 	fc.waitBurst("n0", before+40) // the brain goes on without n2
 	fc.signal("n2", syscall.SIGCONT)
+	// Woken, n2 is taken into a new generation (its second start).
+	for deadline := time.Now().Add(2 * time.Minute); strings.Count(fc.nodes["n2"].out.String(), "generation started") < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("n2 did not rejoin:\n%s", fc.nodes["n2"].out.String())
+		}
+	}
 	fc.finish(ref, "n0", "n1")
 	if err := fc.wait("n2"); err != nil {
 		t.Fatalf("woken node n2: %v\n%s", err, fc.nodes["n2"].out.String())
+	}
+	// What n2 recorded is the reference's, burst for burst, with the gap
+	// of its sleep: every line it wrote is a line of the reference.
+	refLines := map[string]bool{}
+	for _, l := range strings.Split(ref, "\n") {
+		refLines[l] = true
+	}
+	for _, l := range strings.Split(mustRead(t, fc.nodes["n2"].record), "\n") {
+		if !refLines[l] {
+			t.Fatalf("n2 recorded a burst the reference does not have:\n%.300s", l)
+		}
 	}
 }
 

@@ -435,7 +435,7 @@ func (s *supervisor) view() (members []cluster.Member, elect actors.NodeID) {
 	newest = max(newest, s.epochOf(s.gen))
 	for _, m := range all {
 		inGen := s.gen != nil && slices.Contains(s.gen.members, actors.NodeID(m.Name))
-		if m.Meta.State == cluster.StateLeaving || m.Meta.State == "" || (m.Meta.State == cluster.StateForming && !inGen) ||
+		if m.Meta.State == cluster.StateLeaving || m.Meta.State == cluster.StateDone || m.Meta.State == "" || (m.Meta.State == cluster.StateForming && !inGen) ||
 			(m.Meta.Run != 0 && m.Meta.Run != s.run) {
 			continue // leaving, not listening yet, or another run of the brain
 		}
@@ -467,13 +467,27 @@ func (s *supervisor) epochOf(g *generation) uint64 {
 }
 
 // setMeta tells the other nodes this node's state and epoch.
-func (s *supervisor) setMeta(state string) {
+func (s *supervisor) setMeta(state string) { s.setMetaWait(state, 0) }
+
+// setMetaWait is setMeta, waiting up to wait for the news to be sent.
+func (s *supervisor) setMetaWait(state string, wait time.Duration) {
 	meta := s.cn.meta
 	meta.State, meta.Epoch, meta.Run = state, s.epochOf(s.gen), s.run
 	s.cn.meta = meta
-	if err := s.cn.ml.UpdateMeta(meta, 0); err != nil {
+	if err := s.cn.ml.UpdateMeta(meta, wait); err != nil {
 		s.log.Warn("cluster: updating this node's metadata", "err", err)
 	}
+}
+
+// finishedElsewhere reports whether another node ran the brain's last
+// burst.
+func (s *supervisor) finishedElsewhere() bool {
+	for _, m := range s.cn.ml.Members() {
+		if m.Name != string(s.self) && m.Meta.State == cluster.StateDone && (m.Meta.Run == s.run || s.run == 0) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *supervisor) setPhase(p string) {
@@ -539,6 +553,10 @@ func (s *supervisor) loop(ctx context.Context, first *generation) error {
 				s.stopRuntime()
 				return nil
 			}
+			if s.rt == nil && s.halting == nil && s.lead == nil && s.finishedElsewhere() {
+				s.log.Info("the brain ran its last burst on the other nodes; stopping", "node", s.self)
+				return nil
+			}
 			if s.pending != nil && time.Since(s.pendingAt) > 2*s.fail {
 				s.pendingAt = time.Now()
 				s.fetch(s.pending.coordinator, s.pending.resume)
@@ -593,6 +611,7 @@ func (s *supervisor) begin(g *generation) error {
 			s.done = true
 			return nil
 		}
+		s.closeEngines()
 		s.setMeta(cluster.StateStandby)
 		s.setPhase("standby")
 		return nil
@@ -729,6 +748,9 @@ func (s *supervisor) ended(end runEnd) error {
 	switch {
 	case last && end.err == nil:
 		s.done = true
+		// A node that is not running now (it was fenced off, or joined
+		// late) learns from this that the brain has ended.
+		s.setMetaWait(cluster.StateDone, 500*time.Millisecond)
 		return nil
 	case s.halting != nil:
 		return s.answerHalt(end)

@@ -35,6 +35,7 @@ const (
 	StateStandby = "standby" // joined a running brain; waits to be given areas
 	StateRunning = "running" // takes part in a generation
 	StateLeaving = "leaving" // hands its areas over and exits (SIGTERM)
+	StateDone    = "done"    // ran the brain's last burst
 )
 
 // Digest sums up what every node of one brain must agree on. Nodes whose
