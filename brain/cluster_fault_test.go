@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,16 +69,28 @@ func newFaultClusterOn(t *testing.T, nats []string, genome, precision, inputs st
 
 // start starts node name with memberlist on bind.
 func (fc *faultCluster) start(name, bind string, args ...string) *faultNode {
+	fc.t.Helper()
+	return fc.startIn("", name, bind, args...)
+}
+
+// startIn starts node name in network namespace netns ("": this one).
+func (fc *faultCluster) startIn(netns, name, bind string, args ...string) *faultNode {
 	t := fc.t
 	t.Helper()
 	nd := &faultNode{name: name, record: filepath.Join(fc.dir, name+".jsonl"), done: make(chan error, 1)}
 	all := append(append([]string{"run"}, fc.common...), "--node-name", name, "--cluster-bind", bind, "--record", nd.record)
-	if len(fc.nats) > 0 {
+	switch {
+	case len(fc.nats) > 0:
 		all = append(all, "--nats", fc.nats[len(fc.nodes)%len(fc.nats)])
-	} else {
+	case !slices.Contains(args, "--nats-cluster"):
 		all = append(all, "--nats-cluster", addr(freePort(t)), "--nats-creds", fc.creds)
+	default:
+		all = append(all, "--nats-creds", fc.creds)
 	}
 	nd.cmd = exec.Command(nodeBinary(t), append(all, args...)...)
+	if netns != "" {
+		nd.cmd = exec.Command("ip", append([]string{"netns", "exec", netns, nodeBinary(t)}, append(all, args...)...)...)
+	}
 	nd.cmd.Stdout, nd.cmd.Stderr = &nd.out, &nd.out
 	if err := nd.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -172,7 +172,8 @@ type supervisor struct {
 	runDone   chan runEnd
 	halting   *brainv1.Halt // answer it once the runtime ended
 	lead      *leading
-	fetching  uint64 // checkpoint burst being fetched for pending
+	leadAfter time.Time // no new generation before this (after one that could not start)
+	fetching  uint64    // checkpoint burst being fetched for pending
 	pending   *generation
 	pendingAt time.Time
 	lastEnd   runEnd // the last runtime's end
@@ -191,10 +192,10 @@ type supervisor struct {
 	hist           map[uint64]uint64
 	replayMatched  uint64
 	replayDiverged uint64
-	replaying      bool // a replay is under way: report when it ends
-	mu          sync.Mutex    // guards status and shown
-	status      clusterStatus
-	shown       *generation // the newest generation begun here
+	replaying      bool       // a replay is under way: report when it ends
+	mu             sync.Mutex // guards status and shown
+	status         clusterStatus
+	shown          *generation // the newest generation begun here
 }
 
 // clusterStatus is what node cluster status shows, kept by the loop.
@@ -488,6 +489,12 @@ func (s *supervisor) finishedElsewhere() bool {
 		}
 	}
 	return false
+}
+
+func (s *supervisor) phase() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status.phase
 }
 
 func (s *supervisor) setPhase(p string) {
@@ -961,7 +968,7 @@ func (s *supervisor) onHalted(h *brainv1.Halted) {
 // maybeLead starts a new generation when this node is the elect and the
 // live members are not those of the running generation.
 func (s *supervisor) maybeLead() {
-	if s.done || s.lead != nil || s.pending != nil || s.halting != nil || s.gen == nil {
+	if s.done || s.lead != nil || s.pending != nil || s.halting != nil || s.gen == nil || time.Now().Before(s.leadAfter) {
 		return
 	}
 	members, elect := s.view()
@@ -1052,9 +1059,12 @@ func (s *supervisor) leadTimeout() {
 		}
 		lost = len(prev.members) - alive
 		if 2*alive < len(prev.members) {
-			s.log.Warn("cluster: fewer than half of the generation's members answer; waiting for the others",
-				"epoch", prev.epoch, "members", prev.members, "answered", answered)
+			if s.phase() != "waiting for a majority" {
+				s.log.Warn("cluster: fewer than half of the generation's members answer; waiting for the others",
+					"epoch", prev.epoch, "members", prev.members, "answered", answered)
+			}
 			s.lead = nil
+			s.leadAfter = now.Add(s.fail)
 			s.setPhase("waiting for a majority")
 			return
 		}
