@@ -891,6 +891,15 @@ func (s *supervisor) onHalt(h *brainv1.Halt) error {
 		return s.answerHalt(runEnd{completed: s.lastEnd.completed})
 	}
 	cancel, rt := s.rtCancel, s.rt
+	for _, n := range s.gen.members {
+		if !slices.Contains(h.Members, string(n)) {
+			// A member of this generation is gone: the burst in progress
+			// may never complete, and the brain rolls back anyway.
+			cancel()
+			rt.Abort()
+			return nil
+		}
+	}
 	if s.gen.coordinator == s.self {
 		// The lock step stops at a burst boundary and tells the other
 		// nodes where.
