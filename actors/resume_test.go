@@ -74,7 +74,7 @@ func TestResumeFromSavedState(t *testing.T) {
 			second := newRuntime(t, Config{Plan: plan, Engines: engines, Sensors: pulses{neurons}, Observer: got.observe,
 				SpikesViaNATS: viaNATS, Dial: dialer(ns), Brain: fmt.Sprintf("r%v", viaNATS), FirstBurst: at + 1,
 				StallTimeout: 20 * time.Second, // a missing batch fails the test instead of hanging it
-				Inputs: func(b npu.Burst, _ [][]npu.Point) { inputs = append(inputs, b) }})
+				Inputs:       func(b npu.Burst, _ [][]npu.Point) { inputs = append(inputs, b) }})
 			if err := second.Run(context.Background(), bursts-at); err != nil {
 				t.Fatal(err)
 			}
