@@ -202,9 +202,14 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 			_ = ml.Shutdown()
 		}
 	}()
-	// A brain that already runs takes this node in at its next generation.
-	for _, m := range ml.Members() {
-		if m.Name != k.NodeName && m.Meta.Epoch > 0 && m.Meta.Run != 0 && m.Meta.State != cluster.StateForming {
+	// A brain that already runs takes this node in at its next generation;
+	// unless this node is one of those that formed it (they started
+	// together and the others began first): the run's identity then
+	// follows from the members this node sees.
+	all := ml.Members()
+	formed := runIdentity(meta.Digest, c, all)
+	for _, m := range all {
+		if m.Name != k.NodeName && m.Meta.Epoch > 0 && m.Meta.Run != 0 && m.Meta.Run != formed && m.Meta.State != cluster.StateForming {
 			cn := &clusterNode{ml: ml, self: actors.NodeID(k.NodeName), run: m.Meta.Run, meta: meta, joining: true}
 			if k.NATSCluster != "" {
 				for _, o := range ml.Members() {
@@ -228,13 +233,10 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 	}
 	cn := &clusterNode{ml: ml, self: actors.NodeID(k.NodeName), members: members, meta: meta}
 	slices.SortFunc(cn.members, func(a, b cluster.Member) int { return strings.Compare(a.Name, b.Name) })
-	h := sha256.New()
-	fmt.Fprintf(h, "%s/%s/%d/%s/%d\n", meta.Digest.Genome, meta.Digest.Precision, meta.Digest.Seed, c.Brain, c.Bursts)
 	nodes := make([]cluster.Node, len(cn.members))
 	for i, m := range cn.members {
 		cn.nodes = append(cn.nodes, actors.NodeID(m.Name))
 		nodes[i] = cluster.Node{Name: m.Name, Capacity: m.Meta.Capacity}
-		fmt.Fprintf(h, "%s/%d\n", m.Name, m.Meta.Boot)
 		if m.Name != k.NodeName {
 			cn.observed = cn.observed || m.Meta.Records
 			if m.Meta.NATSRouteURL != "" {
@@ -242,7 +244,7 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 			}
 		}
 	}
-	cn.run = binary.BigEndian.Uint64(h.Sum(nil)) | 1
+	cn.run = runIdentity(meta.Digest, c, cn.members)
 	cn.coordinator = cn.nodes[0]
 
 	var owners []string
@@ -280,6 +282,20 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 	log.Info("cluster formed", "node", k.NodeName, "nodes", len(cn.nodes), "coordinator", cn.coordinator,
 		"areas_here", local, "run", fmt.Sprintf("%016x", cn.run))
 	return cn, nil
+}
+
+// runIdentity is the identity of the run that members form together: a
+// hash of what must agree and of every member's name and boot number (so
+// a restarted cluster is a new run).
+func runIdentity(d cluster.Digest, c *Config, members []cluster.Member) uint64 {
+	ms := slices.Clone(members)
+	slices.SortFunc(ms, func(a, b cluster.Member) int { return strings.Compare(a.Name, b.Name) })
+	h := sha256.New()
+	fmt.Fprintf(h, "%s/%s/%d/%s/%d\n", d.Genome, d.Precision, d.Seed, c.Brain, c.Bursts)
+	for _, m := range ms {
+		fmt.Fprintf(h, "%s/%d\n", m.Name, m.Meta.Boot)
+	}
+	return binary.BigEndian.Uint64(h.Sum(nil)) | 1
 }
 
 // advertised is the HOST:PORT peers use for a listener bound to listen:
