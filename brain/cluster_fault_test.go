@@ -336,6 +336,9 @@ func TestClusterJoinAndLeave(t *testing.T) {
 	fc.waitBurst("n0", 60)
 	fc.start("n3", addr(freePort(t)))
 	fc.waitOutput("n3", "generation started")
+	if out := fc.nodes["n3"].out.String(); strings.Contains(out, "areas_here=0 ") {
+		t.Fatalf("the newcomer took no area:\n%s", out)
+	}
 	at := fc.lines("n0")
 	fc.waitBurst("n0", at+30)
 	fc.signal("n1", syscall.SIGTERM)

@@ -70,22 +70,7 @@ func (e *engine) Snapshot() ([]byte, error) {
 	w.f32(e.i8.q.Scale)
 	w.u8(uint8(e.i8.q.Zero))
 	w.u32(e.n)
-	if e.prec == quant.FP32 {
-		for _, v := range e.f32.mp {
-			w.f32(v)
-		}
-	} else {
-		for i := range e.st {
-			w.u8(uint8(e.code(i)))
-		}
-	}
-	for i := range e.st {
-		w.u32(e.state(i))
-	}
-	w.u32s(e.out.Fired)
-	for _, v := range e.out.Potentials {
-		w.f32(v)
-	}
+	e.writeNeurons(w)
 	w.u32(uint32(len(e.opts.Drive)))
 	for _, d := range e.opts.Drive {
 		w.u32(d.From)
@@ -102,6 +87,28 @@ func (e *engine) Snapshot() ([]byte, error) {
 	}
 	w.u32(crc32.Checksum(w.b, castagnoli))
 	return w.b, nil
+}
+
+// writeNeurons writes what every neuron holds — potentials (fp32 bits or
+// int8 codes), the countdown/count words — and the last output: the part
+// that full snapshots and state snapshots share.
+func (e *engine) writeNeurons(w *writer) {
+	if e.prec == quant.FP32 {
+		for _, v := range e.f32.mp {
+			w.f32(v)
+		}
+	} else {
+		for i := range e.st {
+			w.u8(uint8(e.code(i)))
+		}
+	}
+	for i := range e.st {
+		w.u32(e.state(i))
+	}
+	w.u32s(e.out.Fired)
+	for _, v := range e.out.Potentials {
+		w.f32(v)
+	}
 }
 
 func writeSpec(w *writer, s *AreaSpec) {

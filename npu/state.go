@@ -63,22 +63,7 @@ func (e *engine) SaveState() ([]byte, error) {
 	w.u32(driveSum(e.opts.Drive))
 	w.u64(e.burst)
 	w.u32(e.n)
-	if e.prec == quant.FP32 {
-		for _, v := range e.f32.mp {
-			w.f32(v)
-		}
-	} else {
-		for i := range e.st {
-			w.u8(uint8(e.code(i)))
-		}
-	}
-	for i := range e.st {
-		w.u32(e.state(i))
-	}
-	w.u32s(e.out.Fired)
-	for _, v := range e.out.Potentials {
-		w.f32(v)
-	}
+	e.writeNeurons(w)
 	w.u32(uint32(len(e.incoming)))
 	for k, c := range e.incoming {
 		w.u64(uint64(int64(c.Src)))

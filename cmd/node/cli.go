@@ -171,3 +171,21 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// oneSubcommand checks that args start with cmd's one subcommand sub. On
+// help it prints usage to stdout; otherwise, when sub is missing or another,
+// it reports a usage error. ok is false when the caller should return code.
+func oneSubcommand(args []string, cmd, sub string, stdout, stderr io.Writer, usage func(io.Writer)) (code int, ok bool) {
+	switch {
+	case len(args) > 0 && args[0] == sub:
+		return 0, true
+	case len(args) > 0 && isHelp(args[0]):
+		usage(stdout)
+		return 0, false
+	case len(args) == 0:
+		usageError(stderr, cmd, fmt.Sprintf("missing subcommand: node %s %s", cmd, sub))
+	default:
+		usageError(stderr, cmd, fmt.Sprintf("unknown subcommand %q (the one subcommand is %s)", args[0], sub))
+	}
+	return 2, false
+}

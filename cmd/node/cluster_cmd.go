@@ -65,17 +65,8 @@ func clusterFlags(w io.Writer, o *clusterOptions) *flag.FlagSet {
 }
 
 func runCluster(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "status" {
-		if len(args) > 0 && isHelp(args[0]) {
-			clusterFlags(stdout, new(clusterOptions)).Usage()
-			return 0
-		}
-		if len(args) == 0 {
-			usageError(stderr, "cluster", "missing subcommand: node cluster status")
-		} else {
-			usageError(stderr, "cluster", fmt.Sprintf("unknown subcommand %q (the one subcommand is status)", args[0]))
-		}
-		return 2
+	if code, ok := oneSubcommand(args, "cluster", "status", stdout, stderr, func(w io.Writer) { clusterFlags(w, new(clusterOptions)).Usage() }); !ok {
+		return code
 	}
 	var o clusterOptions
 	fs := clusterFlags(stderr, &o)

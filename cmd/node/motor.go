@@ -67,17 +67,8 @@ func motorFlags(out io.Writer, o *motorOptions) *flag.FlagSet {
 }
 
 func runMotor(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "watch" {
-		if len(args) > 0 && isHelp(args[0]) {
-			motorFlags(stdout, new(motorOptions)).Usage()
-			return 0
-		}
-		if len(args) == 0 {
-			usageError(stderr, "motor", "missing subcommand: node motor watch")
-		} else {
-			usageError(stderr, "motor", fmt.Sprintf("unknown subcommand %q (the one subcommand is watch)", args[0]))
-		}
-		return 2
+	if code, ok := oneSubcommand(args, "motor", "watch", stdout, stderr, func(w io.Writer) { motorFlags(w, new(motorOptions)).Usage() }); !ok {
+		return code
 	}
 	var o motorOptions
 	fs := motorFlags(stderr, &o)

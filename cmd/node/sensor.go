@@ -98,17 +98,8 @@ Flags:
 `
 
 func runSensor(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "send" {
-		if len(args) > 0 && isHelp(args[0]) {
-			sensorFlags(stdout, new(sensorOptions)).Usage()
-			return 0
-		}
-		if len(args) == 0 {
-			usageError(stderr, "sensor", "missing subcommand: node sensor send")
-		} else {
-			usageError(stderr, "sensor", fmt.Sprintf("unknown subcommand %q (the one subcommand is send)", args[0]))
-		}
-		return 2
+	if code, ok := oneSubcommand(args, "sensor", "send", stdout, stderr, func(w io.Writer) { sensorFlags(w, new(sensorOptions)).Usage() }); !ok {
+		return code
 	}
 	var o sensorOptions
 	fs := sensorFlags(stderr, &o)
