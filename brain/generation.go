@@ -381,6 +381,9 @@ func (s *supervisor) observe(next actors.Observer) actors.Observer {
 			return nil
 		}
 		s.hist[r.Burst] = h
+		if r.Burst > histMax {
+			delete(s.hist, r.Burst-histMax) // bounded without checkpoints to prune it
+		}
 		s.replayReport(r.Burst)
 		s.histMu.Unlock()
 		s.observed.Store(r.Burst)
@@ -399,6 +402,9 @@ func (s *supervisor) replayReport(b uint64) {
 		s.log.Info("replay checked against the first run", "until", s.replayUntil.Load(), "matched", s.replayMatched, "diverged", s.replayDiverged)
 	}
 }
+
+// histMax bounds the digests kept for replay checks (bursts).
+const histMax = 1 << 16
 
 // firedDigest sums up what fired in a burst (FNV-1a over area and index).
 func firedDigest(fired [][]uint32) uint64 {
