@@ -1147,6 +1147,13 @@ func (s *supervisor) leadTimeout() {
 	for _, h := range l.answers {
 		until = max(until, h.Completed)
 	}
+	s.inMu.Lock()
+	whole := s.inputs.Replayable(resume)
+	s.inMu.Unlock()
+	if !whole && until > resume {
+		s.log.Error("the input log no longer reaches back to the checkpoint: the replay lacks some sensory input",
+			"checkpoint", resume, "replay_until", until)
+	}
 	nodes := make([]cluster.Node, len(members))
 	caps := map[string]float64{}
 	for _, m := range s.cn.ml.Members() {
