@@ -247,7 +247,7 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := natsio.Connect(o.nats, append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(o.timeout)}, auth...)...)
+	nc, err := natsio.Connect(o.nats, append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(max(o.timeout, connectTimeout))}, auth...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS at %s: %v", redacted, (&natsFlags{url: o.nats}).redact(err))
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -33,9 +34,14 @@ type Client struct {
 // server's first keep-alive PING overtook its answer to the client's
 // handshake, which happens when checking the credentials took the server
 // longer than its first ping interval (a loaded machine, bcrypt).
+//
+// The handshake may take up to 10s unless opts set another nats.Timeout
+// (nats.go's default of 2s is short for a credential check on a loaded
+// machine).
 func Connect(url string, opts ...nats.Option) (*nats.Conn, error) {
 	var nc *nats.Conn
 	var err error
+	opts = append([]nats.Option{nats.Timeout(10 * time.Second)}, opts...)
 	for range 3 {
 		if nc, err = nats.Connect(url, opts...); err == nil || !strings.Contains(err.Error(), "expected 'PONG'") {
 			break
