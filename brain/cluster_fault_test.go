@@ -324,8 +324,9 @@ func TestClusterFencesHungNode(t *testing.T) {
 	}
 }
 
-// TestClusterJoinAndLeave: a fourth node joins mid-run and takes areas; then
-// n1 leaves on SIGTERM and exits 0 after handing its areas over. No burst is
+// TestClusterJoinAndLeave: a fourth node joins mid-run and takes an area
+// from another node; then n1 leaves on SIGTERM and exits 0 after handing
+// its area over. No burst is
 // lost or repeated: the records of the nodes there from start to end equal
 // the reference, and the newcomer's is the reference's tail.
 func TestClusterJoinAndLeave(t *testing.T) {
@@ -334,7 +335,10 @@ func TestClusterJoinAndLeave(t *testing.T) {
 	ref := referenceRecord(t, faultGenome, "fp32", inputs, faultBursts)
 	fc := newFaultCluster(t, faultGenome, "fp32", inputs, faultBursts, 3, "--rate", faultRate, "--checkpoint-every", "25")
 	fc.waitBurst("n0", 60)
-	fc.start("n3", addr(freePort(t)))
+	// With four times the capacity, the newcomer takes the brain's largest
+	// area from the node that ran it (this genome's placement otherwise
+	// leaves a newcomer idle: that one area outweighs all the others).
+	fc.start("n3", addr(freePort(t)), "--capacity", "4")
 	fc.waitOutput("n3", "generation started")
 	if out := fc.nodes["n3"].out.String(); strings.Contains(out, "areas_here=0 ") {
 		t.Fatalf("the newcomer took no area:\n%s", out)

@@ -916,7 +916,7 @@ func (s *supervisor) onHalt(h *brainv1.Halt) error {
 	// that, where it is.
 	w := min(max(s.fail/2, 200*time.Millisecond), 2*time.Second)
 	time.AfterFunc(w, cancel)
-	time.AfterFunc(2*w, rt.Abort)
+	time.AfterFunc(max(2*w, s.fail), rt.Abort)
 	return nil
 }
 

@@ -3,7 +3,7 @@
 # processes on 127.0.0.1 running community_brain_pong.json.
 #
 #   scripts/cluster-faults.sh kill [FAILURE_TIMEOUT] [VICTIM]   # kill -9 -> next generation running (s), 5 trials
-#   scripts/cluster-faults.sh join                               # a fourth node: start -> running, halt -> running (s), 5 trials
+#   scripts/cluster-faults.sh join                               # a fourth node takes an area: start -> running, halt -> running (s), 5 trials
 #   scripts/cluster-faults.sh checkpoint [BURSTS]                # free-running bursts/s with --checkpoint-every 0 and 100, 3 each, alternating
 #
 # Each trial prints one line; take the median. Uses ports 17900-17903 and
@@ -46,7 +46,7 @@ join)
     stop_all; rm -f "$work"/n*.log
     for k in 0 1 2; do start $k --bursts 100000 --rate 100 --expect-nodes 3; done
     sleep 5
-    t0=$(date +%s.%N); start 3 --bursts 100000 --rate 100
+    t0=$(date +%s.%N); start 3 --bursts 100000 --rate 100 --capacity 4  # takes the largest area
     waitfor "$work/n0.log" 'msg="generation running"'
     a=$(stamp "$work/n0.log" 'members changed'); b=$(stamp "$work/n0.log" 'msg="generation running"')
     python3 -c "print(f'start -> running {$b - $t0:.3f} s, halt -> running {$b - $a:.3f} s')"
