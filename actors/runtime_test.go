@@ -193,11 +193,14 @@ func TestDuplicateBatchIgnored(t *testing.T) {
 			clean := func() [][][]uint32 {
 				engines, _ := fakeEngines(plan)
 				var rec recorder
+				// A brain of another name: none of its batches can reach the
+				// run below, whose ignored messages are counted.
 				r := newRuntime(t, Config{Plan: plan, Engines: engines, Sensors: pulses{8}, Observer: rec.observe,
-					SpikesViaNATS: viaNATS, Dial: dialer(ns)})
+					SpikesViaNATS: viaNATS, Dial: dialer(ns), Brain: "clean"})
 				if err := r.Run(context.Background(), 20); err != nil {
 					t.Fatal(err)
 				}
+				r.Close()
 				return rec.bursts
 			}()
 			engines, _ := fakeEngines(plan)
