@@ -1,6 +1,7 @@
 package brain
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -206,13 +207,23 @@ func TestClusterSurvivesKill(t *testing.T) {
 		ref := referenceRecord(t, faultGenome, prec, inputs, faultBursts)
 		for _, victim := range []string{"n1", "n0"} {
 			t.Run(prec+"/kill-"+victim, func(t *testing.T) {
-				fc := newFaultCluster(t, faultGenome, prec, inputs, faultBursts, 3, "--rate", faultRate, "--checkpoint-every", "25")
+				fc := newFaultCluster(t, faultGenome, prec, inputs, faultBursts, 3, "--rate", faultRate, "--checkpoint-every", "25",
+					"--nats-listen", "127.0.0.1:-1")
 				survivors := []string{"n0", "n1", "n2"}
 				survivors = slicesDelete(survivors, victim)
+				// A motor client on a survivor's server sees every burst's
+				// frame once: a replayed burst publishes none.
+				var watch *motorWatch
+				if victim == "n1" {
+					watch = fc.watchMotors("n0")
+				}
 				fc.waitBurst(survivors[0], 120)
 				fc.signal(victim, syscall.SIGKILL)
 				_ = fc.wait(victim)
 				fc.finish(ref, survivors...)
+				if watch != nil {
+					watch.check(t, faultBursts)
+				}
 				if out := fc.nodes[survivors[0]].out.String(); !strings.Contains(out, "new generation") && !strings.Contains(fc.nodes[survivors[1]].out.String(), "new generation") {
 					t.Fatalf("no node started a new generation:\n%s", out)
 				}
@@ -356,6 +367,68 @@ func TestClusterJoinAndLeave(t *testing.T) {
 	rec := mustRead(t, fc.nodes["n3"].record)
 	if rec == "" || !strings.HasSuffix(ref, rec) {
 		t.Fatalf("the newcomer's record is not the reference's tail (%d bytes):\n%s", len(rec), fc.nodes["n3"].out.String())
+	}
+}
+
+// motorWatch is a node motor watch process printing every motor frame.
+type motorWatch struct {
+	cmd *exec.Cmd
+	out syncbuf.Buffer
+}
+
+// watchMotors starts node motor watch --all on node name's NATS server
+// (the node runs with --nats-listen) and waits until it subscribed.
+func (fc *faultCluster) watchMotors(name string) *motorWatch {
+	t := fc.t
+	t.Helper()
+	fc.waitOutput(name, "NATS listening")
+	out := fc.nodes[name].out.String()
+	i := strings.Index(out, "url=nats://")
+	if i < 0 {
+		t.Fatalf("node %s does not say where NATS listens:\n%s", name, out)
+	}
+	url := strings.Fields(out[i+len("url="):])[0]
+	w := &motorWatch{}
+	w.cmd = exec.Command(nodeBinary(t), "motor", "watch", "--all", "--nats", url, "--nats-creds", fc.creds, "--timeout", "3m")
+	w.cmd.Stdout, w.cmd.Stderr = &w.out, &w.out
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = w.cmd.Wait(); close(done) }()
+	t.Cleanup(func() { _ = w.cmd.Process.Kill(); <-done })
+	return w
+}
+
+// check stops the watch and checks that every area's frames name
+// consecutive bursts — no burst twice, none missing — up to the last.
+func (w *motorWatch) check(t *testing.T, last int) {
+	t.Helper()
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond)
+	byArea := map[string][]int{}
+	for _, line := range strings.Split(w.out.String(), "\n") {
+		var f struct {
+			Area  string `json:"area"`
+			Burst int    `json:"burst"`
+		}
+		if !strings.HasPrefix(line, "{") || json.Unmarshal([]byte(line), &f) != nil {
+			continue
+		}
+		byArea[f.Area] = append(byArea[f.Area], f.Burst)
+	}
+	if len(byArea) == 0 {
+		t.Fatalf("no motor frame seen:\n%s", w.out.String())
+	}
+	for area, bs := range byArea {
+		for k := 1; k < len(bs); k++ {
+			if bs[k] != bs[k-1]+1 {
+				t.Fatalf("area %s: motor frame of burst %d follows burst %d (a frame twice, or one lost)", area, bs[k], bs[k-1])
+			}
+		}
+		if bs[len(bs)-1] != last {
+			t.Fatalf("area %s: last motor frame of burst %d, want %d", area, bs[len(bs)-1], last)
+		}
 	}
 }
 
