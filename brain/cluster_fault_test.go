@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spikemesh/spikemesh/actors"
 	"github.com/spikemesh/spikemesh/internal/syncbuf"
 )
 
@@ -267,23 +266,7 @@ func TestClusterReplaysInputLog(t *testing.T) {
 // TestClusterSurvivesKillOnExternalNATS: three nodes on an external NATS
 // cluster of two servers (started here); kill -9 the coordinator's node.
 func TestClusterSurvivesKillOnExternalNATS(t *testing.T) {
-	var urls []string
-	var first string
-	for k := range 2 {
-		o := actors.NATSServer{Name: fmt.Sprintf("ext%d", k), Listen: "127.0.0.1:-1", Cluster: "127.0.0.1:-1", ClusterName: "ext"}
-		if k > 0 {
-			o.Routes = []string{first}
-		}
-		ns, err := actors.StartNATS(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-		if k == 0 {
-			first = "nats-route://" + ns.ClusterAddr().String()
-		}
-		urls = append(urls, ns.ClientURL())
-	}
+	urls := externalNATS(t, 2)
 	plan := loadPlan(t, faultGenome)
 	inputs := writeSchedule(t, plan, faultBursts)
 	ref := referenceRecord(t, faultGenome, "fp32", inputs, faultBursts)
@@ -323,16 +306,8 @@ func TestClusterFencesHungNode(t *testing.T) {
 		t.Fatalf("woken node n2: %v\n%s", err, fc.nodes["n2"].out.String())
 	}
 	// What n2 recorded is the reference's, burst for burst, with the gap
-	// of its sleep: every line it wrote is a line of the reference.
-	refLines := map[string]bool{}
-	for _, l := range strings.Split(ref, "\n") {
-		refLines[l] = true
-	}
-	for _, l := range strings.Split(mustRead(t, fc.nodes["n2"].record), "\n") {
-		if !refLines[l] {
-			t.Fatalf("n2 recorded a burst the reference does not have:\n%.300s", l)
-		}
-	}
+	// of its sleep.
+	linesOf(t, ref, fc.nodes["n2"].record)
 }
 
 // TestClusterJoinAndLeave: a fourth node joins mid-run and takes an area
@@ -428,6 +403,20 @@ func (w *motorWatch) check(t *testing.T, last int) {
 		}
 		if bs[len(bs)-1] != last {
 			t.Fatalf("area %s: last motor frame of burst %d, want %d", area, bs[len(bs)-1], last)
+		}
+	}
+}
+
+// linesOf checks that every line of the record at path is a line of ref.
+func linesOf(t *testing.T, ref, path string) {
+	t.Helper()
+	refLines := map[string]bool{}
+	for _, l := range strings.Split(ref, "\n") {
+		refLines[l] = true
+	}
+	for _, l := range strings.Split(mustRead(t, path), "\n") {
+		if !refLines[l] {
+			t.Fatalf("%s holds a burst the reference does not have:\n%.300s", path, l)
 		}
 	}
 }

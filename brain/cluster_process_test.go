@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/spikemesh/spikemesh/internal/syncbuf"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/spikemesh/spikemesh/internal/syncbuf"
 
 	"github.com/spikemesh/spikemesh/actors"
 	"github.com/spikemesh/spikemesh/cortical"
@@ -243,23 +244,7 @@ func TestClusterRecordsEqualReference(t *testing.T) {
 // TestClusterOnExternalNATS: two nodes, each connected to its own server of
 // an external NATS cluster of two (started here): the same records.
 func TestClusterOnExternalNATS(t *testing.T) {
-	var urls []string
-	var first string
-	for k := range 2 {
-		o := actors.NATSServer{Name: fmt.Sprintf("ext%d", k), Listen: "127.0.0.1:-1", Cluster: "127.0.0.1:-1", ClusterName: "ext"}
-		if k > 0 {
-			o.Routes = []string{first}
-		}
-		ns, err := actors.StartNATS(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-		if k == 0 {
-			first = "nats-route://" + ns.ClusterAddr().String()
-		}
-		urls = append(urls, ns.ClientURL())
-	}
+	urls := externalNATS(t, 2)
 	const bursts = 40
 	for _, name := range []string{"essential_genome.json", "community_brain_pong.json"} {
 		plan := loadPlan(t, name)
@@ -277,6 +262,30 @@ func TestClusterOnExternalNATS(t *testing.T) {
 			})
 		}
 	}
+}
+
+// externalNATS starts a NATS cluster of n servers on 127.0.0.1, stopped at
+// the test's end, and returns their client URLs.
+func externalNATS(t *testing.T, n int) []string {
+	t.Helper()
+	var urls []string
+	var first string
+	for k := range n {
+		o := actors.NATSServer{Name: fmt.Sprintf("ext%d", k), Listen: "127.0.0.1:-1", Cluster: "127.0.0.1:-1", ClusterName: "ext"}
+		if k > 0 {
+			o.Routes = []string{first}
+		}
+		ns, err := actors.StartNATS(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+		if k == 0 {
+			first = "nats-route://" + ns.ClusterAddr().String()
+		}
+		urls = append(urls, ns.ClientURL())
+	}
+	return urls
 }
 
 // TestClusterJoinRefusals: a node with another genome, another label or an
