@@ -191,7 +191,7 @@ func (fc *faultCluster) finish(ref string, names ...string) {
 
 const (
 	faultGenome = "community_brain_pong.json"
-	faultBursts = 400
+	faultBursts = 600
 	faultRate   = "100"
 )
 
@@ -318,8 +318,11 @@ func TestClusterFencesHungNode(t *testing.T) {
 func TestClusterJoinAndLeave(t *testing.T) {
 	plan := loadPlan(t, faultGenome)
 	inputs := writeSchedule(t, plan, faultBursts)
-	ref := referenceRecord(t, faultGenome, "fp32", inputs, faultBursts)
-	fc := newFaultCluster(t, faultGenome, "fp32", inputs, faultBursts, 3, "--rate", faultRate, "--checkpoint-every", "25")
+	// Long enough for a newcomer to start and join, and a node to leave,
+	// on a loaded machine, before the last burst.
+	const bursts = 1500
+	ref := referenceRecord(t, faultGenome, "fp32", inputs, bursts)
+	fc := newFaultCluster(t, faultGenome, "fp32", inputs, bursts, 3, "--rate", faultRate, "--checkpoint-every", "25")
 	fc.waitBurst("n0", 60)
 	// With four times the capacity, the newcomer takes the brain's largest
 	// area from the node that ran it (this genome's placement otherwise
