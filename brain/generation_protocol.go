@@ -2,6 +2,7 @@ package brain
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -212,7 +213,8 @@ func (s *supervisor) answerHalt(end runEnd) error {
 	h := s.halting
 	s.halting = nil
 	s.lastEnd = end
-	resp := &brainv1.Halted{Run: s.run, Epoch: h.Epoch, Node: string(s.self), Completed: end.completed, Leaving: s.leaving}
+	resp := &brainv1.Halted{Run: s.run, Epoch: h.Epoch, Node: string(s.self), Completed: end.completed, Leaving: s.leaving,
+		Observed: s.observed.Load()}
 	if end.graceful && end.completed > 0 && s.gen != nil && end.epoch == s.gen.epoch {
 		s.storeMu.Lock()
 		_, have := s.store.Get(end.completed)
@@ -374,7 +376,18 @@ func (s *supervisor) leadTimeout() {
 		return
 	}
 	// Resume from the halt boundary when every area's owner stopped there
-	// and sent its state; else from the newest checkpoint anyone holds.
+	// and sent its state; else from the newest checkpoint anyone holds. In
+	// both cases no later than the last burst every member of the previous
+	// generation handed to its record (a node that missed the last record
+	// of a dying coordinator gets it in the replay).
+	floor := uint64(math.MaxUint64)
+	if prev != nil {
+		for _, n := range prev.members {
+			if h := l.answers[n]; h != nil {
+				floor = min(floor, h.Observed)
+			}
+		}
+	}
 	var resume uint64
 	boundary := prev != nil
 	var x uint64
@@ -388,6 +401,7 @@ func (s *supervisor) leadTimeout() {
 			x = h.HaltBurst
 		}
 	}
+	boundary = boundary && x <= floor
 	s.storeMu.Lock()
 	held := s.store.Complete()
 	s.storeMu.Unlock()
@@ -402,29 +416,41 @@ func (s *supervisor) leadTimeout() {
 		}
 	}
 	if !boundary {
-		if len(held) > 0 {
-			resume = held[len(held)-1]
-		}
-		for _, h := range l.answers {
-			for _, b := range h.Checkpoints {
-				if b > resume {
+		// The newest checkpoint at or before floor that anyone holds (the
+		// newest of all when none is that old).
+		pick := func(bs []uint64) {
+			for _, b := range bs {
+				if b <= floor && b > resume {
 					resume = b
 				}
 			}
 		}
+		pick(held)
+		for _, h := range l.answers {
+			pick(h.Checkpoints)
+		}
+		if resume == 0 && floor != math.MaxUint64 {
+			floor = math.MaxUint64
+			pick(held)
+			for _, h := range l.answers {
+				pick(h.Checkpoints)
+			}
+		}
 		if resume > 0 && !slices.Contains(held, resume) {
-			// Another node holds a newer checkpoint: fetch it first.
+			// Another node holds it: fetch it first.
 			for n, h := range l.answers {
 				if slices.Contains(h.Checkpoints, resume) && n != s.self {
-					if l.deadline.After(now) || now.Before(l.deadline.Add(2*s.fail)) {
+					if now.Before(l.deadline.Add(2 * s.fail)) {
 						s.fetch(n, resume)
 						return
 					}
 				}
 			}
 			resume = 0
-			if len(held) > 0 {
-				resume = held[len(held)-1]
+			for _, b := range held {
+				if b <= floor {
+					resume = max(resume, b)
+				}
 			}
 		}
 	}

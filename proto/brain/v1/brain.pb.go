@@ -1323,6 +1323,7 @@ type Halted struct {
 	Error         string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
 	Leaving       bool                   `protobuf:"varint,7,opt,name=leaving,proto3" json:"leaving,omitempty"`                      // the node is shutting down (SIGTERM)
 	HaltBurst     uint64                 `protobuf:"varint,8,opt,name=halt_burst,json=haltBurst,proto3" json:"halt_burst,omitempty"` // its areas' state at this burst was sent (0: none)
+	Observed      uint64                 `protobuf:"varint,9,opt,name=observed,proto3" json:"observed,omitempty"`                    // last burst handed to its record and statistics
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1409,6 +1410,13 @@ func (x *Halted) GetLeaving() bool {
 func (x *Halted) GetHaltBurst() uint64 {
 	if x != nil {
 		return x.HaltBurst
+	}
+	return 0
+}
+
+func (x *Halted) GetObserved() uint64 {
+	if x != nil {
+		return x.Observed
 	}
 	return 0
 }
@@ -2231,7 +2239,7 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\tR\x04from\x12\x18\n" +
-	"\amembers\x18\x04 \x03(\tR\amembers\"\xd3\x01\n" +
+	"\amembers\x18\x04 \x03(\tR\amembers\"\xef\x01\n" +
 	"\x06Halted\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
@@ -2241,7 +2249,8 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\x05error\x18\x06 \x01(\tR\x05error\x12\x18\n" +
 	"\aleaving\x18\a \x01(\bR\aleaving\x12\x1d\n" +
 	"\n" +
-	"halt_burst\x18\b \x01(\x04R\thaltBurst\"\x82\x02\n" +
+	"halt_burst\x18\b \x01(\x04R\thaltBurst\x12\x1a\n" +
+	"\bobserved\x18\t \x01(\x04R\bobserved\"\x82\x02\n" +
 	"\n" +
 	"Generation\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
