@@ -375,82 +375,25 @@ func (s *supervisor) leadTimeout() {
 		s.lead = nil
 		return
 	}
-	// Resume from the halt boundary when every area's owner stopped there
-	// and sent its state; else from the newest checkpoint anyone holds. In
-	// both cases no later than the last burst every member of the previous
-	// generation handed to its record (a node that missed the last record
-	// of a dying coordinator gets it in the replay).
-	floor := uint64(math.MaxUint64)
-	if prev != nil {
-		for _, n := range prev.members {
-			if h := l.answers[n]; h != nil {
-				floor = min(floor, h.Observed)
-			}
-		}
-	}
-	var resume uint64
-	boundary := prev != nil
-	var x uint64
-	if prev != nil {
-		for _, n := range prev.placement {
-			h := l.answers[n]
-			if h == nil || h.HaltBurst == 0 || (x != 0 && h.HaltBurst != x) {
-				boundary = false
-				break
-			}
-			x = h.HaltBurst
-		}
-	}
-	boundary = boundary && x <= floor
 	s.storeMu.Lock()
 	held := s.store.Complete()
 	s.storeMu.Unlock()
-	if boundary {
-		if !slices.Contains(held, x) {
-			if now.Before(l.deadline.Add(s.fail)) {
-				return // its parts are on their way
-			}
-			boundary = false
-		} else {
-			resume = x
-		}
+	resume, from, wait := chooseResume(prev, l.answers, held, s.self, true)
+	switch {
+	case wait && now.Before(l.deadline.Add(s.fail)):
+		return // the boundary's parts are on their way
+	case wait:
+		resume, from, _ = chooseResume(prev, l.answers, held, s.self, false)
 	}
-	if !boundary {
-		// The newest checkpoint at or before floor that anyone holds (the
-		// newest of all when none is that old).
-		pick := func(bs []uint64) {
-			for _, b := range bs {
-				if b <= floor && b > resume {
-					resume = b
-				}
-			}
+	if from != "" {
+		if now.Before(l.deadline.Add(2 * s.fail)) {
+			s.fetch(from, resume)
+			return
 		}
-		pick(held)
-		for _, h := range l.answers {
-			pick(h.Checkpoints)
-		}
-		if resume == 0 && floor != math.MaxUint64 {
-			floor = math.MaxUint64
-			pick(held)
-			for _, h := range l.answers {
-				pick(h.Checkpoints)
-			}
-		}
-		if resume > 0 && !slices.Contains(held, resume) {
-			// Another node holds it: fetch it first.
-			for n, h := range l.answers {
-				if slices.Contains(h.Checkpoints, resume) && n != s.self {
-					if now.Before(l.deadline.Add(2 * s.fail)) {
-						s.fetch(n, resume)
-						return
-					}
-				}
-			}
-			resume = 0
-			for _, b := range held {
-				if b <= floor {
-					resume = max(resume, b)
-				}
+		resume = 0
+		for _, b := range held {
+			if b <= observedFloor(prev, l.answers) {
+				resume = max(resume, b)
 			}
 		}
 	}
@@ -510,6 +453,81 @@ func (s *supervisor) leadTimeout() {
 		"replay_until", until, "lost", lost)
 	s.lead = nil
 	s.reply(s.subject("start"), g.proto(s.run))
+}
+
+// observedFloor is the last burst every member of prev that answered
+// handed to its record (MaxUint64 without prev).
+func observedFloor(prev *generation, answers map[actors.NodeID]*brainv1.Halted) uint64 {
+	floor := uint64(math.MaxUint64)
+	if prev != nil {
+		for _, n := range prev.members {
+			if h := answers[n]; h != nil {
+				floor = min(floor, h.Observed)
+			}
+		}
+	}
+	return floor
+}
+
+// chooseResume picks the checkpoint the next generation resumes from,
+// given the generation it replaces (nil: not known), the members' answers
+// and the complete checkpoints this node (self) holds: the halt boundary,
+// if boundaryOK, when
+// every area's owner stopped there and sent its state (wait: not every part
+// of it is here yet); otherwise the newest checkpoint any member holds (from:
+// the node to fetch it from when this one lacks it). Either way no later
+// than the last burst every member of prev recorded, so that a node that
+// missed the last record of a dying coordinator gets it in the replay; if
+// no checkpoint is that old, the newest one.
+func chooseResume(prev *generation, answers map[actors.NodeID]*brainv1.Halted, held []uint64, self actors.NodeID, boundaryOK bool) (resume uint64, from actors.NodeID, wait bool) {
+	floor := observedFloor(prev, answers)
+	if prev != nil && boundaryOK {
+		var x uint64
+		boundary := true
+		for _, n := range prev.placement {
+			h := answers[n]
+			if h == nil || h.HaltBurst == 0 || (x != 0 && h.HaltBurst != x) {
+				boundary = false
+				break
+			}
+			x = h.HaltBurst
+		}
+		if boundary && x <= floor {
+			return x, "", !slices.Contains(held, x)
+		}
+	}
+	pick := func(limit uint64) uint64 {
+		var r uint64
+		for _, b := range held {
+			if b <= limit {
+				r = max(r, b)
+			}
+		}
+		for _, h := range answers {
+			for _, b := range h.Checkpoints {
+				if b <= limit {
+					r = max(r, b)
+				}
+			}
+		}
+		return r
+	}
+	if resume = pick(floor); resume == 0 {
+		resume = pick(math.MaxUint64)
+	}
+	if resume > 0 && !slices.Contains(held, resume) {
+		names := make([]actors.NodeID, 0, len(answers))
+		for n := range answers {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			if n != self && slices.Contains(answers[n].Checkpoints, resume) {
+				return resume, n, false
+			}
+		}
+	}
+	return resume, "", false
 }
 
 // fetch asks node n for checkpoint b; its parts come back on
