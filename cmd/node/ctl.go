@@ -247,7 +247,26 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := natsio.Connect(o.nats, append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(max(o.timeout, connectTimeout))}, auth...)...)
+	// The server refuses a request the credentials may not make with an
+	// asynchronous error: it ends the request at once.
+	// (The handler the auth options set, which logs, still runs.)
+	var base nats.Options
+	for _, opt := range auth {
+		_ = opt(&base)
+	}
+	refused := make(chan struct{}, 1)
+	onError := nats.ErrorHandler(func(c *nats.Conn, sub *nats.Subscription, err error) {
+		if base.AsyncErrorCB != nil {
+			base.AsyncErrorCB(c, sub, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "Permissions Violation") {
+			select {
+			case refused <- struct{}{}:
+			default:
+			}
+		}
+	})
+	nc, err := natsio.Connect(o.nats, append(append([]nats.Option{nats.Name("spikemesh-ctl"), nats.Timeout(max(o.timeout, connectTimeout))}, auth...), onError)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS at %s: %v", redacted, (&natsFlags{url: o.nats}).redact(err))
 	}
@@ -268,7 +287,16 @@ func ctlNATS(ctx context.Context, o *ctlOptions, cmd ctlCmd) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := nc.RequestWithContext(ctx, subject, data)
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-refused:
+				cancel()
+			case <-rctx.Done():
+			}
+		}()
+		m, err := nc.RequestWithContext(rctx, subject, data)
 		if errors.Is(err, nats.ErrNoResponders) {
 			return nil, fmt.Errorf("no brain answers on %s at %s (is a node running there with --brain %s and --subject-prefix %s?)",
 				subject, redacted, o.subjects.Brain, o.subjects.Prefix)
