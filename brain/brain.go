@@ -376,9 +376,7 @@ func EnginesFor(plan *cortical.Plan, keep func(area int) bool, drives [][]npu.Dr
 	out := make([]npu.Engine, len(plan.Areas))
 	closeAll := func() {
 		for _, e := range out {
-			if c, ok := e.(interface{ Close() }); ok {
-				c.Close()
-			}
+			closeEngine(e) // nil for the areas not built
 		}
 	}
 	conns := plan.Connections // sorted by (Dst, Src)

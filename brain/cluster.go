@@ -210,14 +210,8 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 	formed := runIdentity(meta.Digest, c, all)
 	for _, m := range all {
 		if m.Name != k.NodeName && m.Meta.Epoch > 0 && m.Meta.Run != 0 && m.Meta.Run != formed && m.Meta.State != cluster.StateForming {
-			cn := &clusterNode{ml: ml, self: actors.NodeID(k.NodeName), run: m.Meta.Run, meta: meta, joining: true}
-			if k.NATSCluster != "" {
-				for _, o := range ml.Members() {
-					if o.Name != k.NodeName && o.Meta.NATSRouteURL != "" {
-						cn.routes = append(cn.routes, o.Meta.NATSRouteURL)
-					}
-				}
-			}
+			cn := &clusterNode{ml: ml, self: actors.NodeID(k.NodeName), run: m.Meta.Run, meta: meta, joining: true,
+				routes: peerRoutes(all, k.NodeName)}
 			log.Info("joining a running brain", "node", k.NodeName, "via", m.Name, "epoch", m.Meta.Epoch)
 			return cn, nil
 		}
@@ -239,11 +233,9 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 		nodes[i] = cluster.Node{Name: m.Name, Capacity: m.Meta.Capacity}
 		if m.Name != k.NodeName {
 			cn.observed = cn.observed || m.Meta.Records
-			if m.Meta.NATSRouteURL != "" {
-				cn.routes = append(cn.routes, m.Meta.NATSRouteURL)
-			}
 		}
 	}
+	cn.routes = peerRoutes(cn.members, k.NodeName)
 	cn.run = runIdentity(meta.Digest, c, cn.members)
 	cn.coordinator = cn.nodes[0]
 
@@ -282,6 +274,17 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 	log.Info("cluster formed", "node", k.NodeName, "nodes", len(cn.nodes), "coordinator", cn.coordinator,
 		"areas_here", local, "run", fmt.Sprintf("%016x", cn.run))
 	return cn, nil
+}
+
+// peerRoutes is the NATS route URLs of the members other than self.
+func peerRoutes(members []cluster.Member, self string) []string {
+	var out []string
+	for _, m := range members {
+		if m.Name != self && m.Meta.NATSRouteURL != "" {
+			out = append(out, m.Meta.NATSRouteURL)
+		}
+	}
+	return out
 }
 
 // runIdentity is the identity of the run that members form together: a

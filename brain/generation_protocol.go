@@ -391,8 +391,9 @@ func (s *supervisor) leadTimeout() {
 			return
 		}
 		resume = 0
+		floor := observedFloor(prev, l.answers)
 		for _, b := range held {
-			if b <= observedFloor(prev, l.answers) {
+			if b <= floor {
 				resume = max(resume, b)
 			}
 		}
