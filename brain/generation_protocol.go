@@ -292,6 +292,23 @@ func (s *supervisor) maybeLead() {
 	if !need {
 		return
 	}
+	// A node that sees no more than half of its generation (cut off from
+	// the others) does not try: it would only start epochs that nobody
+	// else can join.
+	seen := 0
+	for _, m := range members {
+		if slices.Contains(s.gen.members, actors.NodeID(m.Name)) {
+			seen++
+		}
+	}
+	if 2*seen < len(s.gen.members) {
+		if s.phase() != "waiting for a majority" {
+			s.log.Warn("cluster: fewer than half of the generation's members answer; waiting for the others",
+				"epoch", s.gen.epoch, "members", s.gen.members, "seen", seen)
+		}
+		s.setPhase("waiting for a majority")
+		return
+	}
 	var asked []actors.NodeID
 	for _, m := range s.cn.ml.Members() {
 		if m.Meta.State != "" && (m.Meta.State != cluster.StateForming || slices.Contains(s.gen.members, actors.NodeID(m.Name))) {
