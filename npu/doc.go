@@ -122,6 +122,9 @@
 // one incoming synapse per neuron) that Step hands out to a small pool of its
 // own goroutines and the caller's; every synapse table is split by target
 // shard, so each target's inputs are summed in the same order and the
-// results are bit-identical for any worker count (tested). Step allocates
-// nothing in steady state (tested with testing.AllocsPerRun).
+// results are bit-identical for any worker count (tested). A table that
+// holds every target of its connection (one worker) reads the connection's
+// own offsets and targets in place instead of a copy (8 B per synapse
+// less). Step allocates nothing in steady state (tested with
+// testing.AllocsPerRun).
 package npu

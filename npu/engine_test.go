@@ -164,3 +164,22 @@ func TestPlasticityTiming(t *testing.T) {
 		}
 	}
 }
+
+// An engine with one worker reads its connections' offsets and targets in
+// place; with two workers each shard has its own slice of them.
+func TestTablesInPlace(t *testing.T) {
+	for _, w := range []int{1, 2} {
+		spec, conn, opts, err := LIFRandom(4096, 4, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Workers = w
+		e := mustEngine(t, spec, quant.INT8, []*Connection{conn}, opts)
+		tb := &e.conns[0].tabs[0]
+		inPlace := &tb.tgt[0] == &conn.Target[0] && &tb.start[0] == &conn.Start[0]
+		if inPlace != (w == 1) {
+			t.Errorf("%d workers: table in place %v", w, inPlace)
+		}
+		e.Close()
+	}
+}

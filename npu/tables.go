@@ -37,7 +37,7 @@ type table struct {
 	c32   []float32 // fp32: the signed contribution; mp-driven: the signed weight
 	cF    []int32   // int8: the signed contribution in fine units
 	kQ8   []int64   // int8 mp-driven: fine contribution per unit PSP, Q8
-	orig  []uint32  // index of the synapse in the Connection (plastic only)
+	orig  []uint32  // index of the synapse in the Connection (plastic, in a table of some targets only)
 	// row32 / rowF: when every row of a fixed-weight table adds one value to
 	// all its targets (one weight per rule, as genomes write them), that
 	// value per source neuron; scatter then reads a value per fired source
@@ -198,7 +198,13 @@ func (e *engine) buildTable(ic *inConn, h int) {
 			cnt++
 		}
 	}
+	// A shard that holds every target (one worker) reads the connection's
+	// own offsets and targets in place, and table index = synapse index.
+	whole := cnt == len(c.Target)
 	tb := table{start: make([]uint32, ic.srcN+1), tgt: make([]uint32, 0, cnt)}
+	if whole {
+		tb.start, tb.tgt = c.Start, c.Target
+	}
 	switch {
 	case e.prec == quant.FP32:
 		tb.c32 = make([]float32, 0, cnt)
@@ -207,7 +213,7 @@ func (e *engine) buildTable(ic *inConn, h int) {
 	default:
 		tb.cF = make([]int32, 0, cnt)
 	}
-	if c.Plasticity != nil {
+	if c.Plasticity != nil && !whole {
 		tb.orig = make([]uint32, 0, cnt)
 	}
 	for s := 0; s < int(ic.srcN); s++ {
@@ -216,7 +222,9 @@ func (e *engine) buildTable(ic *inConn, h int) {
 			if t < sh.lo || t >= sh.hi {
 				continue
 			}
-			tb.tgt = append(tb.tgt, t)
+			if !whole {
+				tb.tgt = append(tb.tgt, t)
+			}
 			if tb.orig != nil {
 				tb.orig = append(tb.orig, j)
 			}
@@ -229,13 +237,15 @@ func (e *engine) buildTable(ic *inConn, h int) {
 				tb.cF = append(tb.cF, e.contributionFine(c, s, j, float32(c.Weight[j]), float32(c.PSP)))
 			}
 		}
-		tb.start[s+1] = uint32(len(tb.tgt))
+		if !whole {
+			tb.start[s+1] = uint32(len(tb.tgt))
+		}
 	}
 	// With a value per row, the per-synapse values are dropped where the
 	// scatter never reads them (fp32 without mp-driven PSP; int8 with
 	// plainAdd, whose saturating loop is the only other reader): 4 B per
 	// synapse less.
-	if tb.orig == nil && uniformRows {
+	if c.Plasticity == nil && uniformRows {
 		switch {
 		case tb.c32 != nil && !c.MPDrivenPSP:
 			if tb.row32 = rowValues(tb.start, tb.c32); tb.row32 != nil {
@@ -337,7 +347,10 @@ func (e *engine) refreshWeights(k int) {
 		tb := &ic.tabs[h]
 		for s := 0; s < int(ic.srcN); s++ {
 			for i := tb.start[s]; i < tb.start[s+1]; i++ {
-				j := tb.orig[i]
+				j := i // a table of every target (buildTable)
+				if tb.orig != nil {
+					j = tb.orig[i]
+				}
 				switch {
 				case tb.c32 != nil:
 					tb.c32[i] = e.synapseValue32(c, s, j)
