@@ -61,8 +61,12 @@
 // precisions (parameters, state words, candidate bitmap, shards, synapse
 // tables, plasticity) and the neuron arrays of its precision: neurons32
 // (float32 potentials, sums, thresholds) or neurons8 (the quantizer, int8
-// codes, int32 fine sums and thresholds). Loops whose arithmetic is the same
-// in both are generic (addRows, addUniformRows, collect). Parameters are per
+// codes, int32 fine sums and thresholds). Per-burst code reaches the
+// precision's arrays and loops through one interface (neuronArray), chosen
+// when the engine is built, never by testing the precision; what still
+// tests it builds the synapse tables or reads snapshot bytes, which name
+// their precision. Loops whose arithmetic is the same in both are generic
+// (addRows, addUniformRows, collect). Parameters are per
 // area; per neuron the engine keeps the potential and a
 // packed uint32 of refractory countdown (bits 16–23, or 16–31) and
 // consecutive count (bits 0–15), and a threshold only when the area has a

@@ -133,6 +133,9 @@ type engine struct {
 
 	f32 neurons32 // fp32 engines
 	i8  neurons8  // int8 engines
+	// arr is &f32 or &i8: the engine's own arrays and the loops over them.
+	// Per-burst code reaches the precision through it, never by asking.
+	arr neuronArray
 
 	st   []uint32 // countdown<<16 | count (int8 packed: the code in the top byte)
 	cand []uint64 // candidate bitmap (the touched list)
@@ -224,6 +227,7 @@ func newEngine(spec AreaSpec, prec quant.Precision, incoming []*Connection, opts
 		e.i8.q = chooseQuantizer(&spec, incoming)
 		e.setFineParams()
 	}
+	e.setArr()
 	e.allocState()
 	e.buildSegments()
 	e.buildShards()
@@ -475,48 +479,100 @@ func (e *engine) setFineParams() {
 	a.keepQ = quant.KeepQ15(a.keep32)
 }
 
+// neuronArray is the precision's half of an engine, implemented by
+// *neurons32 and *neurons8: its arrays and the loops over them, each given
+// the engine for the shared core (parameters, state words, candidate
+// bitmap, shards, tables).
+type neuronArray interface {
+	// alloc makes the arrays for e.n neurons at rest (potential 0, or the
+	// zero code), with the per-neuron thresholds of a gradient.
+	alloc(e *engine)
+	// driveValue sets sg's sum at the start of a burst for drive p.
+	driveValue(sg *segment, p float32)
+	// prime starts sum i at sg's drive value.
+	prime(i uint32, sg *segment)
+	// addPoints adds the burst's sensory points and power (Step, step 2).
+	addPoints(e *engine, in *Input)
+	// deliver adds the fired rows of connection ic to shard k's targets
+	// (Step, step 3).
+	deliver(e *engine, ic *inConn, k int, fired []uint32, pot []float32)
+	// update runs shard k's neurons (Step, step 4).
+	update(e *engine, sh *shard)
+	// simpleOK: the precision's own conditions of the simple loop (isSimple).
+	simpleOK() bool
+	// potentialBytes is the potential's share of HotBytesPerNeuron.
+	potentialBytes() int
+	// writePotentials writes the potentials of a snapshot, wireBytes per
+	// neuron; setPotentials takes those of a saved state (after engine.st).
+	writePotentials(e *engine, w *writer)
+	wireBytes() int
+	setPotentials(e *engine, s *state)
+}
+
+var (
+	_ neuronArray = (*neurons32)(nil)
+	_ neuronArray = (*neurons8)(nil)
+)
+
+// setArr points e.arr at the engine's own neuron arrays (after building,
+// and after an engine value is copied over another).
+func (e *engine) setArr() {
+	if e.prec == quant.FP32 {
+		e.arr = &e.f32
+	} else {
+		e.arr = &e.i8
+	}
+}
+
 func (e *engine) allocState() {
 	n := e.n
 	e.st = make([]uint32, n)
 	e.cand = make([]uint64, (n+63)/64)
 	e.fireBits = make([]uint64, (n+63)/64)
-	if e.prec == quant.FP32 {
-		e.f32.mp = make([]float32, n)
-		e.f32.acc = make([]float32, n)
-	} else {
-		e.i8.packed = e.p.refrSn <= 0xFF
-		if e.i8.packed {
-			for i := range e.st {
-				e.st[i] = uint32(uint8(e.i8.q.Zero)) << 24
-			}
-		} else {
-			e.i8.mp = make([]int8, n)
-			for i := range e.i8.mp {
-				e.i8.mp[i] = e.i8.q.Zero
-			}
+	e.arr.alloc(e)
+}
+
+func (a *neurons32) alloc(e *engine) {
+	n := e.n
+	a.mp = make([]float32, n)
+	a.acc = make([]float32, n)
+	if e.p.gradient && n > 0 { // n == 0: some dimension is 0, nothing to fill
+		a.thr = make([]float32, n)
+		e.eachThreshold(func(i int, t float32) { a.thr[i] = t })
+	}
+}
+
+func (a *neurons8) alloc(e *engine) {
+	n := e.n
+	a.packed = e.p.refrSn <= 0xFF
+	if a.packed {
+		for i := range e.st {
+			e.st[i] = uint32(uint8(a.q.Zero)) << 24
 		}
-		e.i8.acc = make([]int32, n)
-	}
-	if !e.p.gradient || n == 0 { // n == 0: some dimension is 0, nothing to fill
-		return
-	}
-	if e.prec == quant.FP32 {
-		e.f32.thr = make([]float32, n)
 	} else {
-		e.i8.thr = make([]int32, n)
+		a.mp = make([]int8, n)
+		for i := range a.mp {
+			a.mp[i] = a.q.Zero
+		}
 	}
+	a.acc = make([]int32, n)
+	if e.p.gradient && n > 0 {
+		a.thr = make([]int32, n)
+		e.eachThreshold(func(i int, t float32) { a.thr[i] = a.q.ThresholdFine(t) })
+	}
+}
+
+// eachThreshold calls set for every neuron with its threshold under the
+// area's gradient.
+func (e *engine) eachThreshold(set func(i int, t float32)) {
 	d, pv := e.spec.Dims, e.spec.PerVoxel
 	i := 0
 	for x := uint32(0); x < d[0]; x++ {
 		for y := uint32(0); y < d[1]; y++ {
 			for z := uint32(0); z < d[2]; z++ {
 				t := e.thresholdAt(x, y, z)
-				for k := uint32(0); k < pv; k++ {
-					if e.prec == quant.FP32 {
-						e.f32.thr[i] = t
-					} else {
-						e.i8.thr[i] = e.i8.q.ThresholdFine(t)
-					}
+				for range pv {
+					set(i, t)
 					i++
 				}
 			}
@@ -533,10 +589,8 @@ func (e *engine) buildSegments() {
 		if d.From > at {
 			e.segs = append(e.segs, segment{from: at, to: d.From})
 		}
-		sg := segment{from: d.From, to: d.To, driven: true, v32: d.P}
-		if e.prec == quant.INT8 {
-			sg.vF = clampInput(e.i8.q.EncodeFine(d.P))
-		}
+		sg := segment{from: d.From, to: d.To, driven: true}
+		e.arr.driveValue(&sg, d.P)
 		e.segs = append(e.segs, sg)
 		at = d.To
 	}
@@ -552,14 +606,24 @@ func (e *engine) buildSegments() {
 
 func (e *engine) resetDriven(sg segment) {
 	for i := sg.from; i < sg.to; i++ {
-		if e.prec == quant.FP32 {
-			e.f32.acc[i] = sg.v32
-		} else {
-			e.i8.acc[i] = sg.vF
-		}
+		e.arr.prime(i, &sg)
 		e.cand[i>>6] |= 1 << (i & 63)
 	}
 }
+
+// driveValue keeps the drive as it is (the sums are float32).
+func (a *neurons32) driveValue(sg *segment, p float32) { sg.v32 = p }
+
+// driveValue keeps the drive in fine units, clamped to ±inputLimit (and
+// the float32 value, which loops comparing in float32 read).
+func (a *neurons8) driveValue(sg *segment, p float32) {
+	sg.v32 = p
+	sg.vF = clampInput(a.q.EncodeFine(p))
+}
+
+func (a *neurons32) prime(i uint32, sg *segment) { a.acc[i] = sg.v32 }
+
+func (a *neurons8) prime(i uint32, sg *segment) { a.acc[i] = sg.vF }
 
 // Spec implements Engine.
 func (e *engine) Spec() *AreaSpec { return &e.spec }
@@ -581,16 +645,21 @@ func (e *engine) LastBurst() Burst { return e.burst }
 // when it varies per neuron). The per-burst scratch (sum and candidate bit,
 // ScratchBytesPerNeuron) is not state.
 func (e *engine) HotBytesPerNeuron() int {
-	b := 4 // st
-	if e.prec == quant.FP32 {
-		b += 4
-	} else if !e.i8.packed {
-		b++
-	}
+	b := 4 + e.arr.potentialBytes() // st, potential
 	if e.p.gradient {
 		b += 4
 	}
 	return b
+}
+
+func (a *neurons32) potentialBytes() int { return 4 }
+
+// potentialBytes is 0 when the code rides in the state word.
+func (a *neurons8) potentialBytes() int {
+	if a.packed {
+		return 0
+	}
+	return 1
 }
 
 // ScratchBytesPerNeuron is the per-burst scratch per neuron, rounded up: the

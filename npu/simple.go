@@ -23,11 +23,16 @@ import (
 // areas must be packed with sums bounded by inputLimit (plainAdd).
 func (e *engine) isSimple() bool {
 	p := &e.p
-	if e.prec == quant.INT8 && (!e.i8.plainAdd || !e.i8.packed) {
-		return false
-	}
-	return !p.limited && p.exAlways && p.accumulate && !p.gradient && e.countBound < 0xFFFF
+	return e.arr.simpleOK() && !p.limited && p.exAlways && p.accumulate && !p.gradient && e.countBound < 0xFFFF
 }
+
+// simpleOK is true: fp32 areas have no condition of their own on the
+// simple path.
+func (a *neurons32) simpleOK() bool { return true }
+
+// simpleOK: int8 simple loops need the code packed into the state word and
+// sums that cannot overflow.
+func (a *neurons8) simpleOK() bool { return a.plainAdd && a.packed }
 
 // simple32 is dense32 for a simple area: whole blocks of 64 neurons go
 // through simpleBlockI32 (a positive threshold and a finite limit, as most

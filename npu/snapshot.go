@@ -93,15 +93,7 @@ func (e *engine) Snapshot() ([]byte, error) {
 // int8 codes), the countdown/count words — and the last output: the part
 // that full snapshots and state snapshots share.
 func (e *engine) writeNeurons(w *writer) {
-	if e.prec == quant.FP32 {
-		for _, v := range e.f32.mp {
-			w.f32(v)
-		}
-	} else {
-		for i := range e.st {
-			w.u8(uint8(e.code(i)))
-		}
-	}
+	e.arr.writePotentials(e, w)
 	for i := range e.st {
 		w.u32(e.state(i))
 	}
@@ -436,6 +428,7 @@ func (e *engine) Restore(data []byte) error {
 		return fmt.Errorf("%w: shard count changed", ErrSnapshot)
 	}
 	*e = *f
+	e.setArr() // f's pointed into f
 	e.pool = pl
 	return nil
 }
@@ -504,3 +497,22 @@ func restore(data []byte, opts Options) (*engine, error) {
 	}
 	return e, nil
 }
+
+// writePotentials writes every potential's float32 bits.
+func (a *neurons32) writePotentials(_ *engine, w *writer) {
+	for _, v := range a.mp {
+		w.f32(v)
+	}
+}
+
+// writePotentials writes every potential's int8 code.
+func (a *neurons8) writePotentials(e *engine, w *writer) {
+	for i := range e.st {
+		w.u8(uint8(e.code(i)))
+	}
+}
+
+// wireBytes is how many bytes writePotentials writes per neuron.
+func (a *neurons32) wireBytes() int { return 4 }
+
+func (a *neurons8) wireBytes() int { return 1 }

@@ -41,11 +41,7 @@ var _ StateSaver = (*AreaEngine)(nil)
 // SaveState implements StateSaver: the area's running state in the format
 // above, independent of the engine's worker count.
 func (e *engine) SaveState() ([]byte, error) {
-	per := 8
-	if e.prec == quant.INT8 {
-		per = 5
-	}
-	size := 128 + int(e.n)*per + 8*len(e.out.Fired)
+	size := 128 + int(e.n)*(4+e.arr.wireBytes()) + 8*len(e.out.Fired)
 	for k, c := range e.incoming {
 		size += 17
 		if e.plast[k] != nil {
@@ -264,17 +260,8 @@ func (e *engine) decodeState(data []byte) (*state, error) {
 func (e *engine) applyState(s *state) {
 	e.burst = s.burst
 	e.ran = 0
-	copy(e.f32.mp, s.mp32)
 	copy(e.st, s.st)
-	if e.prec == quant.INT8 {
-		if e.i8.packed {
-			for i, c := range s.mp8 {
-				e.st[i] |= uint32(uint8(c)) << 24
-			}
-		} else {
-			copy(e.i8.mp, s.mp8)
-		}
-	}
+	e.arr.setPotentials(e, s)
 	e.countBound = 0
 	for _, v := range s.st {
 		e.countBound = max(e.countBound, v&0xFFFF)
@@ -296,3 +283,18 @@ func (e *engine) applyState(s *state) {
 // runtime that resumes from a saved state sends it downstream as that
 // burst's spikes.
 func (e *engine) LastOutput() Output { return e.out }
+
+// setPotentials takes the potentials of a saved state.
+func (a *neurons32) setPotentials(_ *engine, s *state) { copy(a.mp, s.mp32) }
+
+// setPotentials takes the codes of a saved state, into the state words
+// when packed (after they were copied).
+func (a *neurons8) setPotentials(e *engine, s *state) {
+	if !a.packed {
+		copy(a.mp, s.mp8)
+		return
+	}
+	for i, c := range s.mp8 {
+		e.st[i] |= uint32(uint8(c)) << 24
+	}
+}

@@ -26,7 +26,7 @@ func (e *engine) Step(burst Burst, in *Input) Output {
 	e.burst = burst
 	e.in = in
 	e.applyPlasticity(burst, in)
-	e.scatterPoints(in)
+	e.arr.addPoints(e, in)
 	e.driveOnly = e.spec.Index != PowerArea && len(in.Points) == 0
 	for c := range min(len(e.conns), len(in.Fired)) {
 		e.driveOnly = e.driveOnly && len(in.Fired[c]) == 0
@@ -61,36 +61,51 @@ func (e *engine) Step(burst Burst, in *Input) Output {
 
 var noInput Input
 
-func (e *engine) scatterPoints(in *Input) {
-	n := e.n
-	if e.prec == quant.FP32 {
-		acc := e.f32.acc
-		for _, p := range in.Points {
-			if p.Local < n {
-				acc[p.Local] += p.P
-				e.cand[p.Local>>6] |= 1 << (p.Local & 63)
-			}
-		}
-		if e.spec.Index == PowerArea && n > 0 {
-			acc[0] += PowerAmount
-			e.cand[0] |= 1
-		}
-		return
-	}
-	acc := e.i8.acc
-	e.i8.negPoints = false
+// addPoints adds the burst's sensory points, in list order, then power
+// (area 1, neuron 0) to the fp32 sums.
+func (a *neurons32) addPoints(e *engine, in *Input) {
+	n, acc := e.n, a.acc
 	for _, p := range in.Points {
-		e.i8.negPoints = e.i8.negPoints || p.P < 0
 		if p.Local < n {
-			acc[p.Local] = clampInput(quant.SatAdd(acc[p.Local], e.i8.q.EncodeFine(p.P)))
+			acc[p.Local] += p.P
 			e.cand[p.Local>>6] |= 1 << (p.Local & 63)
 		}
 	}
 	if e.spec.Index == PowerArea && n > 0 {
-		acc[0] = clampInput(quant.SatAdd(acc[0], e.i8.q.EncodeFine(PowerAmount)))
+		acc[0] += PowerAmount
 		e.cand[0] |= 1
 	}
 }
+
+// addPoints is neurons32.addPoints in fine units, each sum clamped to
+// ±inputLimit.
+func (a *neurons8) addPoints(e *engine, in *Input) {
+	n, acc := e.n, a.acc
+	a.negPoints = false
+	for _, p := range in.Points {
+		a.negPoints = a.negPoints || p.P < 0
+		if p.Local < n {
+			acc[p.Local] = clampInput(quant.SatAdd(acc[p.Local], a.q.EncodeFine(p.P)))
+			e.cand[p.Local>>6] |= 1 << (p.Local & 63)
+		}
+	}
+	if e.spec.Index == PowerArea && n > 0 {
+		acc[0] = clampInput(quant.SatAdd(acc[0], a.q.EncodeFine(PowerAmount)))
+		e.cand[0] |= 1
+	}
+}
+
+func (a *neurons32) deliver(e *engine, ic *inConn, k int, fired []uint32, pot []float32) {
+	e.scatter32(ic, k, fired, pot)
+}
+
+func (a *neurons8) deliver(e *engine, ic *inConn, k int, fired []uint32, pot []float32) {
+	e.scatter8(ic, k, fired, pot)
+}
+
+func (a *neurons32) update(e *engine, sh *shard) { e.update32(sh) }
+
+func (a *neurons8) update(e *engine, sh *shard) { e.update8(sh) }
 
 // runShard does steps 3 and 4 for shard k.
 func (e *engine) runShard(k int) {
@@ -107,21 +122,12 @@ func (e *engine) runShard(k int) {
 		if c < len(in.Potentials) {
 			pot = in.Potentials[c]
 		}
-		ic := &e.conns[c]
-		if e.prec == quant.FP32 {
-			e.scatter32(ic, k, fired, pot)
-		} else {
-			e.scatter8(ic, k, fired, pot)
-		}
+		e.arr.deliver(e, &e.conns[c], k, fired, pot)
 	}
 	sh := &e.shards[k]
 	sh.fired, sh.pot = sh.fired[:0], sh.pot[:0]
 	sh.ran = 0
-	if e.prec == quant.FP32 {
-		e.update32(sh)
-	} else {
-		e.update8(sh)
-	}
+	e.arr.update(e, sh)
 }
 
 func (e *engine) scatter32(ic *inConn, k int, fired []uint32, pot []float32) {
