@@ -199,6 +199,10 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 		return nil, err
 	}
 	hs.Attach(httpBrain(&c, plan, r, intake, ctlStats, &bursts))
+	if a, ok := r.(*actorRunner); ok && a.sup != nil && hs != nil {
+		// Before run: the supervisor's loop, which calls began, starts there.
+		a.sup.began = func(g *generation) { hs.Reassign(httpPlacement(&c, a.sup.self, g)) }
+	}
 	if c.Ready != nil {
 		c.Ready()
 	}

@@ -129,6 +129,9 @@ type supervisor struct {
 
 	// handshook, when set, runs once a generation's handshake succeeded.
 	handshook func(rt *actors.Runtime, g *generation)
+	// began, when set, runs when this node takes up a generation (as a
+	// member or on standby), on the supervisor's goroutine.
+	began func(g *generation)
 
 	drives  [][]npu.Drive
 	engines []npu.Engine // by area index; nil where not here
@@ -340,6 +343,9 @@ func (s *supervisor) begin(g *generation) error {
 	s.histMu.Lock()
 	s.replaying = g.replayUntil > g.resume
 	s.histMu.Unlock()
+	if s.began != nil {
+		s.began(g)
+	}
 	if !slices.Contains(g.members, s.self) {
 		s.rt = nil
 		if s.leaving {

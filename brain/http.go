@@ -74,6 +74,19 @@ func httpBrain(c *Config, plan *cortical.Plan, r runner, intake *pns.Intake, ctl
 	return b
 }
 
+// httpPlacement is generation g as the HTTP server shows it on node self.
+func httpPlacement(c *Config, self actors.NodeID, g *generation) web.Placement {
+	p := web.Placement{Coordinator: string(g.coordinator), Epoch: g.epoch,
+		ObservesAll: g.coordinator == self || c.Record != ""}
+	for _, n := range g.members {
+		p.Nodes = append(p.Nodes, string(n))
+	}
+	for _, n := range g.placement {
+		p.Owners = append(p.Owners, string(n))
+	}
+	return p
+}
+
 // httpSource is web.Source for a running brain: counters read from the
 // runtime, its NATS connections and the sensor intake, and control
 // requests sent to the coordinator's control subject (the same path as

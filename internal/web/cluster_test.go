@@ -97,3 +97,50 @@ func TestClusterNodes(t *testing.T) {
 	}
 	b.waitBurst(st.Burst + 5)
 }
+
+// TestClusterNodesAfterLeave: when the coordinator of a two-node brain
+// leaves, the other node runs the next generation with every area, and its
+// HTTP API says so: coordinator, members, epoch, the owner of every area.
+func TestClusterNodesAfterLeave(t *testing.T) {
+	mlA, mlB, rtA, rtB := freePort(t), freePort(t), freePort(t), freePort(t)
+	creds, _ := nodeCreds(t)
+	cfg := func(name string, ml, route int) func(*brain.Config) {
+		return func(c *brain.Config) {
+			c.NATSCreds = creds
+			c.Cluster = brain.ClusterConfig{Bind: fmt.Sprintf("127.0.0.1:%d", ml), NodeName: name,
+				Join: []string{fmt.Sprintf("127.0.0.1:%d", mlA), fmt.Sprintf("127.0.0.1:%d", mlB)}, ExpectNodes: 2,
+				NATSCluster: fmt.Sprintf("127.0.0.1:%d", route), JoinTimeout: time.Minute, Label: "webleave",
+				FailureTimeout: 2 * time.Second}
+		}
+	}
+	a := startNode(t, cfg("a", mlA, rtA))
+	b := startNode(t, cfg("b", mlB, rtB))
+	t.Cleanup(func() { b.close() })
+	a.waitReady()
+	b.waitReady()
+	var ib web.BrainInfo
+	b.getJSON("/v1/brain", http.StatusOK, &ib)
+	if ib.Coordinator != "a" || ib.Epoch != 1 || len(ib.Nodes) != 2 {
+		t.Fatalf("before: b says coordinator %s, epoch %d, nodes %v", ib.Coordinator, ib.Epoch, ib.Nodes)
+	}
+	a.close() // a leaves: its areas move to b
+	deadline := time.Now().Add(time.Minute)
+	for ib.Coordinator != "b" || ib.Epoch < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a minute after a left, b says coordinator %s, epoch %d, nodes %v\n%s", ib.Coordinator, ib.Epoch, ib.Nodes, b.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+		b.getJSON("/v1/brain", http.StatusOK, &ib)
+	}
+	if len(ib.Nodes) != 1 || ib.Nodes[0] != "b" {
+		t.Fatalf("after a left, b lists the nodes %v", ib.Nodes)
+	}
+	var ab web.AreasInfo
+	b.getJSON("/v1/areas", http.StatusOK, &ab)
+	for i, x := range ab.Areas {
+		if x.Owner != "b" || !x.Observed {
+			t.Fatalf("area %d after a left: owner %q, observed %v", i, x.Owner, x.Observed)
+		}
+	}
+	b.waitBurst(ib.Burst + 5)
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,6 +201,47 @@ func (s *Server) Attach(b Brain) {
 	s.win.reset(at, s.metrics.bursts.Load(), at.since)
 	s.attached.Store(at)
 	s.SetPhase(PhaseStarting, "waiting for the first burst")
+}
+
+// Placement is who runs the brain in one generation of a cluster: its
+// coordinator, its members, its epoch and the node of every area (by area
+// index), and whether this node sees every area's firing.
+type Placement struct {
+	Coordinator string
+	Nodes       []string
+	Epoch       uint64
+	Owners      []string
+	ObservesAll bool
+}
+
+// Reassign takes a new generation's placement: /v1/brain, /v1/areas and
+// the page show it from then on. Spike totals and the recent rates carry
+// over (the areas are the same).
+func (s *Server) Reassign(p Placement) {
+	if s == nil {
+		return
+	}
+	old := s.attached.Load()
+	if old == nil {
+		return
+	}
+	b := old.brain
+	b.Coordinator, b.Nodes, b.Epoch, b.ObservesAll = p.Coordinator, slices.Clone(p.Nodes), p.Epoch, p.ObservesAll
+	b.Areas = slices.Clone(b.Areas)
+	for i := range b.Areas {
+		if i < len(p.Owners) {
+			b.Areas[i].Owner = p.Owners[i]
+		}
+	}
+	at := &attached{brain: b, spikes: old.spikes, labels: old.labels, observed: make([]bool, len(b.Areas)), since: old.since}
+	for i, a := range b.Areas {
+		if a.Owner == b.Node {
+			at.owned++
+		}
+		at.observed[i] = b.ObservesAll || a.Owner == b.Node
+	}
+	at.act = newActivity(b.Areas, at.observed)
+	s.attached.Store(at)
 }
 
 // Observe counts one completed burst. It is the brain's observer's hook:
