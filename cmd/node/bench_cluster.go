@@ -18,7 +18,7 @@ import (
 
 func init() {
 	registerBench("cluster", benchWorkload{
-		summary: "one brain on 1, 2, 3… local node processes (--nodes): bursts/s, lock-step overhead, NATS traffic",
+		summary: "one brain on 1, 2, 3… local node processes (--nodes): bursts/s, lock-step overhead, NATS traffic; --extra checkpoint-every=K sets node run's --checkpoint-every (default: node run's)",
 		run:     benchCluster,
 	})
 }
@@ -45,6 +45,8 @@ type clusterResult struct {
 	MsgsPerBurst  float64 `json:"msgs_per_burst"`
 	BytesPerBurst float64 `json:"bytes_per_burst"`
 	RSSPerNode    float64 `json:"rss_mb_per_node"`
+	// CheckpointEvery is --extra checkpoint-every when given.
+	CheckpointEvery *int `json:"checkpoint_every,omitempty"`
 }
 
 // nodeSummary is what node run --summary-json writes.
@@ -72,6 +74,14 @@ func benchCluster(o benchOptions, emit func(any)) error {
 	if bursts == 0 {
 		bursts = 5000
 	}
+	var every *int
+	if v, ok := o.Extra["checkpoint-every"]; ok {
+		k, err := strconv.Atoi(v)
+		if err != nil || k < 0 {
+			return fmt.Errorf("--extra checkpoint-every=%q: want a count of bursts, 0 for none", v)
+		}
+		every = &k
+	}
 	var counts []int
 	for _, f := range strings.Split(o.Nodes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -91,7 +101,7 @@ func benchCluster(o benchOptions, emit func(any)) error {
 			return fmt.Errorf("%d nodes: %w", n, err)
 		}
 		lead := sums[0]
-		res := clusterResult{Workload: "cluster", Nodes: n, runFigures: lead.runFigures}
+		res := clusterResult{Workload: "cluster", Nodes: n, runFigures: lead.runFigures, CheckpointEvery: every}
 		if o.Genome == "" {
 			res.Areas -= 3 // the synthetic brain's core areas do nothing
 		}
@@ -135,6 +145,9 @@ func runClusterOnce(self, dir string, o benchOptions, n, bursts int) ([]nodeSumm
 			"--summary-json", p.summary, "--stall-timeout", "5m"}
 		if o.Threads > 0 {
 			args = append(args, "--threads", strconv.Itoa(o.Threads))
+		}
+		if v, ok := o.Extra["checkpoint-every"]; ok {
+			args = append(args, "--checkpoint-every", v)
 		}
 		if o.Genome != "" {
 			args = append(args, "--genome", o.Genome)
