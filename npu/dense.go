@@ -92,7 +92,7 @@ func (e *engine) noAcc8(sg segment, fired []uint32, potF []int32, nf int, sel *s
 	ps := pcgState(hashSeed(e.spec.FirstID+from, e.burst))
 	if e.driveOnlyFast() {
 		e.shards[sg.shard].ran |= loopDriveOnly
-		win := sg.vF >= e.p.thrF && sg.vF <= e.p.limF
+		win := sg.vF >= e.i8.thrF && sg.vF <= e.i8.limF
 		nf0 := nf
 		nf, from = e.driveOnlyLimited(sg, win, fired, nf, uint32(uint8(e.i8.q.Zero))<<24) // packed: refrSn ≤ 255
 		for i := range potF[nf0:nf] {
@@ -118,7 +118,7 @@ func (e *engine) noAccBlock8(lo uint32, rv int32, sel *stateSel, ps uint32, fire
 	st := (*[64]uint32)(e.st[lo : lo+64])
 	_, stMask, packMask := e.packing()
 	zeroTop := uint32(uint8(e.i8.q.Zero)) << 24 & packMask
-	thr, lim, countLimit, exCut := p.thrF, p.limF, p.countLimit, p.exCut
+	thr, lim, countLimit, exCut := e.i8.thrF, e.i8.limF, p.countLimit, p.exCut
 	sl := *sel
 	var fb [64]uint8
 	var xb [64]int32

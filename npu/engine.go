@@ -105,8 +105,6 @@ func (h *AreaEngine) Close() {
 type areaParams struct {
 	thr32, lim32 float32 // lim32 = MaxFloat32 when the area has no limit
 	keep32       float32 // f32(1 − leak)
-	thrF, limF   int32   // int8: fine-unit threshold and limit
-	keepQ        int32   // int8: Q15 keep factor
 	refr, refrSn uint32  // countdown after a fire; with snooze (saturating u16)
 	countLimit   uint32  // L: 65535 when unlimited
 	limited      bool
@@ -182,6 +180,10 @@ type neurons8 struct {
 	mp     []int8
 	acc    []int32 // fire-candidate sums in fine units (dense)
 	thr    []int32 // per-neuron fine threshold (gradient only)
+	// thrF, limF: the threshold and limit in fine units (limF MaxInt32 when
+	// the area has none); keepQ: the keep factor 1 − leak in Q15.
+	thrF, limF int32
+	keepQ      int32
 	// plainAdd: no neuron's synaptic input can exceed inputLimit;
 	// negPoints: some sensory point of this burst is negative (see fast8).
 	plainAdd, negPoints bool
@@ -469,14 +471,16 @@ func latticeQuantizer(s *AreaSpec, incoming []*Connection, top float32) (quant.Q
 	return quant.NewLatticeQuantizer(num, den, top, below, above, store)
 }
 
+// setFineParams encodes the area's threshold, limit and leak for the int8
+// loops.
 func (e *engine) setFineParams() {
-	a := &e.p
-	a.thrF = e.i8.q.ThresholdFine(a.thr32)
+	a, p := &e.i8, &e.p
+	a.thrF = a.q.ThresholdFine(p.thr32)
 	a.limF = math.MaxInt32
 	if e.spec.Params.ThresholdLimit > 0 {
-		a.limF = e.i8.q.LimitFine(a.lim32)
+		a.limF = a.q.LimitFine(p.lim32)
 	}
-	a.keepQ = quant.KeepQ15(a.keep32)
+	a.keepQ = quant.KeepQ15(p.keep32)
 }
 
 // neuronArray is the precision's half of an engine, implemented by

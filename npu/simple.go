@@ -321,7 +321,7 @@ func (e *engine) simpleRange8(from, to uint32, rv int32, fired []uint32, potF []
 	st := e.st[from:to]
 	st = st[:len(acc)]
 	// thr ≤ x ≤ lim as one unsigned comparison on y (no overflow: |y| < 2^30).
-	thrY, span, keep := p.thrF+zero8, uint32(p.limF-p.thrF), p.keepQ
+	thrY, span, keep := e.i8.thrF+zero8, uint32(e.i8.limF-e.i8.thrF), e.i8.keepQ
 	k0 := zero<<(quant.FineBits+quant.KeepBits) - zero8*keep // wraps; see above
 	// Added to the state bits of a firing neuron: countdown, count+1, and
 	// the code of 0 (the state bits are < 2^24, so nothing carries into it).
@@ -362,8 +362,8 @@ func (e *engine) simpleRange8(from, to uint32, rv int32, fired []uint32, potF []
 // |y| < 2^30 and |thrF| < 2^21).
 func (e *engine) fast8(sg segment) bool {
 	loF, hiF := e.i8.q.FineRange()
-	return e.p.limF == math.MaxInt32 && !e.inhibitory && !e.i8.negPoints && sg.vF >= 0 &&
-		e.p.thrF <= hiF && e.p.thrF >= loF-1<<16
+	return e.i8.limF == math.MaxInt32 && !e.inhibitory && !e.i8.negPoints && sg.vF >= 0 &&
+		e.i8.thrF <= hiF && e.i8.thrF >= loF-1<<16
 }
 
 // block8 are the per-segment constants of simpleBlock8.
@@ -376,8 +376,8 @@ func (e *engine) blockConst8(rv int32) block8 {
 	zero := int32(e.i8.q.Zero)
 	zero8 := zero << quant.FineBits
 	return block8{
-		rv: rv, zero8: zero8, thrY: e.p.thrF + zero8, keep: e.p.keepQ,
-		k0:      zero<<(quant.FineBits+quant.KeepBits) - zero8*e.p.keepQ,
+		rv: rv, zero8: zero8, thrY: e.i8.thrF + zero8, keep: e.i8.keepQ,
+		k0:      zero<<(quant.FineBits+quant.KeepBits) - zero8*e.i8.keepQ,
 		fireAdd: e.p.refr<<16 + 1 + uint32(uint8(zero))<<24,
 	}
 }

@@ -52,12 +52,12 @@ func (e *engine) update8(sh *shard) {
 					}
 					x = quant.SatAdd(x, (m0-zero)<<quant.FineBits)
 				}
-				thr := p.thrF
+				thr := e.i8.thrF
 				if thrs != nil {
 					thr = thrs[i]
 				}
 				refr := b2u(s >= 1<<16)
-				win := b2u(x >= thr) & b2u(x <= p.limF) &^ refr
+				win := b2u(x >= thr) & b2u(x <= e.i8.limF) &^ refr
 				blocked := win & b2u(s >= p.countLimit)
 				ex := uint32(1)
 				if !p.exAlways {
@@ -67,7 +67,7 @@ func (e *engine) update8(sh *shard) {
 				ns := sel.next(s, fire, blocked, refr)
 				v := zero
 				if p.accumulate {
-					k := p.keepQ
+					k := e.i8.keepQ
 					if blocked != 0 {
 						k = 1 << quant.KeepBits
 					}
@@ -132,7 +132,7 @@ func (e *engine) denseBlock8(lo, hi uint32, rv int32, sel *stateSel) uint64 {
 	id0 := e.spec.FirstID + lo
 	salt := quant.DitherSalt(e.burst)
 	d := quant.DitherAt(id0, salt) // of neuron lo
-	thr, lim, keep := p.thrF, p.limF, p.keepQ
+	thr, lim, keep := e.i8.thrF, e.i8.limF, e.i8.keepQ
 	accumulate := p.accumulate
 	var thrs []int32
 	if e.i8.thr != nil {
