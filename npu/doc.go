@@ -58,18 +58,20 @@
 // # Layout and concurrency
 //
 // NewEngine returns an *AreaEngine. Its state is a core shared by both
-// precisions (parameters, state words, candidate bitmap, shards, synapse
-// tables, plasticity) and the neuron arrays of its precision: neurons32
-// (float32 potentials, sums, thresholds) or neurons8 (the quantizer, int8
-// codes, int32 fine sums and thresholds). Per-burst code reaches the
-// precision's arrays and loops through one interface (neuronArray), chosen
-// when the engine is built, never by testing the precision; what still
-// tests it builds the synapse tables or reads snapshot bytes, which name
-// their precision. Loops whose arithmetic is the same in both are generic
-// (addRows, addUniformRows, collect). Parameters are per
-// area; per neuron the engine keeps the potential and a
-// packed uint32 of refractory countdown (bits 16–23, or 16–31) and
-// consecutive count (bits 0–15), and a threshold only when the area has a
+// precisions (parameters as the genome gives them, state words, candidate
+// bitmap, shards, synapse tables as CSR, plasticity) and the arrays of its
+// precision: neurons32 (float32 potentials, sums, thresholds, what each
+// synapse adds) or neurons8 (the quantizer; threshold, limit and leak
+// encoded; int8 codes; int32 fine sums and thresholds; what each synapse
+// adds, in fine units). Per-burst code reaches the precision's arrays and
+// loops through one interface (neuronArray), chosen when the engine is
+// built, never by testing the precision; what still tests it computes
+// table values or reads snapshot bytes, which name their precision. Loops
+// whose arithmetic is the same in both are generic (addRows,
+// addUniformRows, collect). Parameters are per area; per neuron the engine
+// keeps the potential and a packed uint32 of refractory countdown (bits
+// 16–23, or 16–31) and consecutive count (bits 0–15), and a threshold only
+// when the area has a
 // threshold gradient. fp32: float32 potential + state word, 8 B per neuron.
 // int8: the code rides in the top byte of the state word whenever the
 // countdown fits 8 bits (refractory + snooze ≤ 255), 4 B per neuron; else

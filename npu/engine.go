@@ -167,6 +167,9 @@ type neurons32 struct {
 	mp  []float32 // potentials
 	acc []float32 // fire-candidate sums (dense)
 	thr []float32 // per-neuron threshold (gradient only)
+	// vals: what every synapse adds, by incoming connection and shard
+	// (parallel to inConn.tabs).
+	vals [][]values32
 }
 
 // neurons8 are the neuron arrays of an int8 engine and what its fixed-point
@@ -184,6 +187,7 @@ type neurons8 struct {
 	// the area has none); keepQ: the keep factor 1 − leak in Q15.
 	thrF, limF int32
 	keepQ      int32
+	vals       [][]values8 // as neurons32.vals
 	// plainAdd: no neuron's synaptic input can exceed inputLimit;
 	// negPoints: some sensory point of this burst is negative (see fast8).
 	plainAdd, negPoints bool
@@ -497,9 +501,14 @@ type neuronArray interface {
 	prime(i uint32, sg *segment)
 	// addPoints adds the burst's sensory points and power (Step, step 2).
 	addPoints(e *engine, in *Input)
-	// deliver adds the fired rows of connection ic to shard k's targets
+	// deliver adds the fired rows of connection c to shard k's targets
 	// (Step, step 3).
-	deliver(e *engine, ic *inConn, k int, fired []uint32, pot []float32)
+	deliver(e *engine, c, k int, fired []uint32, pot []float32)
+	// makeValues makes room for the synapse values of conns connections
+	// over shards shards; setValues computes those of connection k's table
+	// for shard h (after building it, and after plasticity changed weights).
+	makeValues(conns, shards int)
+	setValues(e *engine, k, h int)
 	// update runs shard k's neurons (Step, step 4).
 	update(e *engine, sh *shard)
 	// simpleOK: the precision's own conditions of the simple loop (isSimple).

@@ -435,7 +435,7 @@ func TestDriveEqualsPoints(t *testing.T) {
 
 // uniformWeights gives every synapse of a source row the weight and sign of
 // the row's first, as genomes write them (one weight per rule), so that the
-// tables keep one value per row (table.row32, rowF).
+// tables keep one value per row (values32.row, values8.row).
 func uniformWeights(conns []*Connection) {
 	for _, c := range conns {
 		for s := 0; s+1 < len(c.Start); s++ {
@@ -465,9 +465,10 @@ func TestUniformRows(t *testing.T) {
 					nv = newNaive(areas, cloneConns(conns))
 				}
 				for _, e := range rows.Engines() {
-					for _, ic := range e.(*AreaEngine).conns {
-						for _, tb := range ic.tabs {
-							if tb.row32 != nil || tb.rowF != nil {
+					h := e.(*AreaEngine)
+					for k := range h.conns {
+						for s := range h.conns[k].tabs {
+							if h.f32.vals != nil && h.f32.vals[k][s].row != nil || h.i8.vals != nil && h.i8.vals[k][s].row != nil {
 								uniform++
 							}
 						}

@@ -95,12 +95,12 @@ func (a *neurons8) addPoints(e *engine, in *Input) {
 	}
 }
 
-func (a *neurons32) deliver(e *engine, ic *inConn, k int, fired []uint32, pot []float32) {
-	e.scatter32(ic, k, fired, pot)
+func (a *neurons32) deliver(e *engine, c, k int, fired []uint32, pot []float32) {
+	e.scatter32(&e.conns[c], &a.vals[c][k], k, fired, pot)
 }
 
-func (a *neurons8) deliver(e *engine, ic *inConn, k int, fired []uint32, pot []float32) {
-	e.scatter8(ic, k, fired, pot)
+func (a *neurons8) deliver(e *engine, c, k int, fired []uint32, pot []float32) {
+	e.scatter8(&e.conns[c], &a.vals[c][k], k, fired, pot)
 }
 
 func (a *neurons32) update(e *engine, sh *shard) { e.update32(sh) }
@@ -122,7 +122,7 @@ func (e *engine) runShard(k int) {
 		if c < len(in.Potentials) {
 			pot = in.Potentials[c]
 		}
-		e.arr.deliver(e, &e.conns[c], k, fired, pot)
+		e.arr.deliver(e, c, k, fired, pot)
 	}
 	sh := &e.shards[k]
 	sh.fired, sh.pot = sh.fired[:0], sh.pot[:0]
@@ -130,13 +130,13 @@ func (e *engine) runShard(k int) {
 	e.arr.update(e, sh)
 }
 
-func (e *engine) scatter32(ic *inConn, k int, fired []uint32, pot []float32) {
+func (e *engine) scatter32(ic *inConn, v *values32, k int, fired []uint32, pot []float32) {
 	tb := &ic.tabs[k]
 	acc, cand := e.f32.acc, e.cand
-	start, tgt, val := tb.start, tb.tgt, tb.c32
+	start, tgt, val := tb.start, tb.tgt, v.c
 	if ic.div == nil {
-		if tb.row32 != nil {
-			addUniformRows(acc, cand, start, tgt, tb.row32, fired, ic.srcN, !e.shards[k].allDriven)
+		if v.row != nil {
+			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, !e.shards[k].allDriven)
 			return
 		}
 		addRows(acc, cand, start, tgt, val, fired, ic.srcN, !e.shards[k].allDriven)
@@ -160,20 +160,20 @@ func (e *engine) scatter32(ic *inConn, k int, fired []uint32, pot []float32) {
 	}
 }
 
-func (e *engine) scatter8(ic *inConn, k int, fired []uint32, pot []float32) {
+func (e *engine) scatter8(ic *inConn, v *values8, k int, fired []uint32, pot []float32) {
 	tb := &ic.tabs[k]
 	acc, cand := e.i8.acc, e.cand
 	start, tgt := tb.start, tb.tgt
-	if tb.kQ8 == nil && e.i8.plainAdd {
-		if tb.rowF != nil {
-			addUniformRows(acc, cand, start, tgt, tb.rowF, fired, ic.srcN, !e.shards[k].allDriven)
+	if v.kQ8 == nil && e.i8.plainAdd {
+		if v.row != nil {
+			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, !e.shards[k].allDriven)
 			return
 		}
-		addRows(acc, cand, start, tgt, tb.cF, fired, ic.srcN, !e.shards[k].allDriven)
+		addRows(acc, cand, start, tgt, v.c, fired, ic.srcN, !e.shards[k].allDriven)
 		return
 	}
-	if tb.kQ8 == nil {
-		val := tb.cF
+	if v.kQ8 == nil {
+		val := v.c
 		for _, s := range fired {
 			if s >= ic.srcN {
 				continue
@@ -197,10 +197,10 @@ func (e *engine) scatter8(ic *inConn, k int, fired []uint32, pot []float32) {
 			psp = int64(mpPSP(pot[i]))
 		}
 		a, b := start[s], start[s+1]
-		ts, vs := tgt[a:b], tb.kQ8[a:b]
+		ts, vs := tgt[a:b], v.kQ8[a:b]
 		for j, t := range ts {
-			v := (vs[j]*psp + 128) >> 8
-			acc[t] = quant.SatAdd(acc[t], int32(min(max(v, -1<<31), 1<<31-1)))
+			x := (vs[j]*psp + 128) >> 8
+			acc[t] = quant.SatAdd(acc[t], int32(min(max(x, -1<<31), 1<<31-1)))
 			cand[t>>6] |= 1 << (t & 63)
 		}
 	}
@@ -242,7 +242,7 @@ func addRows[V float32 | int32](acc []V, cand []uint64, start, tgt []uint32, val
 }
 
 // addUniformRows is addRows for a table whose rows each add one value
-// (table.row32, table.rowF): row[s] is source s's value.
+// (values32.row, values8.row): row[s] is source s's value.
 func addUniformRows[V float32 | int32](acc []V, cand []uint64, start, tgt []uint32, row []V, fired []uint32, srcN uint32, mark bool) {
 	row = row[:srcN]
 	if !mark {

@@ -31,19 +31,31 @@ type shard struct {
 // shard, still grouped by source neuron (CSR) and in creation order, so that
 // a shard walking the fired sources in order adds every target's inputs in
 // the canonical order (docs/semantics.md §3.4) whatever the number of shards.
+// What each synapse adds is kept by the precision, parallel to tgt
+// (values32, values8).
 type table struct {
-	start []uint32  // per source neuron plus one
-	tgt   []uint32  // target local index
-	c32   []float32 // fp32: the signed contribution; mp-driven: the signed weight
-	cF    []int32   // int8: the signed contribution in fine units
-	kQ8   []int64   // int8 mp-driven: fine contribution per unit PSP, Q8
-	orig  []uint32  // index of the synapse in the Connection (plastic, in a table of some targets only)
-	// row32 / rowF: when every row of a fixed-weight table adds one value to
-	// all its targets (one weight per rule, as genomes write them), that
-	// value per source neuron; scatter then reads a value per fired source
-	// instead of one per synapse (the same additions in the same order).
-	row32 []float32
-	rowF  []int32
+	start []uint32 // per source neuron plus one
+	tgt   []uint32 // target local index
+	orig  []uint32 // index of the synapse in the Connection (plastic, in a table of some targets only)
+}
+
+// values32 is what the synapses of one table add in an fp32 engine:
+// c the signed contribution per synapse (mp-driven: the signed weight), or
+// row, when every row of a fixed-weight table adds one value to all its
+// targets (one weight per rule, as genomes write them), that value per
+// source neuron: scatter then reads a value per fired source instead of one
+// per synapse (the same additions in the same order).
+type values32 struct {
+	c   []float32
+	row []float32
+}
+
+// values8 is values32 for an int8 engine, in fine units; kQ8 instead of c
+// for mp-driven sources: the fine contribution per unit PSP, Q8.
+type values8 struct {
+	c   []int32
+	kQ8 []int64
+	row []int32
 }
 
 // inConn is one incoming connection as the engine uses it.
@@ -151,11 +163,12 @@ func (e *engine) buildTables() {
 	if e.prec == quant.INT8 {
 		e.i8.plainAdd = e.inputBound() <= inputLimit
 	}
+	e.arr.makeValues(len(e.conns), len(e.shards))
 	for k := range e.conns {
 		ic := &e.conns[k]
 		ic.tabs = make([]table, len(e.shards))
 		for h := range e.shards {
-			e.buildTable(ic, h)
+			e.buildTable(k, h)
 		}
 	}
 	for _, c := range e.incoming {
@@ -190,7 +203,8 @@ func (e *engine) inputBound() int64 {
 	return m
 }
 
-func (e *engine) buildTable(ic *inConn, h int) {
+func (e *engine) buildTable(k, h int) {
+	ic := &e.conns[k]
 	c, sh := ic.c, &e.shards[h]
 	var cnt int
 	for _, t := range c.Target {
@@ -200,64 +214,98 @@ func (e *engine) buildTable(ic *inConn, h int) {
 	}
 	// A shard that holds every target (one worker) reads the connection's
 	// own offsets and targets in place, and table index = synapse index.
-	whole := cnt == len(c.Target)
-	tb := table{start: make([]uint32, ic.srcN+1), tgt: make([]uint32, 0, cnt)}
-	if whole {
-		tb.start, tb.tgt = c.Start, c.Target
-	}
-	switch {
-	case e.prec == quant.FP32:
-		tb.c32 = make([]float32, 0, cnt)
-	case c.MPDrivenPSP:
-		tb.kQ8 = make([]int64, 0, cnt)
-	default:
-		tb.cF = make([]int32, 0, cnt)
-	}
-	if c.Plasticity != nil && !whole {
-		tb.orig = make([]uint32, 0, cnt)
-	}
-	for s := 0; s < int(ic.srcN); s++ {
-		for j := c.Start[s]; j < c.Start[s+1]; j++ {
-			t := c.Target[j]
-			if t < sh.lo || t >= sh.hi {
-				continue
+	tb := table{start: c.Start, tgt: c.Target}
+	if cnt < len(c.Target) {
+		tb = table{start: make([]uint32, ic.srcN+1), tgt: make([]uint32, 0, cnt), orig: make([]uint32, 0, cnt)}
+		for s := 0; s < int(ic.srcN); s++ {
+			for j := c.Start[s]; j < c.Start[s+1]; j++ {
+				if t := c.Target[j]; t >= sh.lo && t < sh.hi {
+					tb.tgt = append(tb.tgt, t)
+					tb.orig = append(tb.orig, j)
+				}
 			}
-			if !whole {
-				tb.tgt = append(tb.tgt, t)
-			}
-			if tb.orig != nil {
-				tb.orig = append(tb.orig, j)
-			}
-			switch {
-			case tb.c32 != nil:
-				tb.c32 = append(tb.c32, e.synapseValue32(c, s, j))
-			case tb.kQ8 != nil:
-				tb.kQ8 = append(tb.kQ8, e.synapseKQ8(c, s, j))
-			default:
-				tb.cF = append(tb.cF, e.contributionFine(c, s, j, float32(c.Weight[j]), float32(c.PSP)))
-			}
-		}
-		if !whole {
 			tb.start[s+1] = uint32(len(tb.tgt))
 		}
 	}
-	// With a value per row, the per-synapse values are dropped where the
-	// scatter never reads them (fp32 without mp-driven PSP; int8 with
-	// plainAdd, whose saturating loop is the only other reader): 4 B per
-	// synapse less.
-	if c.Plasticity == nil && uniformRows {
-		switch {
-		case tb.c32 != nil && !c.MPDrivenPSP:
-			if tb.row32 = rowValues(tb.start, tb.c32); tb.row32 != nil {
-				tb.c32 = nil
+	ic.tabs[h] = tb
+	e.arr.setValues(e, k, h)
+	if c.Plasticity == nil {
+		ic.tabs[h].orig = nil // only refreshWeights needs it
+	}
+}
+
+// sized returns x with length n, reusing its array when it is big enough
+// (refreshWeights recomputes the values every burst).
+func sized[V any](x []V, n int) []V {
+	if cap(x) >= n {
+		return x[:n]
+	}
+	return make([]V, n)
+}
+
+// eachSynapse calls f for every synapse of table tb of ic: its index i in
+// the table, its source s and its index j in the connection.
+func eachSynapse(ic *inConn, tb *table, f func(i uint32, s int, j uint32)) {
+	for s := 0; s < int(ic.srcN); s++ {
+		for i := tb.start[s]; i < tb.start[s+1]; i++ {
+			j := i // a table of every target (buildTable)
+			if tb.orig != nil {
+				j = tb.orig[i]
 			}
-		case tb.cF != nil:
-			if tb.rowF = rowValues(tb.start, tb.cF); tb.rowF != nil && e.i8.plainAdd {
-				tb.cF = nil
-			}
+			f(i, s, j)
 		}
 	}
-	ic.tabs[h] = tb
+}
+
+func (a *neurons32) makeValues(conns, shards int) {
+	a.vals = make([][]values32, conns)
+	for k := range a.vals {
+		a.vals[k] = make([]values32, shards)
+	}
+}
+
+func (a *neurons8) makeValues(conns, shards int) {
+	a.vals = make([][]values8, conns)
+	for k := range a.vals {
+		a.vals[k] = make([]values8, shards)
+	}
+}
+
+// setValues computes what every synapse of connection k's table for
+// shard h adds, and keeps one value per row where it can. With a value
+// per row the per-synapse values are dropped (fp32 without mp-driven PSP):
+// 4 B per synapse less.
+func (a *neurons32) setValues(e *engine, k, h int) {
+	ic := &e.conns[k]
+	tb, v := &ic.tabs[h], &a.vals[k][h]
+	v.c = sized(v.c, len(tb.tgt))
+	eachSynapse(ic, tb, func(i uint32, s int, j uint32) { v.c[i] = e.synapseValue32(ic.c, s, j) })
+	if ic.c.Plasticity == nil && !ic.c.MPDrivenPSP && uniformRows {
+		if v.row = rowValues(tb.start, v.c); v.row != nil {
+			v.c = nil
+		}
+	}
+}
+
+// setValues is neurons32.setValues in fine units; the per-synapse values
+// stay where the saturating loop reads them (no plainAdd).
+func (a *neurons8) setValues(e *engine, k, h int) {
+	ic := &e.conns[k]
+	c, tb, v := ic.c, &ic.tabs[h], &a.vals[k][h]
+	if c.MPDrivenPSP {
+		v.kQ8 = sized(v.kQ8, len(tb.tgt))
+		eachSynapse(ic, tb, func(i uint32, s int, j uint32) { v.kQ8[i] = e.synapseKQ8(c, s, j) })
+		return
+	}
+	v.c = sized(v.c, len(tb.tgt))
+	eachSynapse(ic, tb, func(i uint32, s int, j uint32) {
+		v.c[i] = e.contributionFine(c, s, j, float32(c.Weight[j]), float32(c.PSP))
+	})
+	if c.Plasticity == nil && uniformRows {
+		if v.row = rowValues(tb.start, v.c); v.row != nil && a.plainAdd {
+			v.c = nil
+		}
+	}
 }
 
 // uniformRows lets tables keep one value per row (tests turn it off to
@@ -339,27 +387,10 @@ func (e *engine) synapseKQ8(c *Connection, s int, j uint32) int64 {
 }
 
 // refreshWeights recomputes the stored contributions of connection k after
-// its weights changed (plasticity).
+// its weights changed (plasticity; its tables keep orig and per-synapse
+// values).
 func (e *engine) refreshWeights(k int) {
-	ic := &e.conns[k]
-	c := ic.c
-	for h := range ic.tabs {
-		tb := &ic.tabs[h]
-		for s := 0; s < int(ic.srcN); s++ {
-			for i := tb.start[s]; i < tb.start[s+1]; i++ {
-				j := i // a table of every target (buildTable)
-				if tb.orig != nil {
-					j = tb.orig[i]
-				}
-				switch {
-				case tb.c32 != nil:
-					tb.c32[i] = e.synapseValue32(c, s, j)
-				case tb.kQ8 != nil:
-					tb.kQ8[i] = e.synapseKQ8(c, s, j)
-				default:
-					tb.cF[i] = e.contributionFine(c, s, j, float32(c.Weight[j]), float32(c.PSP))
-				}
-			}
-		}
+	for h := range e.conns[k].tabs {
+		e.arr.setValues(e, k, h)
 	}
 }
