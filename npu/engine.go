@@ -168,8 +168,10 @@ type neurons32 struct {
 	acc []float32 // fire-candidate sums (dense)
 	thr []float32 // per-neuron threshold (gradient only)
 	// vals: what every synapse adds, by incoming connection and shard
-	// (parallel to inConn.tabs).
+	// (parallel to inConn.tabs); div: for an mp-driven connection, the
+	// divisor of every source (1 when not divided), else nil.
 	vals [][]values32
+	div  [][]float32
 }
 
 // neurons8 are the neuron arrays of an int8 engine and what its fixed-point
@@ -504,10 +506,12 @@ type neuronArray interface {
 	// deliver adds the fired rows of connection c to shard k's targets
 	// (Step, step 3).
 	deliver(e *engine, c, k int, fired []uint32, pot []float32)
-	// makeValues makes room for the synapse values of conns connections
-	// over shards shards; setValues computes those of connection k's table
-	// for shard h (after building it, and after plasticity changed weights).
-	makeValues(conns, shards int)
+	// prepare readies the precision's part of the tables, once the
+	// connections and shards are known: room for what every synapse adds,
+	// and what else the precision's delivery needs. setValues computes
+	// what the synapses of connection k's table for shard h add (after
+	// building it, and after plasticity changed weights).
+	prepare(e *engine)
 	setValues(e *engine, k, h int)
 	// update runs shard k's neurons (Step, step 4).
 	update(e *engine, sh *shard)

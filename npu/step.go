@@ -96,7 +96,7 @@ func (a *neurons8) addPoints(e *engine, in *Input) {
 }
 
 func (a *neurons32) deliver(e *engine, c, k int, fired []uint32, pot []float32) {
-	e.scatter32(&e.conns[c], &a.vals[c][k], k, fired, pot)
+	e.scatter32(&e.conns[c], &a.vals[c][k], a.div[c], k, fired, pot)
 }
 
 func (a *neurons8) deliver(e *engine, c, k int, fired []uint32, pot []float32) {
@@ -130,11 +130,11 @@ func (e *engine) runShard(k int) {
 	e.arr.update(e, sh)
 }
 
-func (e *engine) scatter32(ic *inConn, v *values32, k int, fired []uint32, pot []float32) {
+func (e *engine) scatter32(ic *inConn, v *values32, div []float32, k int, fired []uint32, pot []float32) {
 	tb := &ic.tabs[k]
 	acc, cand := e.f32.acc, e.cand
 	start, tgt, val := tb.start, tb.tgt, v.c
-	if ic.div == nil {
+	if div == nil {
 		if v.row != nil {
 			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, !e.shards[k].allDriven)
 			return
@@ -150,7 +150,7 @@ func (e *engine) scatter32(ic *inConn, v *values32, k int, fired []uint32, pot [
 		if i < len(pot) {
 			psp = float32(mpPSP(pot[i]))
 		}
-		d := ic.div[s]
+		d := div[s]
 		a, b := start[s], start[s+1]
 		ts, vs := tgt[a:b], val[a:b]
 		for j, t := range ts {

@@ -62,8 +62,7 @@ type values8 struct {
 type inConn struct {
 	c    *Connection
 	srcN uint32
-	div  []float32 // mp-driven fp32: per-source divisor (1 when not divided)
-	tabs []table   // per shard
+	tabs []table // per shard
 }
 
 // shardsPerWorker is how many shards each worker gets when the area has few
@@ -107,9 +106,6 @@ func (e *engine) buildShards() {
 		// last fired neuron.
 		sh.fired = make([]uint32, 0, hi-lo+kernelSlack)
 		sh.pot = make([]float32, 0, hi-lo+kernelSlack)
-		if e.prec == quant.INT8 {
-			sh.potF = make([]int32, 0, hi-lo+kernelSlack)
-		}
 	}
 	e.out.Fired = make([]uint32, 0, e.n)
 	e.out.Potentials = make([]float32, 0, e.n)
@@ -153,17 +149,8 @@ func (e *engine) buildTables() {
 		ic := &e.conns[k]
 		ic.c = c
 		ic.srcN = uint32(len(c.Start) - 1)
-		if c.MPDrivenPSP && e.prec == quant.FP32 {
-			ic.div = make([]float32, ic.srcN)
-			for s := range ic.div {
-				ic.div[s] = divisor(c, s)
-			}
-		}
 	}
-	if e.prec == quant.INT8 {
-		e.i8.plainAdd = e.inputBound() <= inputLimit
-	}
-	e.arr.makeValues(len(e.conns), len(e.shards))
+	e.arr.prepare(e)
 	for k := range e.conns {
 		ic := &e.conns[k]
 		ic.tabs = make([]table, len(e.shards))
@@ -257,17 +244,34 @@ func eachSynapse(ic *inConn, tb *table, f func(i uint32, s int, j uint32)) {
 	}
 }
 
-func (a *neurons32) makeValues(conns, shards int) {
-	a.vals = make([][]values32, conns)
-	for k := range a.vals {
-		a.vals[k] = make([]values32, shards)
+// prepare makes room for the synapse values and keeps the divisor of every
+// source of an mp-driven connection (whose contributions are divided when
+// the spike arrives).
+func (a *neurons32) prepare(e *engine) {
+	a.vals = make([][]values32, len(e.conns))
+	a.div = make([][]float32, len(e.conns))
+	for k, ic := range e.conns {
+		a.vals[k] = make([]values32, len(e.shards))
+		if ic.c.MPDrivenPSP {
+			a.div[k] = make([]float32, ic.srcN)
+			for s := range a.div[k] {
+				a.div[k][s] = divisor(ic.c, s)
+			}
+		}
 	}
 }
 
-func (a *neurons8) makeValues(conns, shards int) {
-	a.vals = make([][]values8, conns)
+// prepare makes room for the synapse values and the shards' fine
+// potentials, and decides whether sums can overflow (plainAdd).
+func (a *neurons8) prepare(e *engine) {
+	a.plainAdd = e.inputBound() <= inputLimit
+	a.vals = make([][]values8, len(e.conns))
 	for k := range a.vals {
-		a.vals[k] = make([]values8, shards)
+		a.vals[k] = make([]values8, len(e.shards))
+	}
+	for h := range e.shards {
+		sh := &e.shards[h]
+		sh.potF = make([]int32, 0, sh.hi-sh.lo+kernelSlack)
 	}
 }
 
