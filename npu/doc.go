@@ -130,7 +130,7 @@
 // shard, so each target's inputs are summed in the same order and the
 // results are bit-identical for any worker count (tested). A table that
 // holds every target of its connection (one worker) reads the connection's
-// own offsets and targets in place instead of a copy (8 B per synapse
-// less). Step allocates nothing in steady state (tested with
-// testing.AllocsPerRun).
+// own offsets and targets in place instead of a copy (4 B per synapse and
+// 4 B per source neuron less). Step allocates nothing in steady state
+// (tested with testing.AllocsPerRun).
 package npu
