@@ -15,19 +15,10 @@ import (
 // describe the same brain and its placement, and a change sent to the node
 // that does not coordinate reaches the coordinator.
 func TestClusterNodes(t *testing.T) {
-	mlA, mlB, rtA, rtB := freePort(t), freePort(t), freePort(t), freePort(t)
-	creds, _ := nodeCreds(t)
-	cfg := func(name string, ml, route int) func(*brain.Config) {
-		return func(c *brain.Config) {
-			c.NATSCreds = creds
-			c.Cluster = brain.ClusterConfig{Bind: fmt.Sprintf("127.0.0.1:%d", ml), NodeName: name,
-				Join: []string{fmt.Sprintf("127.0.0.1:%d", mlA), fmt.Sprintf("127.0.0.1:%d", mlB)}, ExpectNodes: 2,
-				NATSCluster: fmt.Sprintf("127.0.0.1:%d", route), JoinTimeout: time.Minute, Label: "webtest"}
-		}
-	}
 	// startNode returns once HTTP listens, before the node grows and joins.
-	a := startNode(t, cfg("a", mlA, rtA))
-	b := startNode(t, cfg("b", mlB, rtB))
+	cfgA, cfgB := pairConfigs(t, "webtest", 0)
+	a := startNode(t, cfgA)
+	b := startNode(t, cfgB)
 	// The coordinator stops first and ends the run on both nodes (a node
 	// that leaves first leaves the coordinator waiting for its areas).
 	t.Cleanup(func() { a.close(); b.close() })
@@ -102,19 +93,9 @@ func TestClusterNodes(t *testing.T) {
 // leaves, the other node runs the next generation with every area, and its
 // HTTP API says so: coordinator, members, epoch, the owner of every area.
 func TestClusterNodesAfterLeave(t *testing.T) {
-	mlA, mlB, rtA, rtB := freePort(t), freePort(t), freePort(t), freePort(t)
-	creds, _ := nodeCreds(t)
-	cfg := func(name string, ml, route int) func(*brain.Config) {
-		return func(c *brain.Config) {
-			c.NATSCreds = creds
-			c.Cluster = brain.ClusterConfig{Bind: fmt.Sprintf("127.0.0.1:%d", ml), NodeName: name,
-				Join: []string{fmt.Sprintf("127.0.0.1:%d", mlA), fmt.Sprintf("127.0.0.1:%d", mlB)}, ExpectNodes: 2,
-				NATSCluster: fmt.Sprintf("127.0.0.1:%d", route), JoinTimeout: time.Minute, Label: "webleave",
-				FailureTimeout: 2 * time.Second}
-		}
-	}
-	a := startNode(t, cfg("a", mlA, rtA))
-	b := startNode(t, cfg("b", mlB, rtB))
+	cfgA, cfgB := pairConfigs(t, "webleave", 2*time.Second)
+	a := startNode(t, cfgA)
+	b := startNode(t, cfgB)
 	t.Cleanup(func() { b.close() })
 	a.waitReady()
 	b.waitReady()
@@ -143,4 +124,22 @@ func TestClusterNodesAfterLeave(t *testing.T) {
 		}
 	}
 	b.waitBurst(ib.Burst + 5)
+}
+
+// pairConfigs returns the settings of nodes a and b of one two-node
+// cluster on loopback with cluster label label and failure timeout
+// failure (0: the default).
+func pairConfigs(t *testing.T, label string, failure time.Duration) (a, b func(*brain.Config)) {
+	mlA, mlB, rtA, rtB := freePort(t), freePort(t), freePort(t), freePort(t)
+	creds, _ := nodeCreds(t)
+	cfg := func(name string, ml, route int) func(*brain.Config) {
+		return func(c *brain.Config) {
+			c.NATSCreds = creds
+			c.Cluster = brain.ClusterConfig{Bind: fmt.Sprintf("127.0.0.1:%d", ml), NodeName: name,
+				Join: []string{fmt.Sprintf("127.0.0.1:%d", mlA), fmt.Sprintf("127.0.0.1:%d", mlB)}, ExpectNodes: 2,
+				NATSCluster: fmt.Sprintf("127.0.0.1:%d", route), JoinTimeout: time.Minute, Label: label,
+				FailureTimeout: failure}
+		}
+	}
+	return cfg("a", mlA, rtA), cfg("b", mlB, rtB)
 }
