@@ -271,7 +271,7 @@ func writeSummaryJSON(path string, plan *cortical.Plan, sum *Summary) error {
 		"bursts": sum.Bursts, "wall_s": sum.Wall.Seconds(), "bursts_per_s": bps,
 		"burst_p50_us": us(sum.BurstP50), "burst_p99_us": us(sum.BurstP99), "compute_p50_us": us(sum.ComputeP50),
 		"msgs_out": sum.MsgsOut, "bytes_out": sum.BytesOut, "nats_rtt_p50_us": us(sum.RTTP50),
-		"rss_mb": peakRSSMB(), "dropped": sum.Dropped,
+		"rss_mb": peakRSSMB(), "dropped": sum.Dropped, "gomaxprocs": runtime.GOMAXPROCS(0),
 	})
 	if err != nil {
 		return err

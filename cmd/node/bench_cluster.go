@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,9 @@ type clusterResult struct {
 	RSSPerNode    float64 `json:"rss_mb_per_node"`
 	// CheckpointEvery is --extra checkpoint-every when given.
 	CheckpointEvery *int `json:"checkpoint_every,omitempty"`
+	// ProcsPerNode is the GOMAXPROCS the node processes ran with (nodeProcs;
+	// the coordinator's, as it reports it).
+	ProcsPerNode int `json:"gomaxprocs_per_node"`
 }
 
 // nodeSummary is what node run --summary-json writes.
@@ -56,6 +60,7 @@ type nodeSummary struct {
 	MsgsOut  uint64  `json:"msgs_out"`
 	BytesOut uint64  `json:"bytes_out"`
 	RSSMB    float64 `json:"rss_mb"`
+	Procs    int     `json:"gomaxprocs"`
 }
 
 // benchCluster starts, for each node count, that many node run processes
@@ -101,7 +106,7 @@ func benchCluster(o benchOptions, emit func(any)) error {
 			return fmt.Errorf("%d nodes: %w", n, err)
 		}
 		lead := sums[0]
-		res := clusterResult{Workload: "cluster", Nodes: n, runFigures: lead.runFigures, CheckpointEvery: every}
+		res := clusterResult{Workload: "cluster", Nodes: n, runFigures: lead.runFigures, CheckpointEvery: every, ProcsPerNode: lead.Procs}
 		if o.Genome == "" {
 			res.Areas -= 3 // the synthetic brain's core areas do nothing
 		}
@@ -118,6 +123,18 @@ func benchCluster(o benchOptions, emit func(any)) error {
 		emit(res)
 	}
 	return nil
+}
+
+// nodeProcs is the GOMAXPROCS of each of n local node processes: the
+// machine's cores shared out between them, as n machines would each have
+// their own (on 2 cores, 2 nodes with 2 each ran about 20 % fewer bursts
+// per second than with 1 each, their threads crowding each other's), or
+// what GOMAXPROCS in the environment says.
+func nodeProcs(n int) int {
+	if v, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil && v > 0 {
+		return v
+	}
+	return max(1, runtime.NumCPU()/n)
 }
 
 // runClusterOnce runs one cluster of n processes and returns their
@@ -160,6 +177,7 @@ func runClusterOnce(self, dir string, o benchOptions, n, bursts int) ([]nodeSumm
 				"--expect-nodes", strconv.Itoa(n), "--nats-cluster", route, "--nats-creds", creds, "--join-timeout", "2m")
 		}
 		p.cmd = exec.Command(self, args...)
+		p.cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(nodeProcs(n)))
 		p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 		if err := p.cmd.Start(); err != nil {
 			return nil, err
