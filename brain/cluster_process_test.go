@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
+	"github.com/spikemesh/spikemesh/internal/freeport"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,35 +52,16 @@ func nodeBinary(t *testing.T) string {
 	return nodeBin
 }
 
-var (
-	portsMu sync.Mutex
-	given   = map[int]bool{}
-)
-
 // freePort returns a port of 127.0.0.1 free for TCP and UDP (memberlist
-// uses both), never the same twice in one test binary.
+// uses both), never the same twice in one test binary, from below the
+// ephemeral range (package freeport).
 func freePort(t *testing.T) int {
 	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 200 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		l.Close()
-		if err == nil {
-			u.Close()
-			if !given[port] {
-				given[port] = true
-				return port
-			}
-		}
+	p, err := freeport.Get()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return 0
+	return p
 }
 
 func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }

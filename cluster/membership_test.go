@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spikemesh/spikemesh/internal/freeport"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -69,18 +69,15 @@ func start(t *testing.T, cfg Config) *Membership {
 	return m
 }
 
-// freePort is a TCP port nothing listens on (at the time of the call).
+// freePort is a port of 127.0.0.1 nothing listens on (at the time of the
+// call), from below the ephemeral range (package freeport).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Get()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return port
+	return p
 }
 
 func waitFor(t *testing.T, m *Membership, n int) []Member {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/spikemesh/spikemesh/internal/freeport"
 	"net"
 	"os"
 	"os/exec"
@@ -220,31 +220,17 @@ func runClusterOnce(self, dir string, o benchOptions, n, bursts int) ([]nodeSumm
 }
 
 // freeLocalPorts returns n distinct addresses 127.0.0.1:PORT, each free for
-// TCP and UDP (memberlist uses both) when it returns: every port is held
-// until all are found, so none is handed out twice.
+// TCP and UDP (memberlist uses both) when it returns, from below the
+// ephemeral range (package freeport: no other process's outgoing
+// connection takes one before the node listens).
 func freeLocalPorts(n int) ([]string, error) {
-	var out []string
-	var held []io.Closer
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
-	for tries := 0; len(out) < n; tries++ {
-		if tries > 50*n {
-			return nil, fmt.Errorf("no %d free ports on 127.0.0.1", n)
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	out := make([]string, n)
+	for i := range out {
+		p, err := freeport.Get()
 		if err != nil {
 			return nil, err
 		}
-		held = append(held, l)
-		u, err := net.ListenPacket("udp", l.Addr().String())
-		if err != nil {
-			continue
-		}
-		held = append(held, u)
-		out = append(out, l.Addr().String())
+		out[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 	}
 	return out, nil
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/spikemesh/spikemesh/internal/freeport"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,12 +31,11 @@ func ctlBrain(t *testing.T, token string) (httpURL, natsURL string) {
 		t.Fatalf("nats-creds: %s", stderr.String())
 	}
 	ctlCreds = creds
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Get() // the node listens there for NATS clients
 	if err != nil {
 		t.Fatal(err)
 	}
-	natsAddr := l.Addr().String()
-	l.Close()
+	natsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

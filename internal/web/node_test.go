@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/spikemesh/spikemesh/internal/freeport"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -175,15 +175,13 @@ func (n *node) waitBurst(b uint64) {
 	}
 }
 
-// freePort returns a loopback TCP port free at the time of the call.
+// freePort returns a loopback port free at the time of the call, from
+// below the ephemeral range (package freeport).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Get()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	_, p, _ := net.SplitHostPort(l.Addr().String())
-	port, _ := strconv.Atoi(p)
-	return port
+	return p
 }
