@@ -209,23 +209,20 @@ func (s *supervisor) replayReport(b uint64) {
 // histMax bounds the digests kept for replay checks (bursts).
 const histMax = 1 << 16
 
-// firedDigest sums up what fired in a burst (FNV-1a over area and index).
+// firedDigest sums up what fired in a burst: FNV-1a over 32-bit words
+// (area, count, then the indices), one multiply per word. Digests are
+// compared only within the process that made them.
 func firedDigest(fired [][]uint32) uint64 {
+	const prime = 1099511628211
 	h := uint64(14695981039346656037)
-	mix := func(v uint32) {
-		for k := 0; k < 4; k++ {
-			h ^= uint64(byte(v >> (8 * k)))
-			h *= 1099511628211
-		}
-	}
 	for a, f := range fired {
 		if len(f) == 0 {
 			continue
 		}
-		mix(uint32(a))
-		mix(uint32(len(f)))
+		h = (h ^ uint64(a)) * prime
+		h = (h ^ uint64(len(f))) * prime
 		for _, v := range f {
-			mix(v)
+			h = (h ^ uint64(v)) * prime
 		}
 	}
 	return h

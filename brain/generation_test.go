@@ -65,3 +65,24 @@ func TestChooseResume(t *testing.T) {
 		})
 	}
 }
+
+// firedDigest tells apart what fired in two bursts when one neuron, one
+// area or one spike differs, and gives equal digests for equal bursts.
+func TestFiredDigest(t *testing.T) {
+	base := [][]uint32{nil, {1, 5, 9}, {}, {0, 2}}
+	same := [][]uint32{nil, {1, 5, 9}, nil, {0, 2}}
+	if firedDigest(base) != firedDigest(same) {
+		t.Fatal("equal bursts, different digests")
+	}
+	for name, other := range map[string][][]uint32{
+		"neuron": {nil, {1, 5, 8}, nil, {0, 2}},
+		"area":   {nil, {1, 5, 9}, {0, 2}},
+		"spike":  {nil, {1, 5, 9}, nil, {0, 2, 3}},
+		"fewer":  {nil, {1, 5}, nil, {0, 2}},
+		"moved":  {{1, 5, 9}, nil, nil, {0, 2}},
+	} {
+		if firedDigest(base) == firedDigest(other) {
+			t.Errorf("%s: a different burst, the same digest", name)
+		}
+	}
+}
