@@ -72,20 +72,8 @@ func TestRuntimeMatchesNPURunner(t *testing.T) {
 				}
 
 				plan := npuPlan(11)
-				engines := make([]npu.Engine, len(plan.Areas))
-				for i := range plan.Areas {
-					var inc []*npu.Connection
-					for _, c := range plan.Connections {
-						if c.Dst == i {
-							inc = append(inc, c)
-						}
-					}
-					if engines[i], err = npu.NewEngine(plan.Areas[i].AreaSpec, prec, inc); err != nil {
-						t.Fatal(err)
-					}
-				}
 				var rec recorder
-				r := newRuntime(t, Config{Plan: plan, Engines: engines, Sensors: pulses{neurons}, Observer: rec.observe,
+				r := newRuntime(t, Config{Plan: plan, Engines: realEngines(t, plan, prec), Sensors: pulses{neurons}, Observer: rec.observe,
 					SpikesViaNATS: viaNATS, Dial: dialer(ns), InlineWork: 50})
 				if err := r.Run(context.Background(), bursts); err != nil {
 					t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 	"github.com/spikemesh/spikemesh/quant"
 )
 
-// realEngines builds npu engines for every area of p.
-func realEngines(t *testing.T, p *cortical.Plan) []npu.Engine {
+// realEngines builds npu engines of precision prec for every area of p.
+func realEngines(t *testing.T, p *cortical.Plan, prec quant.Precision) []npu.Engine {
 	t.Helper()
 	out := make([]npu.Engine, len(p.Areas))
 	for i := range p.Areas {
@@ -22,7 +22,7 @@ func realEngines(t *testing.T, p *cortical.Plan) []npu.Engine {
 				inc = append(inc, c)
 			}
 		}
-		e, err := npu.NewEngine(p.Areas[i].AreaSpec, quant.FP32, inc)
+		e, err := npu.NewEngine(p.Areas[i].AreaSpec, prec, inc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func TestResumeFromSavedState(t *testing.T) {
 		plan.Areas[i].Params.Excitability = 1 // the fake engines ignore it; npu's fire with it
 	}
 	var want recorder
-	r := newRuntime(t, Config{Plan: plan, Engines: realEngines(t, plan), Sensors: pulses{neurons}, Observer: want.observe})
+	r := newRuntime(t, Config{Plan: plan, Engines: realEngines(t, plan, quant.FP32), Sensors: pulses{neurons}, Observer: want.observe})
 	if err := r.Run(context.Background(), bursts); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestResumeFromSavedState(t *testing.T) {
 		t.Run(fmt.Sprintf("nats=%v", viaNATS), func(t *testing.T) {
 			var got recorder
 			var inputs []npu.Burst
-			first := newRuntime(t, Config{Plan: plan, Engines: realEngines(t, plan), Sensors: pulses{neurons}, Observer: got.observe,
+			first := newRuntime(t, Config{Plan: plan, Engines: realEngines(t, plan, quant.FP32), Sensors: pulses{neurons}, Observer: got.observe,
 				SpikesViaNATS: viaNATS, Dial: dialer(ns), Brain: fmt.Sprintf("r%v", viaNATS)})
 			if err := first.Run(context.Background(), at); err != nil {
 				t.Fatal(err)
@@ -65,7 +65,7 @@ func TestResumeFromSavedState(t *testing.T) {
 				}
 			}
 			first.Close()
-			engines := realEngines(t, plan)
+			engines := realEngines(t, plan, quant.FP32)
 			for i, e := range engines {
 				if err := e.(npu.StateSaver).RestoreState(states[i]); err != nil {
 					t.Fatal(err)
