@@ -221,15 +221,6 @@ func (e *engine) buildTable(k, h int) {
 	}
 }
 
-// sized returns x with length n, reusing its array when it is big enough
-// (refreshWeights recomputes the values every burst).
-func sized[V any](x []V, n int) []V {
-	if cap(x) >= n {
-		return x[:n]
-	}
-	return make([]V, n)
-}
-
 // eachSynapse calls f for every synapse of table tb of ic: its index i in
 // the table, its source s and its index j in the connection.
 func eachSynapse(ic *inConn, tb *table, f func(i uint32, s int, j uint32)) {
@@ -282,7 +273,7 @@ func (a *neurons8) prepare(e *engine) {
 func (a *neurons32) setValues(e *engine, k, h int) {
 	ic := &e.conns[k]
 	tb, v := &ic.tabs[h], &a.vals[k][h]
-	v.c = sized(v.c, len(tb.tgt))
+	v.c = slices.Grow(v.c[:0], len(tb.tgt))[:len(tb.tgt)] // reused: refreshWeights runs every burst
 	eachSynapse(ic, tb, func(i uint32, s int, j uint32) { v.c[i] = e.synapseValue32(ic.c, s, j) })
 	if ic.c.Plasticity == nil && !ic.c.MPDrivenPSP && uniformRows {
 		if v.row = rowValues(tb.start, v.c); v.row != nil {
@@ -297,11 +288,11 @@ func (a *neurons8) setValues(e *engine, k, h int) {
 	ic := &e.conns[k]
 	c, tb, v := ic.c, &ic.tabs[h], &a.vals[k][h]
 	if c.MPDrivenPSP {
-		v.kQ8 = sized(v.kQ8, len(tb.tgt))
+		v.kQ8 = slices.Grow(v.kQ8[:0], len(tb.tgt))[:len(tb.tgt)]
 		eachSynapse(ic, tb, func(i uint32, s int, j uint32) { v.kQ8[i] = e.synapseKQ8(c, s, j) })
 		return
 	}
-	v.c = sized(v.c, len(tb.tgt))
+	v.c = slices.Grow(v.c[:0], len(tb.tgt))[:len(tb.tgt)] // reused: refreshWeights runs every burst
 	eachSynapse(ic, tb, func(i uint32, s int, j uint32) {
 		v.c[i] = e.contributionFine(c, s, j, float32(c.Weight[j]), float32(c.PSP))
 	})

@@ -186,18 +186,14 @@ func (s *Server) Attach(b Brain) {
 		return
 	}
 	at := &attached{brain: b, spikes: make([]atomic.Uint64, len(b.Areas)), labels: make([]string, len(b.Areas)),
-		observed: make([]bool, len(b.Areas)), since: time.Now()}
+		since: time.Now()}
 	for i, a := range b.Areas {
 		at.labels[i] = a.Name
 		if a.Name == "" {
 			at.labels[i] = a.ID
 		}
-		if a.Owner == b.Node {
-			at.owned++
-		}
-		at.observed[i] = b.ObservesAll || a.Owner == b.Node
 	}
-	at.act = newActivity(b.Areas, at.observed)
+	at.place()
 	s.win.reset(at, s.metrics.bursts.Load(), at.since)
 	s.attached.Store(at)
 	s.SetPhase(PhaseStarting, "waiting for the first burst")
@@ -233,7 +229,16 @@ func (s *Server) Reassign(p Placement) {
 			b.Areas[i].Owner = p.Owners[i]
 		}
 	}
-	at := &attached{brain: b, spikes: old.spikes, labels: old.labels, observed: make([]bool, len(b.Areas)), since: old.since}
+	at := &attached{brain: b, spikes: old.spikes, labels: old.labels, since: old.since}
+	at.place()
+	s.attached.Store(at)
+}
+
+// place derives from the brain's placement what this node owns and
+// observes, and the activity of the areas it observes.
+func (at *attached) place() {
+	b := &at.brain
+	at.owned, at.observed = 0, make([]bool, len(b.Areas))
 	for i, a := range b.Areas {
 		if a.Owner == b.Node {
 			at.owned++
@@ -241,7 +246,6 @@ func (s *Server) Reassign(p Placement) {
 		at.observed[i] = b.ObservesAll || a.Owner == b.Node
 	}
 	at.act = newActivity(b.Areas, at.observed)
-	s.attached.Store(at)
 }
 
 // Observe counts one completed burst. It is the brain's observer's hook:
