@@ -50,14 +50,14 @@ func httpBrain(c *Config, plan *cortical.Plan, r runner, intake *pns.Intake, ctl
 		Seed: plan.Seed, Runner: c.Runner, Node: string(actors.LocalNode), Coordinator: string(actors.LocalNode),
 		Nodes: []string{string(actors.LocalNode)}, Epoch: 1, Neurons: neurons, Synapses: synapses, ObservesAll: true}
 	src := &httpSource{intake: intake, ctlStats: ctlStats, bursts: bursts, every: interval(c, plan)}
+	var owners []string
 	if a, ok := r.(*actorRunner); ok {
 		src.a = a
 		if cn := a.cn; cn != nil {
-			b.Node, b.Coordinator, b.Nodes = string(cn.self), string(cn.coordinator), nil
-			for _, n := range cn.nodes {
-				b.Nodes = append(b.Nodes, string(n))
-			}
-			b.ObservesAll = cn.self == cn.coordinator || c.Record != ""
+			// The cluster as formed: the first generation, as began will
+			// show the next ones.
+			p := httpPlacement(c, cn.self, &generation{epoch: 1, coordinator: cn.coordinator, members: cn.nodes, placement: cn.placement})
+			b.Node, b.Coordinator, b.Nodes, b.ObservesAll, owners = string(cn.self), p.Coordinator, p.Nodes, p.ObservesAll, p.Owners
 		}
 	}
 	b.Source = src
@@ -65,8 +65,8 @@ func httpBrain(c *Config, plan *cortical.Plan, r runner, intake *pns.Intake, ctl
 	for i := range plan.Areas {
 		a := &plan.Areas[i]
 		owner := b.Node
-		if src.a != nil && src.a.cn != nil && i < len(src.a.cn.placement) {
-			owner = string(src.a.cn.placement[i])
+		if i < len(owners) {
+			owner = owners[i]
 		}
 		b.Areas[i] = web.Area{Index: i, ID: a.ID.String(), LegacyID: a.LegacyID, Name: a.Name, Kind: a.Kind.String(),
 			Dims: a.Dims, PerVoxel: a.PerVoxel, Neurons: a.Neurons(), Owner: owner}
