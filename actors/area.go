@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"math/bits"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -11,6 +12,17 @@ import (
 
 	"github.com/spikemesh/spikemesh/npu"
 )
+
+// inboxSlots is how many bursts of batches an area holds at once when the
+// coordinator ticks up to window bursts ahead: the batches of the burst it
+// needs now and of the window bursts after it, which a source on another
+// node may already have run (see doc.go, Message order); rounded up to a
+// power of two (ringSize).
+func inboxSlots(window int) int { return ringSize(max(window, 1) + 1) }
+
+// ringSize is the smallest power of two at least n (n >= 1): rings indexed
+// by burst use a mask, not a division, in the per-burst path.
+func ringSize(n int) int { return 1 << bits.Len(uint(max(n, 1)-1)) }
 
 // inbox holds the batches of one burst, one entry per incoming connection.
 type inbox struct {
@@ -30,7 +42,10 @@ func (b *inbox) reset(burst npu.Burst) {
 }
 
 // outbox is an area's published copy of one burst's output, shared
-// read-only by every local destination and the coordinator.
+// read-only by every local destination and the coordinator. An area keeps
+// max(2, window) of them, by burst: a local destination reads burst b's
+// until it has run b+1, and the coordinator until burst b is complete
+// everywhere, which is before the area can run b+window.
 type outbox struct {
 	fired      []uint32
 	potentials []float32
@@ -73,8 +88,8 @@ type area struct {
 	needMP  []bool
 	srcSize []uint32 // neurons of each source area
 
-	in     [2]inbox // by burst parity
-	out    [2]outbox
+	in     []inbox  // by burst modulo their number (inboxSlots)
+	out    []outbox // by burst modulo their number
 	routes []route
 
 	input npu.Input
@@ -92,7 +107,7 @@ type area struct {
 func newArea(rt *Runtime, index int, eng npu.Engine) *area {
 	a := &area{rt: rt, index: index, engine: eng, name: rt.areaName(index)}
 	inc := eng.Incoming()
-	rt.seen[index] = make([]atomic.Uint64, 2*len(inc))
+	rt.seen[index] = make([]atomic.Uint64, rt.slots*len(inc))
 	a.slotOf = make([]int, len(rt.plan.Areas))
 	for i := range a.slotOf {
 		a.slotOf[i] = -1
@@ -107,6 +122,8 @@ func newArea(rt *Runtime, index int, eng npu.Engine) *area {
 		a.needMP[i] = c.MPDrivenPSP
 	}
 	rt.inSrc[index] = a.srcOf
+	a.in = make([]inbox, rt.slots)
+	a.out = make([]outbox, ringSize(max(2, rt.window)))
 	for p := range a.in {
 		a.in[p] = inbox{
 			got:        make([]bool, len(inc)),
@@ -116,14 +133,15 @@ func newArea(rt *Runtime, index int, eng npu.Engine) *area {
 			wirePot:    make([][]float32, len(inc)),
 		}
 	}
-	a.in[0].burst = 0 // burst 0 carries no batches; slot 0 waits for burst 2
-	a.in[0].reset(2)
-	a.in[1].reset(1)
+	// Burst 0 carries no batches: the slots wait for bursts 1, 2, …; resumed
+	// after burst first-1, for first-1 (the batches come first), first, ….
+	lo := npu.Burst(1)
 	if first := rt.next; first > 1 {
-		// Resumed after burst first-1: its batches come first.
 		a.done, a.resend = first-1, true
-		a.in[(first-1)&1].reset(first - 1)
-		a.in[first&1].reset(first)
+		lo = first - 1
+	}
+	for b := lo; b < lo+npu.Burst(len(a.in)); b++ {
+		a.inbox(b).reset(b)
 	}
 	a.input.Fired = make([][]uint32, len(inc))
 	a.input.Potentials = make([][]float32, len(inc))
@@ -181,7 +199,7 @@ func (a *area) onTick(ctx actor.Context, burst npu.Burst) error {
 			return fmt.Errorf("resuming at burst %d: the engine cannot tell its last output", burst)
 		}
 		out := lo.LastOutput()
-		ob := &a.out[(burst-1)&1]
+		ob := a.outbox(burst - 1)
 		ob.fired = append(ob.fired[:0], out.Fired...)
 		ob.potentials = append(ob.potentials[:0], out.Potentials...)
 		if err := a.send(ctx, burst-1, ob); err != nil {
@@ -191,9 +209,12 @@ func (a *area) onTick(ctx actor.Context, burst npu.Burst) error {
 	return a.maybeStep(ctx)
 }
 
+func (a *area) inbox(b npu.Burst) *inbox   { return &a.in[b&npu.Burst(len(a.in)-1)] }
+func (a *area) outbox(b npu.Burst) *outbox { return &a.out[b&npu.Burst(len(a.out)-1)] }
+
 // slotFor finds the inbox for a batch of burst from the source at position
 // pos. A batch that has no place (from an area with no connection here,
-// for a burst that is not the one being gathered, or a second one for the
+// for a burst outside the bursts being gathered, or a second one for the
 // same source and burst) gets no inbox: it is counted under the reason
 // returned and ignored, never a fault. A batch that is really missing is
 // caught by the stall check, which names the source and its node.
@@ -202,12 +223,12 @@ func (a *area) slotFor(pos int, burst npu.Burst) (*inbox, *atomic.Uint64) {
 	switch {
 	case pos < 0:
 		return nil, &ig.unknown
-	case burst == 0 || burst > a.done+1:
+	case burst == 0 || burst >= a.done+npu.Burst(len(a.in)):
 		return nil, &ig.stale
 	case burst < a.done:
 		return nil, &ig.duplicate // burst+1 ran, so its batches were all here
 	}
-	box := &a.in[burst&1]
+	box := a.inbox(burst)
 	switch {
 	case box.burst != burst:
 		return nil, &ig.stale
@@ -222,7 +243,7 @@ func (a *area) take(box *inbox, pos int, burst npu.Burst, fired []uint32, pot []
 	box.fired[pos], box.potentials[pos] = fired, pot
 	box.got[pos] = true
 	box.count++
-	a.rt.seen[a.index][2*pos+int(burst&1)].Store(uint64(burst))
+	a.rt.seen[a.index][a.rt.slots*pos+int(burst&npu.Burst(a.rt.slots-1))].Store(uint64(burst))
 }
 
 func (a *area) onBatch(ctx actor.Context, burst npu.Burst, src int, fired []uint32, pot []float32) error {
@@ -288,7 +309,7 @@ func (a *area) maybeStep(ctx actor.Context) error {
 	}
 	var box *inbox
 	if burst > 1 {
-		box = &a.in[(burst-1)&1]
+		box = a.inbox(burst - 1)
 		if box.count < len(box.got) {
 			return nil
 		}
@@ -305,17 +326,17 @@ func (a *area) maybeStep(ctx actor.Context) error {
 			a.input.Fired[i], a.input.Potentials[i] = nil, nil
 		}
 	}
-	a.input.Points = a.rt.points[a.index] // set by the coordinator before the tick
+	a.input.Points = a.rt.pointsOf(burst)[a.index] // set by the coordinator before the tick
 
 	start := time.Now()
 	out := a.engine.Step(burst, &a.input)
 	stepNs := time.Since(start)
 
-	ob := &a.out[burst&1]
+	ob := a.outbox(burst)
 	ob.fired = append(ob.fired[:0], out.Fired...)
 	ob.potentials = append(ob.potentials[:0], out.Potentials...)
 	if box != nil {
-		box.reset(burst + 1)
+		box.reset(burst - 1 + npu.Burst(len(a.in)))
 	}
 	a.pending = 0
 	a.done = burst

@@ -18,9 +18,9 @@ import (
 )
 
 // clusterRun runs plan on len(nodes) runtimes of one process that talk only
-// over NATS, placed by place, and returns the records of the coordinator
-// and of an observing follower.
-func clusterRun(t *testing.T, seed uint64, nodes []NodeID, place func(area int) NodeID, bursts uint64, interval time.Duration) (lead, follow [][][]uint32, rts []*Runtime) {
+// over NATS, placed by place, with the lock step's window, and returns the
+// records of the coordinator and of an observing follower.
+func clusterRun(t *testing.T, seed uint64, nodes []NodeID, place func(area int) NodeID, bursts uint64, interval time.Duration, window int) (lead, follow [][][]uint32, rts []*Runtime) {
 	t.Helper()
 	ns := startNATS(t)
 	plan := fakePlan(seed, 9, 24)
@@ -43,7 +43,7 @@ func clusterRun(t *testing.T, seed uint64, nodes []NodeID, place func(area int) 
 		}
 		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n, Cluster: cl,
 			Run: 77, Epoch: 3, Dial: dialer(ns), Sensors: sensors, Observer: recs[k].observe,
-			StallTimeout: time.Minute, Interval: interval}))
+			StallTimeout: time.Minute, Interval: interval, Window: window}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -70,7 +70,7 @@ func clusterRun(t *testing.T, seed uint64, nodes []NodeID, place func(area int) 
 // TestClusterMatchesSequential: a brain whose areas are spread over three
 // runtimes that talk only over NATS gives the sequential spike trains, bit
 // for bit, for several placements (one node holding nothing, every area on
-// its own node's neighbour, all areas on a follower).
+// its own node's neighbour, all areas on a follower) and lock-step windows.
 func TestClusterMatchesSequential(t *testing.T) {
 	nodes := []NodeID{"n0", "n1", "n2"}
 	places := map[string]func(int) NodeID{
@@ -80,23 +80,99 @@ func TestClusterMatchesSequential(t *testing.T) {
 		"blocks":           func(i int) NodeID { return nodes[min(i/3, 2)] },
 	}
 	for name, place := range places {
-		t.Run(name, func(t *testing.T) {
-			const bursts = 40
-			plan := fakePlan(5, 9, 24)
-			want := sequential(plan, bursts, pulses{24})
-			lead, follow, rts := clusterRun(t, 5, nodes, place, bursts, 0)
-			compareRuns(t, want, lead)
-			compareRuns(t, want, follow)
-			for _, r := range rts {
-				if ig := r.Ignored(); ig != (Ignored{}) {
-					t.Errorf("node %s ignored %+v", r.cfg.Node, ig)
-				}
-				if r.Completed() != bursts {
-					t.Errorf("node %s completed %d", r.cfg.Node, r.Completed())
-				}
-			}
-		})
+		for _, window := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("%s/window=%d", name, window), func(t *testing.T) {
+				clusterMatches(t, nodes, place, window)
+			})
+		}
 	}
+}
+
+// clusterMatches runs one placement and window and compares both records
+// with the sequential run.
+func clusterMatches(t *testing.T, nodes []NodeID, place func(int) NodeID, window int) {
+	const bursts = 40
+	plan := fakePlan(5, 9, 24)
+	want := sequential(plan, bursts, pulses{24})
+	lead, follow, rts := clusterRun(t, 5, nodes, place, bursts, 0, window)
+	compareRuns(t, want, lead)
+	compareRuns(t, want, follow)
+	for _, r := range rts {
+		if ig := r.Ignored(); ig != (Ignored{}) {
+			t.Errorf("node %s ignored %+v", r.cfg.Node, ig)
+		}
+		if r.Completed() != bursts {
+			t.Errorf("node %s completed %d", r.cfg.Node, r.Completed())
+		}
+	}
+}
+
+// TestClusterWindowOverlaps: with a window of 2 the coordinator ticks burst
+// b+1 while a node still runs b, and that node holds the tick until its
+// areas are free; never more than the window ahead of the last complete
+// burst. The spike trains stay the sequential ones.
+func TestClusterWindowOverlaps(t *testing.T) {
+	ns := startNATS(t)
+	plan := fakePlan(8, 6, 8)
+	nodes := []NodeID{"a", "b"}
+	table := make(Table, len(plan.Areas))
+	for i := range table {
+		table[i] = nodes[i%2]
+	}
+	const bursts = 12
+	want := sequential(plan, bursts, pulses{8})
+	recs := make([]recorder, 2)
+	block := make(chan struct{})
+	var rts []*Runtime
+	for k, n := range nodes {
+		engines, fakes := fakeEngines(plan)
+		for i := range engines {
+			if table[i] != n {
+				engines[i] = nil
+			}
+		}
+		var sensors Sensors
+		if k == 0 {
+			sensors = pulses{8}
+		} else {
+			fakes[5].blockAt, fakes[5].block = 3, block
+		}
+		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
+			Cluster: &Cluster{Nodes: nodes, Coordinator: "a", Observe: true, Observed: true}, Run: 1, Dial: dialer(ns),
+			Sensors: sensors, Observer: recs[k].observe, StallTimeout: time.Minute, Window: 2}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errs := make(chan error, 2)
+	for _, r := range rts {
+		go func() {
+			err := r.Handshake(ctx)
+			if err == nil {
+				err = r.Run(ctx, bursts)
+			}
+			errs <- err
+		}()
+	}
+	// Area 5 on b is stuck in burst 3; burst 4's tick reaches b anyway.
+	for rts[1].lastTick.Load() < 4 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	lead, follow := rts[0].lastTick.Load(), rts[1].lastTick.Load()
+	done := rts[1].doneBurst[5].Load()
+	close(block)
+	if follow != 4 || done != 2 {
+		t.Errorf("node b holds the tick of burst %d while its area 5 finished burst %d; want 4 while at 2", follow, done)
+	}
+	if lead != 4 {
+		t.Errorf("the coordinator ticked burst %d with burst 3 incomplete; the window allows 4", lead)
+	}
+	for range rts {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	compareRuns(t, want, recs[0].bursts)
+	compareRuns(t, want, recs[1].bursts)
 }
 
 // TestClusterIgnoresForeignTraffic: batches, ticks and completions of

@@ -23,6 +23,11 @@ func areaToken(id cortical.ID) string { return pns.ID(id).Token() }
 // any other node (a follower) it ticks the local areas when the leader's
 // Tick arrives and reports their completion back. It is only touched by its
 // own mailbox goroutine.
+//
+// The machine may tick up to Config.Window bursts ahead of the last
+// complete one; the local areas still run one burst at a time, in order: a
+// burst ticked while they run the one before waits here (leader: the
+// machine's Ticked; follower: queue) and starts the moment they finish.
 type coordinator struct {
 	rt     *Runtime
 	leader bool
@@ -35,16 +40,17 @@ type coordinator struct {
 	burst    npu.Burst // burst ticked to the local areas, not yet done locally (0: none)
 	local    npu.Burst // last burst the local areas completed
 
-	ticks  [2]tick // by burst parity
-	result BurstResult
-	tickAt time.Time
-	failed error // a fault that arrived between runs
+	ticks   [2]tick       // by burst parity
+	results []BurstResult // by burst modulo the window (leader: the bursts in flight)
+	tickAt  []time.Time   // by burst modulo the window
+	failed  error         // a fault that arrived between runs
 
 	wakeGen uint64 // generation of the armed pacing timer
 
-	// Follower: a tick that arrived before Run, and where the leader said
-	// the run ends.
-	early   *remoteTick
+	// Follower: the leader's ticks not started yet (before Run, or while
+	// the local areas run the burst before), oldest first, at most
+	// Config.Window; and where the leader said the run ends.
+	queued  []*remoteTick
 	stopAt  npu.Burst
 	stopped bool
 	seen    npu.Burst // last BurstRecord handed to the observer
@@ -53,19 +59,29 @@ type coordinator struct {
 func newCoordinator(r *Runtime) *coordinator {
 	n := len(r.plan.Areas)
 	c := &coordinator{
-		rt:     r,
-		leader: r.leader(),
-		self:   r.participant(r.cfg.Node),
-		result: BurstResult{Fired: make([][]uint32, n)},
-		local:  r.next - 1,
-		seen:   r.next - 1,
+		rt:      r,
+		leader:  r.leader(),
+		self:    r.participant(r.cfg.Node),
+		results: make([]BurstResult, ringSize(r.window)),
+		tickAt:  make([]time.Time, ringSize(r.window)),
+		local:   r.next - 1,
+		seen:    r.next - 1,
+	}
+	for i := range c.results {
+		c.results[i].Fired = make([][]uint32, n)
 	}
 	if c.leader {
 		c.m = lockstep.New(r.participants(), r.cfg.Interval)
 		_ = c.m.ResumeAfter(r.next - 1) // a new machine: cannot fail
+		_ = c.m.SetWindow(r.window)     // nothing in flight: cannot fail
 	}
 	return c
 }
+
+func (c *coordinator) result(b npu.Burst) *BurstResult {
+	return &c.results[b&npu.Burst(len(c.results)-1)]
+}
+func (c *coordinator) tickTime(b npu.Burst) *time.Time { return &c.tickAt[b&npu.Burst(len(c.tickAt)-1)] }
 
 // Receive implements actor.Actor.
 func (c *coordinator) Receive(ctx actor.Context) {
@@ -137,9 +153,9 @@ func (c *coordinator) onStart(ctx actor.Context, m *start) {
 	if !c.leader {
 		c.rt.progress()
 		c.armStall()
-		if t := c.early; t != nil {
-			c.early = nil
-			c.onRemoteTick(ctx, t)
+		c.startQueued(ctx)
+		if c.burst == 0 {
+			c.maybeEnd() // the leader may have said stop before this Run
 		}
 		return
 	}
@@ -159,9 +175,11 @@ func (c *coordinator) apply(ctx actor.Context, out lockstep.Output) {
 			return
 		}
 	}
-	if b := out.Tick; b != 0 {
+	first, last := out.Ticks()
+	for b := first; b != 0 && b <= last && c.running; b++ {
 		c.tickAll(ctx, b)
 	}
+	c.setCurrent()
 	if !out.Wake.IsZero() {
 		c.wakeGen++
 		gen, self := c.wakeGen, ctx.Self()
@@ -174,29 +192,52 @@ func (c *coordinator) apply(ctx actor.Context, out lockstep.Output) {
 }
 
 // tickAll starts burst everywhere (leader): sensory input, then the Tick of
-// every other node, then the local areas.
+// every other node, then the local areas when they are free (else they
+// start it when they finish the burst before).
 func (c *coordinator) tickAll(ctx actor.Context, burst npu.Burst) {
-	// Every area finished the previous burst, so none reads points now.
-	clear(c.rt.points)
+	// Burst-window is complete everywhere, so no area reads these points.
+	pts := c.rt.pointsOf(burst)
+	clear(pts)
 	if c.rt.sensors != nil {
-		c.rt.sensors.Points(burst, c.rt.points)
+		c.rt.sensors.Points(burst, pts)
+		if c.rt.window > 1 {
+			// Sensors keep their slices only until the next call; the
+			// local areas may run this burst after the next tick.
+			for a, p := range pts {
+				if p != nil {
+					pts[a] = append([]npu.Point(nil), p...)
+				}
+			}
+		}
 	}
 	if in := c.rt.cfg.Inputs; in != nil {
-		in(burst, c.rt.points)
+		in(burst, pts)
 	}
-	for i := range c.result.Fired {
-		c.result.Fired[i] = nil
-	}
-	c.result.Slowest, c.result.SlowestStep = -1, -1
-	c.tickAt = time.Now()
-	c.rt.current.Store(burst)
-	c.rt.tickAtNs.Store(c.tickAt.UnixNano())
-	c.armStall()
-	if err := c.rt.bus.sendTicks(burst, c.rt.points); err != nil {
+	res := c.result(burst)
+	clear(res.Fired)
+	res.Slowest, res.SlowestStep = -1, -1
+	*c.tickTime(burst) = time.Now()
+	c.rt.lastTick.Store(burst)
+	// Before any local step: an area that runs inline holds this goroutine.
+	c.setCurrent()
+	if err := c.rt.bus.sendTicks(burst, pts); err != nil {
 		c.finish(err)
 		return
 	}
-	c.tickLocal(ctx, burst)
+	if c.burst == 0 && burst == c.local+1 {
+		c.tickLocal(ctx, burst)
+	}
+}
+
+// setCurrent publishes the oldest burst in flight for the stall check
+// (leader).
+func (c *coordinator) setCurrent() {
+	b, at := c.m.InProgress()
+	if b != 0 && c.rt.current.Load() != b {
+		c.rt.tickAtNs.Store(at.UnixNano())
+		c.armStall()
+	}
+	c.rt.current.Store(b)
 }
 
 // tickLocal sends Tick to every area of this node; a node without areas is
@@ -227,7 +268,6 @@ func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
 		c.finish(fmt.Errorf("actors: completion of burst %d during burst %d", burst, c.burst))
 		return
 	}
-	res := &c.result
 	for _, i := range c.rt.local {
 		m := &c.rt.reports[i]
 		if m.burst != burst || m.area != i {
@@ -255,9 +295,11 @@ func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
 		if !c.rt.observesAll() && c.rt.cfg.Observer != nil {
 			// Without the whole brain's record, the observer sees this
 			// node's areas.
+			res := c.result(burst)
+			clear(res.Fired)
 			res.Slowest, res.SlowestStep = -1, -1
 			c.fillLocal(res)
-			res.Burst, res.Elapsed, res.Spikes = burst, time.Since(c.tickAt), 0
+			res.Burst, res.Elapsed, res.Spikes = burst, time.Since(*c.tickTime(burst)), 0
 			for _, f := range res.Fired {
 				res.Spikes += len(f)
 			}
@@ -267,9 +309,10 @@ func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
 			}
 		}
 		c.maybeEnd()
+		c.startQueued(ctx)
 		return
 	}
-	c.fillLocal(res)
+	c.fillLocal(c.result(burst))
 	c.rt.nodeDone[c.self].Store(burst)
 	out, err := c.m.Done(time.Now(), c.self, burst)
 	if err != nil {
@@ -277,6 +320,10 @@ func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
 		return
 	}
 	c.apply(ctx, out)
+	if c.running && c.burst == 0 && c.m.Ticked() > c.local {
+		// Ticked while the local areas ran this one.
+		c.tickLocal(ctx, c.local+1)
+	}
 }
 
 // fillLocal copies the local areas' reports into res.
@@ -305,10 +352,11 @@ func (c *coordinator) onRemoteDone(ctx actor.Context, m *remoteDone) {
 		c.rt.ignore(&c.rt.ignored.stale)
 		return
 	}
+	res := c.result(m.burst)
 	for k, a := range m.areas {
-		c.result.Fired[a] = m.fired[k]
-		if d := time.Duration(m.stepNs[k]); d > c.result.SlowestStep {
-			c.result.Slowest, c.result.SlowestStep = a, d
+		res.Fired[a] = m.fired[k]
+		if d := time.Duration(m.stepNs[k]); d > res.SlowestStep {
+			res.Slowest, res.SlowestStep = a, d
 		}
 	}
 	out, err := c.m.Done(time.Now(), m.participant, m.burst)
@@ -322,15 +370,14 @@ func (c *coordinator) onRemoteDone(ctx actor.Context, m *remoteDone) {
 
 // complete hands burst, complete on every node, to the observer (leader).
 func (c *coordinator) complete(burst npu.Burst) error {
-	res := &c.result
+	res := c.result(burst)
 	res.Burst = burst
-	res.Elapsed = time.Since(c.tickAt)
+	res.Elapsed = time.Since(*c.tickTime(burst))
 	res.Spikes = 0
 	for _, f := range res.Fired {
 		res.Spikes += len(f)
 	}
 	c.rt.completed.Store(burst)
-	c.rt.current.Store(0)
 	if err := c.rt.bus.sendRecord(res); err != nil {
 		return err
 	}
@@ -348,29 +395,49 @@ func (c *coordinator) onRemoteTick(ctx actor.Context, m *remoteTick) {
 		c.rt.ignore(&c.rt.ignored.stale)
 		return
 	}
-	if !c.running {
-		if c.early == nil && !c.stopped {
-			c.early = m
+	if m.stop {
+		if !c.stopped {
+			c.stopAt, c.stopped = m.last, true
+		}
+		if c.running {
+			c.maybeEnd()
 		}
 		return
 	}
-	if m.stop {
-		c.stopAt, c.stopped = m.last, true
-		c.maybeEnd()
-		return
-	}
-	if m.burst != c.local+1 || c.burst != 0 {
+	// The next burst expected: after the one running, or the last done,
+	// and those waiting.
+	next := max(c.burst, c.local) + 1 + npu.Burst(len(c.queued))
+	if m.burst != next || len(c.queued) >= c.rt.window || c.stopped {
 		c.rt.ignore(&c.rt.ignored.stale)
 		return
 	}
-	clear(c.rt.points)
+	c.queued = append(c.queued, m)
+	c.rt.lastTick.Store(m.burst)
+	if c.running {
+		c.rt.progress()
+		c.armStall()
+		c.startQueued(ctx)
+	}
+}
+
+// startQueued starts the oldest waiting tick when the local areas are free
+// (follower).
+func (c *coordinator) startQueued(ctx actor.Context) {
+	if !c.running || c.burst != 0 || len(c.queued) == 0 {
+		return
+	}
+	m := c.queued[0]
+	c.queued[0] = nil
+	c.queued = c.queued[1:]
+	pts := c.rt.pointsOf(m.burst)
+	clear(pts)
 	for k, a := range m.areas {
-		c.rt.points[a] = m.points[k]
+		pts[a] = m.points[k]
 	}
 	if in := c.rt.cfg.Inputs; in != nil {
-		in(m.burst, c.rt.points)
+		in(m.burst, pts)
 	}
-	c.tickAt = time.Now()
+	*c.tickTime(m.burst) = time.Now()
 	c.rt.current.Store(m.burst)
 	c.rt.progress()
 	c.armStall()

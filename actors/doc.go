@@ -60,16 +60,20 @@
 // sends its batches, publishes motor output (OPU areas), then reports
 // completion: it fills its own report slot (the in-process BurstCompleted)
 // and counts down a shared counter; the area that brings it to zero sends
-// the coordinator one message for the burst. The coordinator sends Tick n+1
-// only after every area completed burst n, so at most two
-// bursts of batches are in flight towards an area: n−1 (needed now) and n
-// (from an upstream area that already ran n). Batches are kept in two slots
-// by burst parity, so an early batch is buffered, never lost. Batches from
+// the coordinator one message for the burst. The coordinator sends Tick n+w
+// only after every area completed burst n, where w is Config.Window (1
+// unless set; the lock step's window, package cluster/lockstep), and a
+// node's areas start a burst only once all of them finished the one
+// before: a tick that arrives early waits on the node. So an upstream area
+// on another node may be up to w bursts ahead, and batches of w+1 bursts
+// may be on their way to an area: n−1 (needed now) up to n−1+w. Batches are
+// kept in w+1 slots by burst, so an early batch is buffered, never lost;
+// between areas of one node at most two bursts are ever in flight. Batches from
 // one source arrive in the order they were sent (actor mailboxes and a NATS
 // connection are both FIFO per sender). Anyone who may publish on a spike
 // subject could send a batch, so a batch that has no place is never a
 // fault: a second batch for the same (source, burst), one outside the
-// two-burst window, one from an area with no connection here, or one whose
+// window of bursts kept, one from an area with no connection here, or one whose
 // body does not decode or names neurons outside its source area is
 // ignored and counted (Runtime.Ignored, by reason), and the real batch
 // still counts when it comes. A batch that really is lost leaves its burst

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -92,6 +93,19 @@ func (r *Runtime) PlacementDigest() string {
 }
 
 func (b *natsBus) lockstepSubject(rest string) string { return b.rt.subject("lockstep." + rest) }
+
+// tickSubject is where node n takes its ticks.
+func (b *natsBus) tickSubject(n NodeID) string {
+	s, ok := b.ticks[n]
+	if !ok {
+		if b.ticks == nil {
+			b.ticks = map[NodeID]string{}
+		}
+		s = b.lockstepSubject("tick." + NodeToken(n))
+		b.ticks[n] = s
+	}
+	return s
+}
 
 // subscribeLockstep subscribes what this node's role receives; the probe
 // subject comes last, so that a peer that sees it sees the others too.
@@ -259,7 +273,8 @@ func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
 		}
 		t.Points = append(t.Points, ap)
 	}
-	data, err := proto.Marshal(t)
+	var err error
+	b.tickBuf, err = proto.MarshalOptions{}.MarshalAppend(b.tickBuf[:0], t)
 	if err != nil {
 		return fmt.Errorf("actors: tick of burst %d: %w", burst, err)
 	}
@@ -267,7 +282,7 @@ func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
 		if n == r.cfg.Node {
 			continue
 		}
-		if err := b.publish(b.lockstepSubject("tick."+NodeToken(n)), data); err != nil {
+		if err := b.publish(b.tickSubject(n), b.tickBuf); err != nil {
 			return fmt.Errorf("actors: tick of burst %d to node %s: %w", burst, n, err)
 		}
 	}
@@ -309,12 +324,21 @@ func (b *natsBus) publishProto(subject string, m proto.Message) error {
 	return b.nc.Publish(subject, b.tickBuf)
 }
 
-// appendFired appends the AreaFired of area (fired ascending, delta-encoded).
+// appendFired appends the AreaFired of area (fired ascending,
+// delta-encoded), reusing the entry past the end of dst when it has one.
 func appendFired(dst []*brainv1.AreaFired, area int, fired []uint32, stepNs int64) []*brainv1.AreaFired {
-	af := &brainv1.AreaFired{Area: uint32(area), StepNs: uint64(max(stepNs, 0)), FiredDelta: make([]uint32, len(fired))}
+	var af *brainv1.AreaFired
+	if len(dst) < cap(dst) {
+		af = dst[:len(dst)+1][len(dst)]
+	}
+	if af == nil {
+		af = &brainv1.AreaFired{}
+	}
+	af.Area, af.StepNs = uint32(area), uint64(max(stepNs, 0))
+	af.FiredDelta = slices.Grow(af.FiredDelta[:0], len(fired))
 	prev := uint32(0)
-	for k, f := range fired {
-		af.FiredDelta[k] = f - prev
+	for _, f := range fired {
+		af.FiredDelta = append(af.FiredDelta, f-prev)
 		prev = f
 	}
 	return append(dst, af)
@@ -338,7 +362,11 @@ func undelta(deltas []uint32, n uint32) ([]uint32, bool) {
 // sendDone reports that this node's areas finished burst (follower).
 func (b *natsBus) sendDone(burst npu.Burst, local []int, reports []completed) error {
 	r := b.rt
-	m := &brainv1.NodeDone{Run: r.cfg.Run, Epoch: r.cfg.Epoch, Burst: burst, Node: string(r.cfg.Node)}
+	if b.done == nil {
+		b.done = &brainv1.NodeDone{}
+	}
+	m := b.done // reused, with its AreaFired entries
+	m.Run, m.Epoch, m.Burst, m.Node, m.Areas = r.cfg.Run, r.cfg.Epoch, burst, string(r.cfg.Node), m.Areas[:0]
 	for _, a := range local {
 		m.Areas = appendFired(m.Areas, a, reports[a].fired, reports[a].stepNs)
 	}

@@ -41,7 +41,9 @@ type natsBus struct {
 	dropped  atomic.Uint64 // messages reported lost by slow-consumer errors
 	probed   atomic.Bool   // every other node's subscriptions are visible
 	tickBuf  []byte
-	tick     *brainv1.Tick // reused
+	tick     *brainv1.Tick     // reused
+	done     *brainv1.NodeDone // reused
+	ticks    map[NodeID]string // tick subject by node
 }
 
 func newBus(r *Runtime, fanout [][]*actor.PID, remoteIn [][]*npu.Connection) (*natsBus, error) {

@@ -88,6 +88,13 @@ type Config struct {
 	// Interval is the time between ticks; 0 runs free (next tick as soon as a
 	// burst completes).
 	Interval time.Duration
+	// Window is how many bursts the coordinator may tick ahead of the last
+	// one complete everywhere (package cluster/lockstep); 0 means 1. With
+	// areas on several nodes, 2 lets a node start the next burst as soon as
+	// its areas finish one, while their completion travels to the
+	// coordinator: the round trip of the lock step overlaps the work. The
+	// spike trains do not depend on it.
+	Window int
 	// StallTimeout stops the run with ErrStalled when a burst takes longer
 	// (on a follower node: when no tick comes for that long); 0 disables
 	// the check.
@@ -154,7 +161,8 @@ type Runtime struct {
 	motors  Motors
 	bus     *natsBus
 
-	points      [][]npu.Point // by area index: sensory points of the burst in progress
+	window      int
+	points      [][][]npu.Point // by burst modulo the window, then area index: sensory points
 	coordinator *actor.PID
 	areas       []*actor.PID // by area index; nil when not on this node
 	local       []int        // indices of the areas on this node
@@ -164,18 +172,22 @@ type Runtime struct {
 	reports   []completed
 	doneBurst []atomic.Uint64
 	remaining atomic.Int64
-	// seen, by area index, then by incoming connection and burst parity
-	// (2*pos + parity), is the last burst whose batch arrived (for the
+	// seen, by area index, then by incoming connection and inbox slot
+	// (slots*pos + slot), is the last burst whose batch arrived (for the
 	// stall check's report of what is missing).
 	seen    [][]atomic.Uint64
+	slots   int          // inboxes per area (inboxSlots)
 	inSrc   [][]int      // by area index and incoming connection: the source area
 	allDone [2]burstDone // by burst parity
 
-	// The burst in progress (0: none) and when it was ticked, for the stall
-	// check, which runs on a timer goroutine so that it works even when the
+	// The burst in progress (the oldest one in flight on the coordinator;
+	// 0: none) and when it was ticked, for the stall check, which runs on a timer goroutine so that it works even when the
 	// coordinator's goroutine is stuck in an inline area's step.
 	current  atomic.Uint64
 	tickAtNs atomic.Int64
+	// lastTick is the last burst ticked (coordinator) or whose tick
+	// arrived (other nodes).
+	lastTick atomic.Uint64
 	stalled  chan error
 	// The stall check's timer, re-armed by the coordinator at every tick
 	// and by the check itself while a run lasts.
@@ -229,7 +241,12 @@ func New(cfg Config) (*Runtime, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Runtime{cfg: cfg, plan: cfg.Plan, log: log, sensors: cfg.Sensors, motors: cfg.Motors,
-		result: make(chan error, 1), stalled: make(chan error, 1), next: max(cfg.FirstBurst, 1), points: make([][]npu.Point, len(cfg.Plan.Areas))}
+		result: make(chan error, 1), stalled: make(chan error, 1), next: max(cfg.FirstBurst, 1), window: max(cfg.Window, 1)}
+	r.points = make([][][]npu.Point, ringSize(r.window))
+	for i := range r.points {
+		r.points[i] = make([][]npu.Point, len(cfg.Plan.Areas))
+	}
+	r.slots = inboxSlots(r.window)
 	if err := r.setNodes(); err != nil {
 		return nil, err
 	}
@@ -324,6 +341,11 @@ func (r *Runtime) setNodes() error {
 	}
 	r.nodeDone = make([]atomic.Uint64, len(r.nodes))
 	return nil
+}
+
+// pointsOf is the sensory points of burst, by area index.
+func (r *Runtime) pointsOf(burst npu.Burst) [][]npu.Point {
+	return r.points[burst&uint64(len(r.points)-1)]
 }
 
 // leader reports whether this node paces the brain.

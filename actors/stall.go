@@ -67,13 +67,13 @@ func (r *Runtime) checkStall() {
 	default:
 		var names []string
 		for _, i := range r.local {
-			if r.doneBurst[i].Load() != burst {
+			if r.doneBurst[i].Load() < burst {
 				names = append(names, fmt.Sprintf("%d (%s)", i, r.areaName(i)))
 			}
 		}
 		if r.leader() {
 			for p, n := range r.nodes {
-				if p != r.participant(r.cfg.Node) && r.nodeDone[p].Load() != burst {
+				if p != r.participant(r.cfg.Node) && r.nodeDone[p].Load() < burst {
 					names = append(names, fmt.Sprintf("node %s", n))
 				}
 			}
@@ -107,11 +107,11 @@ func (r *Runtime) missingBatches(burst npu.Burst) []string {
 	}
 	var out []string
 	for _, i := range r.local {
-		if r.doneBurst[i].Load() == uint64(burst) {
+		if r.doneBurst[i].Load() >= uint64(burst) {
 			continue
 		}
 		for pos, src := range r.inSrc[i] {
-			if r.seen[i][2*pos+int((burst-1)&1)].Load() != uint64(burst-1) {
+			if r.seen[i][r.slots*pos+int((burst-1)&npu.Burst(r.slots-1))].Load() != uint64(burst-1) {
 				out = append(out, fmt.Sprintf("area %d (%s) lacks the batch of burst %d from area %d (%s) on node %s",
 					i, r.areaName(i), burst-1, src, r.areaName(src), r.placement.Node(src)))
 			}

@@ -300,6 +300,7 @@ func (a *actorRunner) cluster(ctx context.Context, c *Config, plan *cortical.Pla
 		}
 		gc.Engines, gc.Placement, gc.Epoch, gc.FirstBurst = engines, g.placement, g.epoch, g.resume+1
 		gc.Interval = g.interval
+		gc.Window = c.Cluster.Window
 		gc.Cluster = &actors.Cluster{Nodes: g.members, Coordinator: g.coordinator, Observe: c.Record != "", Observed: observed}
 		gc.CheckpointEvery = s.every
 		gc.Checkpoint = s.checkpoint(a.rt, leader)

@@ -61,7 +61,21 @@ type ClusterConfig struct {
 	// unnoticed (--failure-timeout; default 5s): memberlist's probes are
 	// tuned to it, and the other waits of a change of generation follow it.
 	FailureTimeout time.Duration
+	// Window is how many bursts the coordinator may tick ahead of the last
+	// one every node completed (--lockstep-window; default
+	// DefaultLockstepWindow). Every node must be given the same; the spike
+	// trains do not depend on it.
+	Window int
 }
+
+// DefaultLockstepWindow is the lock step's window in cluster mode: with 2,
+// a node starts burst b+1 as soon as its areas finish b while its
+// completion of b travels to the coordinator, which then ticks b+2.
+const DefaultLockstepWindow = 2
+
+// MaxLockstepWindow bounds --lockstep-window: every area keeps window+1
+// bursts of incoming batches.
+const MaxLockstepWindow = 8
 
 // Enabled reports whether the brain runs in cluster mode.
 func (k *ClusterConfig) Enabled() bool { return k.Bind != "" }
@@ -72,7 +86,8 @@ func (k *ClusterConfig) validate(c *Config) error {
 			set  bool
 			flag string
 		}{{k.Advertise != "", "--cluster-advertise"}, {len(k.Join) > 0, "--join"}, {k.Label != "", "--cluster-label"},
-			{k.ExpectNodes > 1, "--expect-nodes"}, {k.NATSCluster != "", "--nats-cluster"}, {k.Placement != "", "--placement"}} {
+			{k.ExpectNodes > 1, "--expect-nodes"}, {k.NATSCluster != "", "--nats-cluster"}, {k.Placement != "", "--placement"},
+			{k.Window != 0, "--lockstep-window"}} {
 			if f.set {
 				return fmt.Errorf("%s: only in cluster mode; add --cluster-bind HOST:PORT", f.flag)
 			}
@@ -119,6 +134,12 @@ func (k *ClusterConfig) validate(c *Config) error {
 	}
 	if k.Capacity < 0 {
 		return fmt.Errorf("--capacity: want a positive number, got %v", k.Capacity)
+	}
+	if k.Window == 0 {
+		k.Window = DefaultLockstepWindow
+	}
+	if k.Window < 1 || k.Window > MaxLockstepWindow {
+		return fmt.Errorf("--lockstep-window: want 1 to %d bursts, got %d", MaxLockstepWindow, k.Window)
 	}
 	if c.Runner != RunnerActors {
 		return errors.New("--runner reference runs in one process: drop --cluster-bind")
@@ -176,7 +197,7 @@ func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []b
 	k := &c.Cluster
 	meta := cluster.Meta{
 		Digest: cluster.Digest{Genome: cluster.GenomeDigest(genome), Seed: plan.Seed,
-			Precision: plan.Precision.String(), Bursts: c.Bursts},
+			Precision: plan.Precision.String(), Bursts: c.Bursts, Window: k.Window},
 		Capacity: k.Capacity,
 		Boot:     rand.Uint64(),
 		Records:  c.Record != "",

@@ -61,6 +61,11 @@ func TestValidate(t *testing.T) {
 		{"listen with external", Config{Genome: genome, NATS: "nats://127.0.0.1:4222", NATSListen: "127.0.0.1:4222"}, "--nats-listen"},
 		{"listen port", Config{Genome: genome, NATSListen: "127.0.0.1:99999"}, "--nats-listen"},
 		{"listen form", Config{Genome: genome, NATSListen: "4222"}, "--nats-listen"},
+		{"window without cluster", Config{Genome: genome, Cluster: ClusterConfig{Window: 2}}, "--lockstep-window: only in cluster mode"},
+		{"window 0 is the default", Config{Genome: genome, Cluster: ClusterConfig{Bind: "127.0.0.1:1", NodeName: "a"}}, ""},
+		{"window 3", Config{Genome: genome, Cluster: ClusterConfig{Bind: "127.0.0.1:1", NodeName: "a", Window: 3}}, ""},
+		{"window too wide", Config{Genome: genome, Cluster: ClusterConfig{Bind: "127.0.0.1:1", NodeName: "a", Window: 9}}, "--lockstep-window: want 1 to 8 bursts, got 9"},
+		{"window negative", Config{Genome: genome, Cluster: ClusterConfig{Bind: "127.0.0.1:1", NodeName: "a", Window: -1}}, "--lockstep-window: want 1 to 8 bursts, got -1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.cfg.Validate()
@@ -72,6 +77,12 @@ func TestValidate(t *testing.T) {
 			}
 			if err == nil && (c.cfg.Runner != RunnerActors || c.cfg.Brain == "" || c.cfg.SubjectPrefix == "" || c.cfg.Logger == nil) {
 				t.Fatalf("defaults not filled: %+v", c.cfg)
+			}
+			if err == nil && c.cfg.Cluster.Enabled() && c.cfg.Cluster.Window != max(c.cfg.Cluster.Window, 1) {
+				t.Fatalf("cluster mode with a window of %d", c.cfg.Cluster.Window)
+			}
+			if err == nil && c.name == "window 0 is the default" && c.cfg.Cluster.Window != DefaultLockstepWindow {
+				t.Fatalf("default window %d, want %d", c.cfg.Cluster.Window, DefaultLockstepWindow)
 			}
 		})
 	}

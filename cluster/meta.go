@@ -45,6 +45,7 @@ type Digest struct {
 	Seed      uint64
 	Precision string
 	Bursts    uint64 // the burst limit
+	Window    int    // the lock step's window (bursts ticked ahead)
 }
 
 // GenomeDigest is the Genome field of a Digest for these genome bytes.
@@ -71,6 +72,9 @@ func (d Digest) diffWith(o Digest, there string) string {
 	}
 	if d.Bursts != o.Bursts {
 		parts = append(parts, fmt.Sprintf("burst limit differs (%d here, %d %s)", d.Bursts, o.Bursts, there))
+	}
+	if d.Window != o.Window {
+		parts = append(parts, fmt.Sprintf("lock-step window differs (%d here, %d %s)", d.Window, o.Window, there))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -116,6 +120,7 @@ type wireMeta struct {
 	Seed      uint64  `json:"s"`
 	Precision string  `json:"p"`
 	Bursts    uint64  `json:"b"`
+	Window    int     `json:"w,omitempty"`
 	Capacity  float64 `json:"c"`
 	Boot      uint64  `json:"o,omitempty"`
 	Records   bool    `json:"r,omitempty"`
@@ -137,6 +142,7 @@ func encodeMeta(m Meta) ([]byte, error) {
 		Seed:      m.Digest.Seed,
 		Precision: m.Digest.Precision,
 		Bursts:    m.Digest.Bursts,
+		Window:    m.Digest.Window,
 		Capacity:  m.Capacity,
 		Boot:      m.Boot,
 		Records:   m.Records,
@@ -168,7 +174,7 @@ func decodeMeta(b []byte) (Meta, error) {
 		NATSClientURL: w.Client,
 		NATSRouteURL:  w.Route,
 		HTTP:          w.HTTP,
-		Digest:        Digest{Genome: w.Genome, Seed: w.Seed, Precision: w.Precision, Bursts: w.Bursts},
+		Digest:        Digest{Genome: w.Genome, Seed: w.Seed, Precision: w.Precision, Bursts: w.Bursts, Window: w.Window},
 		Capacity:      w.Capacity,
 		Boot:          w.Boot,
 		Records:       w.Records,

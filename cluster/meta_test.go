@@ -31,8 +31,8 @@ func TestDigestDiffNamesEachDifferingField(t *testing.T) {
 		t.Fatalf("Diff = %q names fields that agree", got)
 	}
 	c := a
-	c.Seed, c.Bursts = 2, 0
-	if got, want := a.Diff(c), "seed differs (1 here, 2 there); burst limit differs (10 here, 0 there)"; got != want {
+	c.Seed, c.Bursts, c.Window = 2, 0, 3
+	if got, want := a.Diff(c), "seed differs (1 here, 2 there); burst limit differs (10 here, 0 there); lock-step window differs (0 here, 3 there)"; got != want {
 		t.Fatalf("Diff = %q, want %q", got, want)
 	}
 	// Hashes sharing a long prefix are shown long enough to differ.
@@ -56,7 +56,7 @@ func TestGenomeDigestIsSHA256Hex(t *testing.T) {
 
 func TestMetaRoundTrip(t *testing.T) {
 	in := Meta{NATSClientURL: "nats://10.0.0.1:4222", NATSRouteURL: "nats://10.0.0.1:6222", HTTP: "10.0.0.1:8080",
-		Digest: Digest{Genome: GenomeDigest([]byte("g")), Seed: 1 << 63, Precision: "int8", Bursts: 12345}, Capacity: 2.5}
+		Digest: Digest{Genome: GenomeDigest([]byte("g")), Seed: 1 << 63, Precision: "int8", Bursts: 12345, Window: 2}, Capacity: 2.5}
 	b, err := encodeMeta(in)
 	if err != nil {
 		t.Fatal(err)

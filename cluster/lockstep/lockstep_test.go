@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"pgregory.net/rapid"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -320,4 +322,173 @@ func TestAwaits(t *testing.T) {
 	if m.Awaits(0, 1) || !m.Awaits(1, 1) {
 		t.Fatal("a participant that finished is still awaited")
 	}
+}
+
+// TestWindow: with a window of 2 the start ticks two bursts, each
+// completion ticks the burst two after it, a participant may run ahead by
+// the window but reports in order, and a stop lets the bursts in flight
+// complete.
+func TestWindow(t *testing.T) {
+	must := checker(t)
+	m := New(2, 0)
+	if err := m.SetWindow(2); err != nil {
+		t.Fatal(err)
+	}
+	if out := must(m.Start(t0, 1, 0)); out != (Output{Tick: 1, Through: 2}) {
+		t.Fatalf("start: %+v", out)
+	}
+	if err := m.SetWindow(1); err == nil {
+		t.Fatal("window changed with bursts in flight")
+	}
+	// Participant 0 finishes 1 and 2; burst 3 is not ticked before 1 is
+	// complete everywhere.
+	if out := must(m.Done(t0, 0, 1)); out != (Output{}) {
+		t.Fatalf("%+v", out)
+	}
+	if out := must(m.Done(t0, 0, 2)); out != (Output{}) {
+		t.Fatalf("%+v", out)
+	}
+	if _, err := m.Done(t0, 0, 3); !errors.Is(err, ErrWrongBurst) {
+		t.Fatalf("a burst not ticked: %v", err)
+	}
+	if _, err := m.Done(t0, 1, 2); !errors.Is(err, ErrWrongBurst) {
+		t.Fatalf("out of order: %v", err)
+	}
+	if m.Awaits(0, 2) || !m.Awaits(1, 1) || m.Awaits(1, 2) {
+		t.Fatal("Awaits: participant 1 owes burst 1, participant 0 nothing")
+	}
+	if got := m.Missing(nil); !slices.Equal(got, []int{1}) {
+		t.Fatalf("missing %v", got)
+	}
+	if b, at := m.InProgress(); b != 1 || at != t0 {
+		t.Fatalf("in progress %d at %v", b, at)
+	}
+	if out := must(m.Done(t0, 1, 1)); out != (Output{Complete: 1, Tick: 3}) {
+		t.Fatalf("%+v", out)
+	}
+	if out := must(m.Done(t0, 1, 2)); out != (Output{Complete: 2, Tick: 4}) {
+		t.Fatalf("%+v", out)
+	}
+	if _, err := m.Done(t0, 1, 2); !errors.Is(err, ErrWrongBurst) {
+		t.Fatalf("a completion of a complete burst: %v", err)
+	}
+	// Stop with 3 and 4 in flight: nothing more is ticked, the run ends
+	// when both are complete.
+	if out := m.Stop(); out != (Output{}) {
+		t.Fatalf("stop: %+v", out)
+	}
+	must(m.Done(t0, 0, 3))
+	if out := must(m.Done(t0, 1, 3)); out != (Output{Complete: 3}) {
+		t.Fatalf("%+v", out)
+	}
+	must(m.Done(t0, 1, 4))
+	if out := must(m.Done(t0, 0, 4)); out != (Output{Complete: 4, Finished: true}) {
+		t.Fatalf("%+v", out)
+	}
+	if m.Completed() != 4 || m.Ticked() != 4 || m.Running() {
+		t.Fatalf("completed %d ticked %d running %v", m.Completed(), m.Ticked(), m.Running())
+	}
+}
+
+// TestWindowPacing: paced bursts keep their grid while earlier ones are
+// still in flight, up to the window.
+func TestWindowPacing(t *testing.T) {
+	must := checker(t)
+	m := New(1, ms(10))
+	if err := m.SetWindow(3); err != nil {
+		t.Fatal(err)
+	}
+	out := must(m.Start(t0, 1, 0))
+	if out.Tick != 1 || out.Wake != t0.Add(ms(10)) {
+		t.Fatalf("start: %+v", out)
+	}
+	// Burst 1 takes 35 ms: 2 and 3 tick on the grid; 4 waits for room.
+	if out = m.Wake(t0.Add(ms(10))); out.Tick != 2 || out.Wake != t0.Add(ms(20)) {
+		t.Fatalf("at 10ms: %+v", out)
+	}
+	if out = m.Wake(t0.Add(ms(20))); out.Tick != 3 || !out.Wake.IsZero() {
+		t.Fatalf("at 20ms, window full: %+v", out)
+	}
+	if out = must(m.Done(t0.Add(ms(35)), 0, 1)); out != (Output{Complete: 1, Tick: 4}) {
+		t.Fatalf("at 35ms (4 was due at 30): %+v", out)
+	}
+}
+
+// TestWindowProperties drives machines of random windows, participants
+// and limits with completions in random order (each participant in its
+// own order) and checks what any caller relies on: bursts are ticked once
+// each, in order, never more than the window past the last complete one;
+// a burst completes once, in order, only after every participant finished
+// it; the run finishes exactly at its last burst.
+func TestWindowProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 4).Draw(t, "participants")
+		w := rapid.IntRange(1, 4).Draw(t, "window")
+		last := Burst(rapid.IntRange(1, 30).Draw(t, "last"))
+		m := New(n, 0)
+		if err := m.SetWindow(w); err != nil {
+			t.Fatal(err)
+		}
+		var ticked, completed Burst
+		finished := make([]Burst, n)
+		done := false
+		take := func(out Output) {
+			if b := out.Complete; b != 0 {
+				if b != completed+1 {
+					t.Fatalf("burst %d complete after %d", b, completed)
+				}
+				for p, f := range finished {
+					if f < b {
+						t.Fatalf("burst %d complete before participant %d finished it", b, p)
+					}
+				}
+				completed = b
+			}
+			first, through := out.Ticks()
+			if first != 0 {
+				if first != ticked+1 || through < first {
+					t.Fatalf("ticks %d..%d after %d", first, through, ticked)
+				}
+				ticked = through
+			}
+			if ticked > completed+Burst(w) {
+				t.Fatalf("burst %d ticked with %d complete, window %d", ticked, completed, w)
+			}
+			if out.Finished {
+				if done || completed != last {
+					t.Fatalf("finished at burst %d of %d (again: %v)", completed, last, done)
+				}
+				done = true
+			}
+		}
+		out, err := m.Start(t0, 1, last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		take(out)
+		for !done {
+			var ready []int
+			for p, f := range finished {
+				if f < ticked {
+					ready = append(ready, p)
+				}
+			}
+			if len(ready) == 0 {
+				t.Fatalf("stuck: ticked %d, completed %d, finished %v", ticked, completed, finished)
+			}
+			p := rapid.SampledFrom(ready).Draw(t, "participant")
+			if rapid.Bool().Draw(t, "wrong") {
+				// A completion out of order changes nothing.
+				if _, err := m.Done(t0, p, finished[p]+2); err == nil {
+					t.Fatalf("participant %d skipped burst %d", p, finished[p]+1)
+				}
+			}
+			finished[p]++
+			out, err := m.Done(t0, p, finished[p])
+			if err != nil {
+				t.Fatal(err)
+			}
+			take(out)
+		}
+	})
 }

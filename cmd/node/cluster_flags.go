@@ -40,6 +40,7 @@ func registerClusterFlags(fs *flag.FlagSet, k *brain.ClusterConfig) {
 	fs.StringVar(&k.NATSCluster, "nats-cluster", "", "route listener `HOST:PORT` of the embedded NATS server: the nodes' servers form one NATS cluster")
 	fs.StringVar(&k.Placement, "placement", "", "place areas as `FILE` says (a map from area ID to node name) instead of computing it")
 	fs.Float64Var(&k.Capacity, "capacity", 1, "this node's relative share of the areas")
+	fs.IntVar(&k.Window, "lockstep-window", 0, fmt.Sprintf("bursts the coordinator may tick ahead of the last one every node completed, `W` (1: a strict barrier; default %d; the same on every node)", brain.DefaultLockstepWindow))
 	fs.DurationVar(&k.FailureTimeout, "failure-timeout", brain.DefaultFailureTimeout, "a dead, hung or unreachable node is noticed within about `D`; its areas are restored on the others from the last checkpoint")
 }
 
