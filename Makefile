@@ -76,7 +76,8 @@ FUZZ_TARGETS := \
 	./internal/natsauth:FuzzParseCreds \
 	./internal/natsauth:FuzzParseUsers \
 	./internal/web:FuzzParseRate \
-	./internal/raster:FuzzReader
+	./internal/raster:FuzzReader \
+	./cmd/node:FuzzParseCPUList
 
 fuzz:
 	@log=$$(mktemp); trap 'rm -f $$log' EXIT; \

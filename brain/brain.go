@@ -30,15 +30,18 @@ var ErrInterrupted = errors.New("interrupted while growing the brain")
 
 // Summary is what a run did.
 type Summary struct {
-	Bursts        uint64
-	Wall          time.Duration
-	BurstP50      time.Duration
-	BurstP99      time.Duration
-	Spikes        []uint64 // by area index
-	Dropped       uint64   // spike batches lost by NATS
-	SensorDropped uint64   // sensor frames rejected or lost (NATS and Inputs)
-	PointsDropped uint64   // points of accepted frames dropped (outside the area, p = 0, ...)
-	Intake        pns.IntakeStats
+	Bursts uint64
+	// Wall is the whole run, start-up included (joining a cluster, the
+	// handshake); Startup the part of it before the first burst completed,
+	// and Running the time from the first burst's completion to the last's.
+	Wall, Startup, Running time.Duration
+	BurstP50               time.Duration
+	BurstP99               time.Duration
+	Spikes                 []uint64 // by area index
+	Dropped                uint64   // spike batches lost by NATS
+	SensorDropped          uint64   // sensor frames rejected or lost (NATS and Inputs)
+	PointsDropped          uint64   // points of accepted frames dropped (outside the area, p = 0, ...)
+	Intake                 pns.IntakeStats
 	// ComputeP50 is the median over bursts of the slowest area's step.
 	ComputeP50 time.Duration
 	// MsgsOut and BytesOut count what this node published on NATS for
@@ -52,6 +55,9 @@ type Summary struct {
 	// cluster mode).
 	Node  string
 	Nodes int
+	// Window is the lock step's window the brain ran with (cluster mode;
+	// 0 otherwise).
+	Window int
 	// Ignored counts the messages between nodes this node ignored (another
 	// run or epoch, malformed, unknown source, stale or duplicate).
 	Ignored actors.Ignored
@@ -166,7 +172,12 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	var bursts, spikes atomic.Uint64
 	var startNs atomic.Int64
 	var compute actors.Histogram
+	var firstAt, lastAt time.Time // first and last burst observed (observer goroutine)
 	observe := func(r *actors.BurstResult) error {
+		lastAt = time.Now()
+		if firstAt.IsZero() {
+			firstAt = lastAt
+		}
 		stats.Add(r)
 		if r.SlowestStep > 0 {
 			compute.Add(r.SlowestStep)
@@ -222,10 +233,16 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	if ferr := rec.Close(); err == nil {
 		err = ferr
 	}
-	sum := &Summary{Bursts: stats.Bursts, Wall: wall, BurstP50: stats.Quantile(0.5), BurstP99: stats.Quantile(0.99),
+	sum := &Summary{Bursts: stats.Bursts, Wall: wall, Running: lastAt.Sub(firstAt), BurstP50: stats.Quantile(0.5), BurstP99: stats.Quantile(0.99),
 		Spikes: stats.Spikes, Dropped: spikeDrops, ComputeP50: compute.Quantile(0.5),
 		MsgsOut: ms.msgs, BytesOut: ms.bytes, RTTP50: ms.rttP50, Node: ms.node, Nodes: max(ms.nodes, 1),
 		Ignored: ms.ignored, SlowConsumers: ms.slow}
+	if c.Cluster.Enabled() {
+		sum.Window = c.Cluster.Window
+	}
+	if !firstAt.IsZero() {
+		sum.Startup = firstAt.Sub(start)
+	}
 	st := intake.Stats()
 	sum.Intake = st
 	sum.SensorDropped, sum.PointsDropped = st.Dropped()+sensorDrops, st.PointsDropped
@@ -240,6 +257,19 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 		}
 	}
 	return sum, err
+}
+
+// Rate is the bursts per second once running: from the first burst's
+// completion to the last's, so that joining a cluster and its handshake do
+// not count (over the whole run when fewer than two bursts ran).
+func (s *Summary) Rate() float64 {
+	if s.Bursts >= 2 && s.Running > 0 {
+		return float64(s.Bursts-1) / s.Running.Seconds()
+	}
+	if s.Wall > 0 {
+		return float64(s.Bursts) / s.Wall.Seconds()
+	}
+	return 0
 }
 
 // measures are what a runner can tell about its traffic after a run.
@@ -262,16 +292,12 @@ type measurer interface {
 func writeSummaryJSON(path string, plan *cortical.Plan, sum *Summary) error {
 	areas, neurons, synapses := plan.Totals()
 	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
-	bps := 0.0
-	if sum.Wall > 0 {
-		bps = float64(sum.Bursts) / sum.Wall.Seconds()
-	}
 	data, err := json.Marshal(map[string]any{
 		"node": sum.Node, "nodes": sum.Nodes, "areas": areas, "neurons": neurons, "synapses": synapses,
-		"bursts": sum.Bursts, "wall_s": sum.Wall.Seconds(), "bursts_per_s": bps,
+		"bursts": sum.Bursts, "wall_s": sum.Wall.Seconds(), "startup_s": sum.Startup.Seconds(), "bursts_per_s": sum.Rate(),
 		"burst_p50_us": us(sum.BurstP50), "burst_p99_us": us(sum.BurstP99), "compute_p50_us": us(sum.ComputeP50),
 		"msgs_out": sum.MsgsOut, "bytes_out": sum.BytesOut, "nats_rtt_p50_us": us(sum.RTTP50),
-		"rss_mb": peakRSSMB(), "dropped": sum.Dropped, "gomaxprocs": runtime.GOMAXPROCS(0),
+		"rss_mb": peakRSSMB(), "dropped": sum.Dropped, "gomaxprocs": runtime.GOMAXPROCS(0), "lockstep_window": sum.Window,
 	})
 	if err != nil {
 		return err

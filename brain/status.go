@@ -96,10 +96,6 @@ func (u *statusUI) status(plan *cortical.Plan, s *actors.Stats, r *actors.BurstR
 
 func (u *statusUI) done(plan *cortical.Plan, s *Summary) {
 	u.console.EndStatus()
-	bps := 0.0
-	if s.Wall > 0 {
-		bps = float64(s.Bursts) / s.Wall.Seconds()
-	}
 	var parts []string
 	for i, n := range s.Spikes {
 		if n > 0 {
@@ -109,8 +105,8 @@ func (u *statusUI) done(plan *cortical.Plan, s *Summary) {
 	if len(parts) == 0 {
 		parts = []string{"none"}
 	}
-	fmt.Fprintf(u.console, "summary: %d bursts in %v (%.1f bursts/s), burst time p50 %v p99 %v, dropped: %d spike batches, %d sensor frames, %d sensor points\nspikes per area: %s\n",
-		s.Bursts, s.Wall.Round(time.Millisecond), bps, s.BurstP50, s.BurstP99, s.Dropped, s.SensorDropped, s.PointsDropped,
+	fmt.Fprintf(u.console, "summary: %d bursts in %v (%.1f bursts/s once running, after %v of start-up), burst time p50 %v p99 %v, dropped: %d spike batches, %d sensor frames, %d sensor points\nspikes per area: %s\n",
+		s.Bursts, s.Wall.Round(time.Millisecond), s.Rate(), s.Startup.Round(time.Millisecond), s.BurstP50, s.BurstP99, s.Dropped, s.SensorDropped, s.PointsDropped,
 		strings.Join(parts, ", "))
 	if ig := s.Ignored; ig.Total() > 0 || s.SlowConsumers > 0 {
 		fmt.Fprintf(u.console, "ignored from NATS: %d of another run, %d of another epoch, %d malformed, %d from unknown sources, %d stale, %d duplicate; embedded NATS server's slow-consumer events: %d\n",

@@ -21,10 +21,19 @@ func init() {
 	register("run", command{summary: "grow a brain from a genome and run it", run: runCommand})
 }
 
+// processFlags are node run's flags about the process rather than the
+// brain.
+type processFlags struct {
+	logs logFlags
+	cpus cpuList
+}
+
 // parseRunFlags parses node run's arguments into a brain.Config. It returns the
 // exit status to use when it fails (0 after -h, which prints on stdout).
-func parseRunFlags(args []string, stdout, stderr io.Writer) (c brain.Config, logs logFlags, code int, ok bool) {
+func parseRunFlags(args []string, stdout, stderr io.Writer) (c brain.Config, p processFlags, code int, ok bool) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	logs := &p.logs
+	fs.Var(&p.cpus, "cpus", "keep this process on CPUs `LIST` (\"0,2\", \"0-3\"; Linux), as node bench's cluster workload does to give each local node its own cores")
 	var seed string
 	fs.StringVar(&c.Genome, "genome", genomes.Default, "genome file, or the name of an embedded genome ("+strings.Join(genomes.Names(), ", ")+")")
 	fs.Uint64Var(&c.Bursts, "bursts", 0, "stop after N bursts (0: run until interrupted)")
@@ -72,17 +81,17 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (c brain.Config, log
 	}
 	pos, code, ok := parseArgs(fs, args, stdout, stderr)
 	if !ok {
-		return c, logs, code, false
+		return c, p, code, false
 	}
 	if len(pos) > 0 {
 		usageError(stderr, "run", fmt.Sprintf("unexpected argument %q", pos[0]))
-		return c, logs, 2, false
+		return c, p, 2, false
 	}
 	if seed != "" {
 		var s uint64
 		if _, err := fmt.Sscan(seed, &s); err != nil {
 			fmt.Fprintf(stderr, "node run: --seed %q: want an unsigned integer\n", seed)
-			return c, logs, 2, false
+			return c, p, 2, false
 		}
 		c.Seed = &s
 	}
@@ -95,20 +104,20 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (c brain.Config, log
 	})
 	if bad != nil {
 		fmt.Fprintf(stderr, "node run: %v\n", bad)
-		return c, logs, 2, false
+		return c, p, 2, false
 	}
 	c.Limits, c.GenomeCap, c.MaxInputLine = limits.limits(), int64(limits.genome), int64(*maxLine)
-	return c, logs, 0, true
+	return c, p, 0, true
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) int {
-	c, logs, code, ok := parseRunFlags(args, stdout, stderr)
+	c, pf, code, ok := parseRunFlags(args, stdout, stderr)
 	if !ok {
 		return code
 	}
 	c.Terminal = isTerminal(stderr)
 	console := brain.NewConsole(stderr, c.Terminal)
-	log, err := logs.logger(console, c.Quiet)
+	log, err := pf.logs.logger(console, c.Quiet)
 	if err != nil {
 		fmt.Fprintf(stderr, "node run: %v\n", err)
 		return 2
@@ -117,6 +126,12 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	if err := c.Validate(); err != nil {
 		fmt.Fprintf(stderr, "node run: %v\n", err)
 		return 2
+	}
+	if len(pf.cpus) > 0 {
+		if err := pinCPUs(pf.cpus); err != nil {
+			fmt.Fprintf(stderr, "node run: %v\n", err)
+			return 2
+		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
