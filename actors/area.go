@@ -1,9 +1,9 @@
 package actors
 
 import (
-	"math/bits"
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime/debug"
 	"sync/atomic"
 	"time"

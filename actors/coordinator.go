@@ -81,7 +81,10 @@ func newCoordinator(r *Runtime) *coordinator {
 func (c *coordinator) result(b npu.Burst) *BurstResult {
 	return &c.results[b&npu.Burst(len(c.results)-1)]
 }
-func (c *coordinator) tickTime(b npu.Burst) *time.Time { return &c.tickAt[b&npu.Burst(len(c.tickAt)-1)] }
+
+func (c *coordinator) tickTime(b npu.Burst) *time.Time {
+	return &c.tickAt[b&npu.Burst(len(c.tickAt)-1)]
+}
 
 // Receive implements actor.Actor.
 func (c *coordinator) Receive(ctx actor.Context) {

@@ -58,6 +58,9 @@ type Summary struct {
 	// Window is the lock step's window the brain ran with (cluster mode;
 	// 0 otherwise).
 	Window int
+	// CPU is the CPU time (user and system) this process used while the
+	// bursts ran, from the first burst's completion to the last's.
+	CPU time.Duration
 	// Ignored counts the messages between nodes this node ignored (another
 	// run or epoch, malformed, unknown source, stale or duplicate).
 	Ignored actors.Ignored
@@ -173,10 +176,14 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	var startNs atomic.Int64
 	var compute actors.Histogram
 	var firstAt, lastAt time.Time // first and last burst observed (observer goroutine)
+	var firstCPU, lastCPU time.Duration
 	observe := func(r *actors.BurstResult) error {
 		lastAt = time.Now()
 		if firstAt.IsZero() {
-			firstAt = lastAt
+			firstAt, firstCPU = lastAt, processCPU()
+		}
+		if c.SummaryJSON != "" {
+			lastCPU = processCPU()
 		}
 		stats.Add(r)
 		if r.SlowestStep > 0 {
@@ -240,6 +247,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	if c.Cluster.Enabled() {
 		sum.Window = c.Cluster.Window
 	}
+	sum.CPU = max(lastCPU-firstCPU, 0)
 	if !firstAt.IsZero() {
 		sum.Startup = firstAt.Sub(start)
 	}
@@ -298,6 +306,7 @@ func writeSummaryJSON(path string, plan *cortical.Plan, sum *Summary) error {
 		"burst_p50_us": us(sum.BurstP50), "burst_p99_us": us(sum.BurstP99), "compute_p50_us": us(sum.ComputeP50),
 		"msgs_out": sum.MsgsOut, "bytes_out": sum.BytesOut, "nats_rtt_p50_us": us(sum.RTTP50),
 		"rss_mb": peakRSSMB(), "dropped": sum.Dropped, "gomaxprocs": runtime.GOMAXPROCS(0), "lockstep_window": sum.Window,
+		"cpu_s": sum.CPU.Seconds(),
 	})
 	if err != nil {
 		return err

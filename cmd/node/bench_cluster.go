@@ -47,6 +47,9 @@ type clusterResult struct {
 	MsgsPerBurst  float64 `json:"msgs_per_burst"`
 	BytesPerBurst float64 `json:"bytes_per_burst"`
 	RSSPerNode    float64 `json:"rss_mb_per_node"`
+	// CPUPerBurst is the CPU time, user and system, a node used per burst
+	// while the bursts ran (mean over the nodes; --summary-json's cpu_s).
+	CPUPerBurst float64 `json:"cpu_us_per_burst_per_node"`
 	// CheckpointEvery is --extra checkpoint-every when given.
 	CheckpointEvery *int `json:"checkpoint_every,omitempty"`
 	// ProcsPerNode is the GOMAXPROCS the node processes ran with (nodeProcs;
@@ -68,6 +71,7 @@ type nodeSummary struct {
 	RSSMB    float64 `json:"rss_mb"`
 	Procs    int     `json:"gomaxprocs"`
 	Window   int     `json:"lockstep_window"`
+	CPUS     float64 `json:"cpu_s"`
 }
 
 // benchCluster starts, for each node count, that many node run processes
@@ -132,7 +136,11 @@ func benchCluster(o benchOptions, emit func(any)) error {
 			res.MsgsPerBurst += float64(s.MsgsOut)
 			res.BytesPerBurst += float64(s.BytesOut)
 			res.RSSPerNode += s.RSSMB
+			if s.Bursts > 0 {
+				res.CPUPerBurst += s.CPUS * 1e6 / float64(s.Bursts)
+			}
 		}
+		res.CPUPerBurst /= float64(len(sums))
 		if lead.Bursts > 0 {
 			res.MsgsPerBurst /= float64(lead.Bursts)
 			res.BytesPerBurst /= float64(lead.Bursts)

@@ -55,6 +55,9 @@ func TestBenchCluster(t *testing.T) {
 		if want := n > 1 && runtime.GOOS == "linux" && len(allowedCPUs()) >= n*max(1, runtime.NumCPU()/n); r.Pinned != want {
 			t.Errorf("%d nodes: pinned %v, want %v", n, r.Pinned, want)
 		}
+		if runtime.GOOS == "linux" && r.CPUPerBurst <= 0 {
+			t.Errorf("%d nodes: no CPU time measured: %s", n, l)
+		}
 		if r.StartupS <= 0 {
 			t.Errorf("%d nodes: no start-up time: %s", n, l)
 		}
