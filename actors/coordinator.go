@@ -246,6 +246,10 @@ func (c *coordinator) setCurrent() {
 // tickLocal sends Tick to every area of this node; a node without areas is
 // done at once.
 func (c *coordinator) tickLocal(ctx actor.Context, burst npu.Burst) {
+	if err := c.rt.bus.flushLockstep(); err != nil {
+		c.finish(fmt.Errorf("actors: lock step before burst %d: %w", burst, err))
+		return
+	}
 	c.burst = burst
 	if len(c.rt.local) == 0 {
 		c.onLocalDone(ctx, burst)

@@ -286,16 +286,21 @@ func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
 			return fmt.Errorf("actors: tick of burst %d to node %s: %w", burst, n, err)
 		}
 	}
-	if len(r.nodes) > 1 {
-		// The local areas start right after this and may hold every core
-		// of this process for a whole step, while the NATS client's
-		// flusher and the server's goroutines wait their turn: make sure
-		// the ticks have left first.
-		if err := b.nc.FlushTimeout(10 * time.Second); err != nil {
-			return fmt.Errorf("actors: ticks of burst %d: %w", burst, err)
-		}
-	}
+	b.unflushed = len(r.nodes) > 1
 	return nil
+}
+
+// flushLockstep makes sure the ticks and completions published since the
+// last call have reached the NATS server before the local areas start a
+// burst: a step may hold every core of this process for its whole length,
+// while the NATS client's flusher and the server's goroutines wait their
+// turn, and the other nodes wait for those messages.
+func (b *natsBus) flushLockstep() error {
+	if b == nil || !b.unflushed {
+		return nil
+	}
+	b.unflushed = false
+	return b.nc.FlushTimeout(10 * time.Second)
 }
 
 // sendStop tells every other node that the run ended after burst last.
@@ -373,6 +378,7 @@ func (b *natsBus) sendDone(burst npu.Burst, local []int, reports []completed) er
 	if err := b.publishProto(b.lockstepSubject("done"), m); err != nil {
 		return fmt.Errorf("actors: completion of burst %d: %w", burst, err)
 	}
+	b.unflushed = true
 	return nil
 }
 

@@ -43,7 +43,10 @@ type natsBus struct {
 	tickBuf  []byte
 	tick     *brainv1.Tick     // reused
 	done     *brainv1.NodeDone // reused
-	ticks    map[NodeID]string // tick subject by node
+	// unflushed: a tick or completion was published and not flushed yet
+	// (coordinator goroutine only).
+	unflushed bool
+	ticks     map[NodeID]string // tick subject by node
 }
 
 func newBus(r *Runtime, fanout [][]*actor.PID, remoteIn [][]*npu.Connection) (*natsBus, error) {
