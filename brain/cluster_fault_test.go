@@ -298,7 +298,8 @@ func TestClusterFencesHungNode(t *testing.T) {
 	// Woken, n2 is taken into a new generation (its second start).
 	for deadline := time.Now().Add(2 * time.Minute); strings.Count(fc.nodes["n2"].out.String(), "generation started") < 2; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("n2 did not rejoin:\n%s", fc.nodes["n2"].out.String())
+			t.Fatalf("n2 did not rejoin:\n%s\nn0:\n%s\nn1:\n%s", fc.nodes["n2"].out.String(),
+				fc.nodes["n0"].out.String(), fc.nodes["n1"].out.String())
 		}
 	}
 	fc.finish(ref, "n0", "n1")
