@@ -13,9 +13,57 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/npu"
 	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
 )
+
+// nodeEngines builds the fake engines of the areas table places on node n
+// (nil for the others).
+func nodeEngines(plan *cortical.Plan, table Table, n NodeID) ([]npu.Engine, []*fakeEngine) {
+	engines, fakes := fakeEngines(plan)
+	for i := range engines {
+		if table[i] != n {
+			engines[i] = nil
+		}
+	}
+	return engines, fakes
+}
+
+// alternating places area i on nodes[i mod len(nodes)].
+func alternating(plan *cortical.Plan, nodes []NodeID) Table {
+	table := make(Table, len(plan.Areas))
+	for i := range table {
+		table[i] = nodes[i%len(nodes)]
+	}
+	return table
+}
+
+// leadSensors is the sensory input of the k-th node: pulses of areas of n
+// neurons on the coordinator (k = 0); none on the others, which get their
+// points with the ticks.
+func leadSensors(k, n int) Sensors {
+	if k == 0 {
+		return pulses{n}
+	}
+	return nil
+}
+
+// runNodes runs every runtime (handshake, then bursts bursts) on its own
+// goroutine; each one's error comes on the channel.
+func runNodes(ctx context.Context, rts []*Runtime, bursts uint64) <-chan error {
+	errs := make(chan error, len(rts))
+	for _, r := range rts {
+		go func() {
+			err := r.Handshake(ctx)
+			if err == nil {
+				err = r.Run(ctx, bursts)
+			}
+			errs <- err
+		}()
+	}
+	return errs
+}
 
 // clusterRun runs plan on len(nodes) runtimes of one process that talk only
 // over NATS, placed by place, with the lock step's window, and returns the
@@ -30,17 +78,9 @@ func clusterRun(t *testing.T, seed uint64, nodes []NodeID, place func(area int) 
 	}
 	recs := make([]recorder, len(nodes))
 	for k, n := range nodes {
-		engines, _ := fakeEngines(plan)
-		for i := range engines {
-			if table[i] != n {
-				engines[i] = nil
-			}
-		}
+		engines, _ := nodeEngines(plan, table, n)
 		cl := &Cluster{Nodes: nodes, Coordinator: nodes[0], Observe: k == 1, Observed: true}
-		var sensors Sensors
-		if k == 0 {
-			sensors = pulses{24}
-		}
+		sensors := leadSensors(k, 24)
 		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n, Cluster: cl,
 			Run: 77, Epoch: 3, Dial: dialer(ns), Sensors: sensors, Observer: recs[k].observe,
 			StallTimeout: time.Minute, Interval: interval, Window: window}))
@@ -115,26 +155,16 @@ func TestClusterWindowOverlaps(t *testing.T) {
 	ns := startNATS(t)
 	plan := fakePlan(8, 6, 8)
 	nodes := []NodeID{"a", "b"}
-	table := make(Table, len(plan.Areas))
-	for i := range table {
-		table[i] = nodes[i%2]
-	}
+	table := alternating(plan, nodes)
 	const bursts = 12
 	want := sequential(plan, bursts, pulses{8})
 	recs := make([]recorder, 2)
 	block := make(chan struct{})
 	var rts []*Runtime
 	for k, n := range nodes {
-		engines, fakes := fakeEngines(plan)
-		for i := range engines {
-			if table[i] != n {
-				engines[i] = nil
-			}
-		}
-		var sensors Sensors
-		if k == 0 {
-			sensors = pulses{8}
-		} else {
+		engines, fakes := nodeEngines(plan, table, n)
+		sensors := leadSensors(k, 8)
+		if k == 1 {
 			fakes[5].blockAt, fakes[5].block = 3, block
 		}
 		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
@@ -143,16 +173,7 @@ func TestClusterWindowOverlaps(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	errs := make(chan error, 2)
-	for _, r := range rts {
-		go func() {
-			err := r.Handshake(ctx)
-			if err == nil {
-				err = r.Run(ctx, bursts)
-			}
-			errs <- err
-		}()
-	}
+	errs := runNodes(ctx, rts, bursts)
 	// Area 5 on b is stuck in burst 3; burst 4's tick reaches b anyway.
 	for rts[1].lastTick.Load() < 4 && ctx.Err() == nil {
 		time.Sleep(time.Millisecond)
@@ -184,10 +205,7 @@ func TestClusterIgnoresForeignTraffic(t *testing.T) {
 	plan := fakePlan(6, 9, 24)
 	const bursts = 30
 	want := sequential(plan, bursts, pulses{24})
-	table := make(Table, len(plan.Areas))
-	for i := range table {
-		table[i] = nodes[i%2]
-	}
+	table := alternating(plan, nodes)
 	nc, err := nats.Connect("", nats.InProcessServer(ns))
 	if err != nil {
 		t.Fatal(err)
@@ -220,32 +238,15 @@ func TestClusterIgnoresForeignTraffic(t *testing.T) {
 	}
 	var rts []*Runtime
 	for k, n := range nodes {
-		engines, _ := fakeEngines(plan)
-		for i := range engines {
-			if table[i] != n {
-				engines[i] = nil
-			}
-		}
-		var sensors Sensors
-		if k == 0 {
-			sensors = pulses{24}
-		}
+		engines, _ := nodeEngines(plan, table, n)
+		sensors := leadSensors(k, 24)
 		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
 			Cluster: &Cluster{Nodes: nodes, Coordinator: "a"}, Run: 77, Epoch: 3, Dial: dialer(ns),
 			Sensors: sensors, Observer: recs[k].observe, StallTimeout: time.Minute}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	errs := make(chan error, 2)
-	for _, r := range rts {
-		go func() {
-			err := r.Handshake(ctx)
-			if err == nil {
-				err = r.Run(ctx, bursts)
-			}
-			errs <- err
-		}()
-	}
+	errs := runNodes(ctx, rts, bursts)
 	for range rts {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
@@ -278,12 +279,7 @@ func TestClusterHandshakeRefusesOtherPlacement(t *testing.T) {
 		for i := range table {
 			table[i] = nodes[(i+k*(i%2))%2] // b disagrees on odd areas
 		}
-		engines, _ := fakeEngines(plan)
-		for i := range engines {
-			if table[i] != n {
-				engines[i] = nil
-			}
-		}
+		engines, _ := nodeEngines(plan, table, n)
 		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
 			Cluster: &Cluster{Nodes: nodes, Coordinator: "a"}, Run: 1, Dial: dialer(ns)}))
 	}
@@ -302,19 +298,11 @@ func TestClusterStallNamesNode(t *testing.T) {
 	ns := startNATS(t)
 	plan := fakePlan(8, 6, 8)
 	nodes := []NodeID{"a", "b"}
-	table := make(Table, len(plan.Areas))
-	for i := range table {
-		table[i] = nodes[i%2]
-	}
+	table := alternating(plan, nodes)
 	var rts []*Runtime
 	var block chan struct{}
 	for _, n := range nodes {
-		engines, fakes := fakeEngines(plan)
-		for i := range engines {
-			if table[i] != n {
-				engines[i] = nil
-			}
-		}
+		engines, fakes := nodeEngines(plan, table, n)
 		if n == "b" {
 			block = make(chan struct{})
 			fakes[5].blockAt, fakes[5].block = 4, block
@@ -389,16 +377,8 @@ func TestClusterOverRoutedServers(t *testing.T) {
 	// only the handshake keeps its first tick from going to nodes that do
 	// not listen yet.
 	for k, n := range nodes {
-		engines, _ := fakeEngines(plan)
-		for i := range engines {
-			if table[i] != n {
-				engines[i] = nil
-			}
-		}
-		var sensors Sensors
-		if k == 0 {
-			sensors = pulses{24}
-		}
+		engines, _ := nodeEngines(plan, table, n)
+		sensors := leadSensors(k, 24)
 		url := servers[k].ClientURL()
 		r := newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
 			Cluster: &Cluster{Nodes: nodes, Coordinator: "n0", Observe: true, Observed: true}, Run: 5,
