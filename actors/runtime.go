@@ -162,7 +162,7 @@ type Runtime struct {
 	bus     *natsBus
 
 	window      int
-	points      [][][]npu.Point // by burst modulo the window, then area index: sensory points
+	points      [][][]npu.Point // sensory points by burst (a ring of at least window, pointsOf), then area index
 	coordinator *actor.PID
 	areas       []*actor.PID // by area index; nil when not on this node
 	local       []int        // indices of the areas on this node
@@ -180,9 +180,10 @@ type Runtime struct {
 	inSrc   [][]int      // by area index and incoming connection: the source area
 	allDone [2]burstDone // by burst parity
 
-	// The burst in progress (the oldest one in flight on the coordinator;
-	// 0: none) and when it was ticked, for the stall check, which runs on a timer goroutine so that it works even when the
-	// coordinator's goroutine is stuck in an inline area's step.
+	// The burst in progress (on the coordinator, the oldest one in flight;
+	// 0: none) and when it was ticked, for the stall check, which runs on
+	// a timer goroutine so that it works even when the coordinator's
+	// goroutine is stuck in an inline area's step.
 	current  atomic.Uint64
 	tickAtNs atomic.Int64
 	// lastTick is the last burst ticked (coordinator) or whose tick
