@@ -59,7 +59,7 @@ type Summary struct {
 	// 0 otherwise).
 	Window int
 	// CPU is the CPU time (user and system) this process used while the
-	// bursts ran, from the first burst's completion to the last's.
+	// bursts ran: from the first burst's completion to the end of the run.
 	CPU time.Duration
 	// Ignored counts the messages between nodes this node ignored (another
 	// run or epoch, malformed, unknown source, stale or duplicate).
@@ -176,14 +176,11 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	var startNs atomic.Int64
 	var compute actors.Histogram
 	var firstAt, lastAt time.Time // first and last burst observed (observer goroutine)
-	var firstCPU, lastCPU time.Duration
+	var firstCPU time.Duration
 	observe := func(r *actors.BurstResult) error {
 		lastAt = time.Now()
 		if firstAt.IsZero() {
 			firstAt, firstCPU = lastAt, processCPU()
-		}
-		if c.SummaryJSON != "" {
-			lastCPU = processCPU()
 		}
 		stats.Add(r)
 		if r.SlowestStep > 0 {
@@ -228,6 +225,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	startNs.Store(start.UnixNano())
 	hs.SetPhase(web.PhaseRunning, "waiting for the first burst")
 	err = r.run(ctx, c.Bursts)
+	endCPU := processCPU()
 	wall := time.Since(start)
 	hs.SetPhase(web.PhaseStopped, "the run has ended")
 	hs.Close() // before the runner's connections close under its requests
@@ -247,7 +245,9 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	if c.Cluster.Enabled() {
 		sum.Window = c.Cluster.Window
 	}
-	sum.CPU = max(lastCPU-firstCPU, 0)
+	if !firstAt.IsZero() {
+		sum.CPU = max(endCPU-firstCPU, 0)
+	}
 	if !firstAt.IsZero() {
 		sum.Startup = firstAt.Sub(start)
 	}
