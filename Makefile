@@ -69,6 +69,7 @@ FUZZ_TARGETS := \
 	./pns:FuzzDecodeContainer \
 	./pns/natsio:FuzzDecodeSensorFrame \
 	./actors:FuzzDecode \
+	./actors:FuzzDecodeLockstep \
 	./npu:FuzzRestore \
 	./npu:FuzzRestoreBody \
 	./quant:FuzzRoundTrip \

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -120,7 +121,7 @@ func TestClusterMatchesSequential(t *testing.T) {
 		"blocks":           func(i int) NodeID { return nodes[min(i/3, 2)] },
 	}
 	for name, place := range places {
-		for _, window := range []int{1, 2, 3} {
+		for _, window := range []int{1, 2, 3, 4, 6} {
 			t.Run(fmt.Sprintf("%s/window=%d", name, window), func(t *testing.T) {
 				clusterMatches(t, nodes, place, window)
 			})
@@ -147,17 +148,56 @@ func clusterMatches(t *testing.T, nodes []NodeID, place func(int) NodeID, window
 	}
 }
 
-// TestClusterWindowOverlaps: with a window of 2 the coordinator ticks burst
-// b+1 while a node still runs b, and that node holds the tick until its
-// areas are free; never more than the window ahead of the last complete
-// burst. The spike trains stay the sequential ones.
+// TestClusterWindowOverlaps: with a window of W the coordinator ticks up
+// to burst b+W while a node still runs b+1, and that node holds the ticks
+// until its areas are free; never more than the window ahead of the last
+// complete burst. Bursts ticked together travel in one Tick, and with W ≥ 4
+// a follower whose next tick is already there reports two completions in
+// one NodeDone. The spike trains stay the sequential ones.
 func TestClusterWindowOverlaps(t *testing.T) {
+	for _, window := range []int{2, 4} {
+		t.Run(fmt.Sprintf("window=%d", window), func(t *testing.T) { windowOverlaps(t, window) })
+	}
+}
+
+func windowOverlaps(t *testing.T, window int) {
 	ns := startNATS(t)
 	plan := fakePlan(8, 6, 8)
 	nodes := []NodeID{"a", "b"}
 	table := alternating(plan, nodes)
 	const bursts = 12
 	want := sequential(plan, bursts, pulses{8})
+	// What travels on the lock step's subjects, in order: the first burst
+	// and the number of bursts of every Tick and NodeDone.
+	type span struct{ first, n uint64 }
+	var mu sync.Mutex
+	var ticks, dones []span
+	spy, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spy.Close()
+	if _, err := spy.Subscribe("spikemesh.brain.lockstep.>", func(m *nats.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case strings.HasSuffix(m.Subject, ".done"):
+			var d brainv1.NodeDone
+			if proto.Unmarshal(m.Data, &d) == nil {
+				dones = append(dones, span{d.Burst, 1 + uint64(len(d.Later))})
+			}
+		case strings.Contains(m.Subject, ".tick."):
+			var tk brainv1.Tick
+			if proto.Unmarshal(m.Data, &tk) == nil && !tk.Stop {
+				ticks = append(ticks, span{tk.Burst, 1 + uint64(len(tk.Later))})
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	recs := make([]recorder, 2)
 	block := make(chan struct{})
 	var rts []*Runtime
@@ -169,23 +209,24 @@ func TestClusterWindowOverlaps(t *testing.T) {
 		}
 		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
 			Cluster: &Cluster{Nodes: nodes, Coordinator: "a", Observe: true, Observed: true}, Run: 1, Dial: dialer(ns),
-			Sensors: sensors, Observer: recs[k].observe, StallTimeout: time.Minute, Window: 2}))
+			Sensors: sensors, Observer: recs[k].observe, StallTimeout: time.Minute, Window: window}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	errs := runNodes(ctx, rts, bursts)
-	// Area 5 on b is stuck in burst 3; burst 4's tick reaches b anyway.
-	for rts[1].lastTick.Load() < 4 && ctx.Err() == nil {
+	// Area 5 on b is stuck in burst 3; the ticks through 2+W reach b anyway.
+	top := npu.Burst(2 + window)
+	for rts[1].lastTick.Load() < top && ctx.Err() == nil {
 		time.Sleep(time.Millisecond)
 	}
 	lead, follow := rts[0].lastTick.Load(), rts[1].lastTick.Load()
 	done := rts[1].doneBurst[5].Load()
 	close(block)
-	if follow != 4 || done != 2 {
-		t.Errorf("node b holds the tick of burst %d while its area 5 finished burst %d; want 4 while at 2", follow, done)
+	if follow != top || done != 2 {
+		t.Errorf("node b holds the ticks through burst %d while its area 5 finished burst %d; want %d while at 2", follow, done, top)
 	}
-	if lead != 4 {
-		t.Errorf("the coordinator ticked burst %d with burst 3 incomplete; the window allows 4", lead)
+	if lead != top {
+		t.Errorf("the coordinator ticked burst %d with burst 3 incomplete; the window allows %d", lead, top)
 	}
 	for range rts {
 		if err := <-errs; err != nil {
@@ -194,6 +235,37 @@ func TestClusterWindowOverlaps(t *testing.T) {
 	}
 	compareRuns(t, want, recs[0].bursts)
 	compareRuns(t, want, recs[1].bursts)
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// Every burst ticked and reported exactly once, in order.
+	limit := map[string]uint64{"ticks": uint64(window), "completions": uint64(max(1, window/2))}
+	for name, spans := range map[string][]span{"ticks": ticks, "completions": dones} {
+		next := uint64(1)
+		for _, s := range spans {
+			if s.first != next || s.n < 1 || s.n > limit[name] {
+				t.Fatalf("%s: bursts %d+%d after %d: %v", name, s.first, s.n, next-1, spans)
+			}
+			next += s.n
+		}
+		if next != bursts+1 {
+			t.Errorf("%s end at burst %d, not %d: %v", name, next-1, bursts, spans)
+		}
+	}
+	if len(ticks) == 0 || ticks[0] != (span{1, uint64(window)}) {
+		t.Errorf("the first Tick started bursts %v; want 1 to %d in one message", ticks, window)
+	}
+	// b finished burst 3 with the ticks of 4 and on waiting: with W ≥ 4 it
+	// holds the completion of 3 back and reports 3 and 4 together.
+	want34 := span{3, 1}
+	if window >= 4 {
+		want34 = span{3, 2}
+	}
+	if !slices.Contains(dones, want34) {
+		t.Errorf("completions %v: want bursts %d+%d in one message", dones, want34.first, want34.n)
+	}
 }
 
 // TestClusterIgnoresForeignTraffic: batches, ticks and completions of

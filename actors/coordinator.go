@@ -46,6 +46,10 @@ type coordinator struct {
 	failed  error         // a fault that arrived between runs
 
 	wakeGen uint64 // generation of the armed pacing timer
+	// batching: apply leaves the ticks it gathers, and the start of the
+	// local areas, to the caller (leader, while it takes several
+	// completions of one message).
+	batching bool
 
 	// Follower: the leader's ticks not started yet (before Run, or while
 	// the local areas run the burst before), oldest first, at most
@@ -180,7 +184,7 @@ func (c *coordinator) apply(ctx actor.Context, out lockstep.Output) {
 	}
 	first, last := out.Ticks()
 	for b := first; b != 0 && b <= last && c.running; b++ {
-		c.tickAll(ctx, b)
+		c.tickAll(b)
 	}
 	c.setCurrent()
 	if !out.Wake.IsZero() {
@@ -189,15 +193,35 @@ func (c *coordinator) apply(ctx actor.Context, out lockstep.Output) {
 		time.AfterFunc(time.Until(out.Wake), func() { c.rt.system.Root.Send(self, &wake{gen: gen}) })
 	}
 	if out.Finished {
+		if err := c.rt.bus.publishTicks(); err != nil {
+			c.finish(err)
+			return
+		}
 		c.rt.bus.sendStop(c.m.Completed())
 		c.finish(nil)
+		return
+	}
+	if !c.batching {
+		c.release(ctx)
 	}
 }
 
-// tickAll starts burst everywhere (leader): sensory input, then the Tick of
-// every other node, then the local areas when they are free (else they
-// start it when they finish the burst before).
-func (c *coordinator) tickAll(ctx actor.Context, burst npu.Burst) {
+// release publishes the ticks gathered for the other nodes, then starts the
+// next burst ticked on the local areas when they are free (else they start
+// it when they finish the burst before) (leader).
+func (c *coordinator) release(ctx actor.Context) {
+	if err := c.rt.bus.publishTicks(); err != nil {
+		c.finish(err)
+		return
+	}
+	if c.running && c.burst == 0 && c.m.Ticked() > c.local {
+		c.tickLocal(ctx, c.local+1)
+	}
+}
+
+// tickAll starts burst everywhere (leader): it fixes the sensory input and
+// adds the Tick of every other node to those release publishes.
+func (c *coordinator) tickAll(burst npu.Burst) {
 	// Burst-window is complete everywhere, so no area reads these points.
 	pts := c.rt.pointsOf(burst)
 	clear(pts)
@@ -225,10 +249,6 @@ func (c *coordinator) tickAll(ctx actor.Context, burst npu.Burst) {
 	c.setCurrent()
 	if err := c.rt.bus.sendTicks(burst, pts); err != nil {
 		c.finish(err)
-		return
-	}
-	if c.burst == 0 && burst == c.local+1 {
-		c.tickLocal(ctx, burst)
 	}
 }
 
@@ -295,7 +315,7 @@ func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
 		c.rt.completed.Store(burst)
 		c.rt.current.Store(0)
 		c.rt.progress()
-		if err := c.rt.bus.sendDone(burst, c.rt.local, c.rt.reports); err != nil {
+		if err := c.report(burst); err != nil {
 			c.finish(err)
 			return
 		}
@@ -327,10 +347,23 @@ func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
 		return
 	}
 	c.apply(ctx, out)
-	if c.running && c.burst == 0 && c.m.Ticked() > c.local {
-		// Ticked while the local areas ran this one.
-		c.tickLocal(ctx, c.local+1)
+}
+
+// report adds the local areas' completion of burst to those the leader gets
+// next, and sends them unless it holds them back (follower): while the
+// leader's next tick is already here, the areas go on at once, and up to
+// Runtime.doneBatch completions travel in one message. The leader's window
+// leaves room for those held: it ticks at least one burst more than a
+// follower holds back.
+func (c *coordinator) report(burst npu.Burst) error {
+	b := c.rt.bus
+	if err := b.addDone(burst, c.rt.local, c.rt.reports); err != nil {
+		return err
 	}
+	if len(c.queued) > 0 && b.doneN < c.rt.doneBatch && !c.stopping {
+		return nil
+	}
+	return b.publishDone()
 }
 
 // fillLocal copies the local areas' reports into res.
@@ -353,25 +386,40 @@ func (c *coordinator) onRemoteDone(ctx actor.Context, m *remoteDone) {
 		c.rt.ignore(&c.rt.ignored.stale)
 		return
 	}
-	if m.participant == c.self || !c.m.Awaits(m.participant, m.burst) {
-		// Not the burst in progress, or a second completion: what it says
+	c.batching = true
+	for k := range m.bursts {
+		if !c.running {
+			break
+		}
+		c.remoteDone(ctx, m.participant, m.first+npu.Burst(k), &m.bursts[k])
+	}
+	c.batching = false
+	if c.running {
+		c.release(ctx)
+	}
+}
+
+// remoteDone takes one burst of another node's completion (leader).
+func (c *coordinator) remoteDone(ctx actor.Context, participant int, burst npu.Burst, f *firedIn) {
+	if participant == c.self || !c.m.Awaits(participant, burst) {
+		// Not a burst in progress, or a second completion: what it says
 		// must not touch the burst's result.
 		c.rt.ignore(&c.rt.ignored.stale)
 		return
 	}
-	res := c.result(m.burst)
-	for k, a := range m.areas {
-		res.Fired[a] = m.fired[k]
-		if d := time.Duration(m.stepNs[k]); d > res.SlowestStep {
+	res := c.result(burst)
+	for k, a := range f.areas {
+		res.Fired[a] = f.fired[k]
+		if d := time.Duration(f.stepNs[k]); d > res.SlowestStep {
 			res.Slowest, res.SlowestStep = a, d
 		}
 	}
-	out, err := c.m.Done(time.Now(), m.participant, m.burst)
+	out, err := c.m.Done(time.Now(), participant, burst)
 	if err != nil {
 		c.finish(err)
 		return
 	}
-	c.rt.nodeDone[m.participant].Store(m.burst)
+	c.rt.nodeDone[participant].Store(burst)
 	c.apply(ctx, out)
 }
 

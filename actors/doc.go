@@ -42,12 +42,14 @@
 // the complete burst to its Observer, publishes it as a BurstRecord on
 // .lockstep.burst for nodes that observe the whole brain, and paces. On
 // the other nodes the coordinator actor ticks the local areas when the Tick
-// arrives and reports their completion. Inside one process the same
-// machine has one participant and everything stays zero-copy. Before burst
-// 1, Handshake proves that every node sees every other node's
-// subscriptions (interest spreads between routed NATS servers
-// asynchronously) and that all agree on the run, epoch and placement. Every
-// message between nodes carries the run and the epoch; messages of another
+// arrives and reports their completion. A Tick may start several bursts and
+// a NodeDone report several: with a window w of 4 or more, a follower whose
+// next tick already waits holds completions back, up to w/2 per NodeDone.
+// Inside one process the same machine has one participant and everything
+// stays zero-copy. Before burst 1, Handshake proves that every node sees
+// every other node's subscriptions (interest spreads between routed NATS
+// servers asynchronously) and that all agree on the run, epoch and
+// placement. Every message between nodes carries the run and the epoch; messages of another
 // run or epoch, malformed ones and ones from unknown nodes or areas are
 // ignored and counted (Runtime.Ignored), never fatal.
 //

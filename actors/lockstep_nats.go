@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"sync/atomic"
@@ -248,10 +249,11 @@ func (b *natsBus) onReady(m *nats.Msg) {
 	}
 }
 
-// sendTicks publishes the Tick of burst to every other node, with the
-// sensory points of every area (leader): a follower steps its own areas
-// with them and keeps the rest in its input log, so that any node can
-// replay the burst after a failure.
+// sendTicks adds the Tick of burst, with the sensory points of every area,
+// to the ticks publishTicks sends next (leader): a follower steps its own
+// areas with them and keeps the rest in its input log, so that any node can
+// replay the burst after a failure. Bursts started together travel in one
+// message.
 func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
 	if b == nil || b.rt.cfg.Cluster == nil {
 		return nil
@@ -261,8 +263,7 @@ func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
 		b.tick = &brainv1.Tick{}
 	}
 	t := b.tick
-	t.Burst, t.Run, t.Epoch, t.Stop, t.Last = burst, r.cfg.Run, r.cfg.Epoch, false, 0
-	t.Points = t.Points[:0]
+	var aps []*brainv1.AreaPoints
 	for a, pts := range points {
 		if len(pts) == 0 {
 			continue
@@ -271,19 +272,40 @@ func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
 		for k, pt := range pts {
 			ap.Local[k], ap.P[k] = pt.Local, pt.P
 		}
-		t.Points = append(t.Points, ap)
+		aps = append(aps, ap)
 	}
+	switch {
+	case b.ticked == 0:
+		t.Burst, t.Run, t.Epoch, t.Stop, t.Last = burst, r.cfg.Run, r.cfg.Epoch, false, 0
+		t.Points, t.Later = aps, t.Later[:0]
+	case burst == t.Burst+npu.Burst(b.ticked):
+		t.Later = append(t.Later, &brainv1.BurstPoints{Points: aps})
+	default:
+		return fmt.Errorf("actors: tick of burst %d after ticks %d to %d", burst, t.Burst, t.Burst+npu.Burst(b.ticked)-1)
+	}
+	b.ticked++
+	return nil
+}
+
+// publishTicks publishes the ticks sendTicks gathered to every other node,
+// in one message (leader).
+func (b *natsBus) publishTicks() error {
+	if b == nil || b.ticked == 0 {
+		return nil
+	}
+	r, t := b.rt, b.tick
+	b.ticked = 0
 	var err error
 	b.tickBuf, err = proto.MarshalOptions{}.MarshalAppend(b.tickBuf[:0], t)
 	if err != nil {
-		return fmt.Errorf("actors: tick of burst %d: %w", burst, err)
+		return fmt.Errorf("actors: tick of burst %d: %w", t.Burst, err)
 	}
 	for _, n := range r.nodes {
 		if n == r.cfg.Node {
 			continue
 		}
 		if err := b.publish(b.tickSubject(n), b.tickBuf); err != nil {
-			return fmt.Errorf("actors: tick of burst %d to node %s: %w", burst, n, err)
+			return fmt.Errorf("actors: tick of burst %d to node %s: %w", t.Burst, n, err)
 		}
 	}
 	b.unflushed = len(r.nodes) > 1
@@ -364,19 +386,50 @@ func undelta(deltas []uint32, n uint32) ([]uint32, bool) {
 	return out, true
 }
 
-// sendDone reports that this node's areas finished burst (follower).
-func (b *natsBus) sendDone(burst npu.Burst, local []int, reports []completed) error {
+// addDone adds what this node's areas fired in burst to the completions
+// publishDone reports next (follower).
+func (b *natsBus) addDone(burst npu.Burst, local []int, reports []completed) error {
 	r := b.rt
 	if b.done == nil {
 		b.done = &brainv1.NodeDone{}
 	}
-	m := b.done // reused, with its AreaFired entries
-	m.Run, m.Epoch, m.Burst, m.Node, m.Areas = r.cfg.Run, r.cfg.Epoch, burst, string(r.cfg.Node), m.Areas[:0]
-	for _, a := range local {
-		m.Areas = appendFired(m.Areas, a, reports[a].fired, reports[a].stepNs)
+	m := b.done // reused, with its entries
+	var areas *[]*brainv1.AreaFired
+	switch {
+	case b.doneN == 0:
+		m.Run, m.Epoch, m.Burst, m.Node = r.cfg.Run, r.cfg.Epoch, burst, string(r.cfg.Node)
+		m.Later = m.Later[:0]
+		areas = &m.Areas
+	case burst == m.Burst+npu.Burst(b.doneN):
+		var bf *brainv1.BurstFired
+		if len(m.Later) < cap(m.Later) {
+			bf = m.Later[:len(m.Later)+1][len(m.Later)]
+		}
+		if bf == nil {
+			bf = &brainv1.BurstFired{}
+		}
+		m.Later = append(m.Later, bf)
+		areas = &bf.Areas
+	default:
+		return fmt.Errorf("actors: completion of burst %d after completions %d to %d", burst, m.Burst, m.Burst+npu.Burst(b.doneN)-1)
 	}
-	if err := b.publishProto(b.lockstepSubject("done"), m); err != nil {
-		return fmt.Errorf("actors: completion of burst %d: %w", burst, err)
+	*areas = (*areas)[:0]
+	for _, a := range local {
+		*areas = appendFired(*areas, a, reports[a].fired, reports[a].stepNs)
+	}
+	b.doneN++
+	return nil
+}
+
+// publishDone reports the completions addDone gathered to the leader, in
+// one message (follower).
+func (b *natsBus) publishDone() error {
+	if b.doneN == 0 {
+		return nil
+	}
+	b.doneN = 0
+	if err := b.publishProto(b.lockstepSubject("done"), b.done); err != nil {
+		return fmt.Errorf("actors: completion of burst %d: %w", b.done.Burst, err)
 	}
 	b.unflushed = true
 	return nil
@@ -403,97 +456,154 @@ func (b *natsBus) sendRecord(res *BurstResult) error {
 // currentRun checks a message's run and epoch, counting it when it is not of
 // this run and epoch.
 func (r *Runtime) currentRun(run, epoch uint64) bool {
-	switch {
-	case run != r.cfg.Run:
-		r.ignore(&r.ignored.run)
-	case epoch != r.cfg.Epoch:
-		r.ignore(&r.ignored.epoch)
-	default:
-		return true
+	if why := r.runOf(run, epoch); why != nil {
+		r.ignore(why)
+		return false
 	}
-	return false
+	return true
 }
 
-// onTick decodes the leader's Tick (follower).
+// runOf is nil for a message of this run and epoch, else the count it is
+// ignored under.
+func (r *Runtime) runOf(run, epoch uint64) *atomic.Uint64 {
+	switch {
+	case run != r.cfg.Run:
+		return &r.ignored.run
+	case epoch != r.cfg.Epoch:
+		return &r.ignored.epoch
+	}
+	return nil
+}
+
+// onTick decodes the leader's Tick (follower) and hands its bursts to the
+// coordinator, in order.
 func (b *natsBus) onTick(m *nats.Msg) {
 	r := b.rt
+	ticks, why := r.decodeTick(m.Data)
+	if why != nil {
+		r.ignore(why)
+		return
+	}
+	for _, rt := range ticks {
+		r.system.Root.Send(r.coordinator, rt)
+	}
+}
+
+// decodeTick checks and decodes a Tick: one remoteTick for each burst it
+// starts, in order (or the stop), else the count it is ignored under (a
+// Tick is taken whole or not at all).
+func (r *Runtime) decodeTick(data []byte) ([]*remoteTick, *atomic.Uint64) {
 	var t brainv1.Tick
-	if err := proto.Unmarshal(m.Data, &t); err != nil {
-		r.ignore(&r.ignored.malformed)
-		return
+	if err := proto.Unmarshal(data, &t); err != nil {
+		return nil, &r.ignored.malformed
 	}
-	if !r.currentRun(t.Run, t.Epoch) {
-		return
+	if why := r.runOf(t.Run, t.Epoch); why != nil {
+		return nil, why
 	}
-	rt := &remoteTick{burst: t.Burst, stop: t.Stop, last: t.Last}
-	if !t.Stop && t.Burst == 0 {
-		r.ignore(&r.ignored.malformed)
-		return
+	if t.Stop {
+		return []*remoteTick{{stop: true, last: t.Last}}, nil
 	}
-	for _, ap := range t.Points {
+	if t.Burst == 0 || len(t.Later) >= r.window || t.Burst > math.MaxUint64-uint64(r.window) {
+		return nil, &r.ignored.malformed
+	}
+	ticks := make([]*remoteTick, 0, 1+len(t.Later))
+	for k := 0; k <= len(t.Later); k++ {
+		aps := t.Points
+		if k > 0 {
+			aps = t.Later[k-1].GetPoints()
+		}
+		rt, ok := r.decodePoints(t.Burst+uint64(k), aps)
+		if !ok {
+			return nil, &r.ignored.malformed
+		}
+		ticks = append(ticks, rt)
+	}
+	return ticks, nil
+}
+
+// decodePoints checks and decodes one burst's sensory points of a Tick.
+func (r *Runtime) decodePoints(burst npu.Burst, aps []*brainv1.AreaPoints) (*remoteTick, bool) {
+	rt := &remoteTick{burst: burst}
+	for _, ap := range aps {
 		a := int(ap.Area)
 		if a >= len(r.plan.Areas) || len(ap.Local) != len(ap.P) {
-			r.ignore(&r.ignored.malformed)
-			return
+			return nil, false
 		}
 		n := r.plan.Areas[a].Neurons()
 		pts := make([]npu.Point, len(ap.Local))
 		for k := range pts {
 			if ap.Local[k] >= n {
-				r.ignore(&r.ignored.malformed)
-				return
+				return nil, false
 			}
 			pts[k] = npu.Point{Local: ap.Local[k], P: ap.P[k]}
 		}
 		rt.areas, rt.points = append(rt.areas, a), append(rt.points, pts)
 	}
-	r.system.Root.Send(r.coordinator, rt)
+	return rt, true
 }
 
-// onDone decodes another node's NodeDone (leader).
+// onDone decodes another node's NodeDone (leader) and hands it to the
+// coordinator.
 func (b *natsBus) onDone(m *nats.Msg) {
 	r := b.rt
-	var d brainv1.NodeDone
-	if err := proto.Unmarshal(m.Data, &d); err != nil {
-		r.ignore(&r.ignored.malformed)
+	rd, why := r.decodeDone(m.Data)
+	if why != nil {
+		r.ignore(why)
 		return
 	}
-	if !r.currentRun(d.Run, d.Epoch) {
-		return
+	r.system.Root.Send(r.coordinator, rd)
+}
+
+// decodeDone checks and decodes a NodeDone: every burst it reports, else
+// the count it is ignored under (taken whole or not at all).
+func (r *Runtime) decodeDone(data []byte) (*remoteDone, *atomic.Uint64) {
+	var d brainv1.NodeDone
+	if err := proto.Unmarshal(data, &d); err != nil {
+		return nil, &r.ignored.malformed
+	}
+	if why := r.runOf(d.Run, d.Epoch); why != nil {
+		return nil, why
 	}
 	p, ok := r.nodeIndex[NodeID(d.Node)]
 	if !ok {
-		r.ignore(&r.ignored.unknown)
-		return
+		return nil, &r.ignored.unknown
 	}
-	rd := &remoteDone{participant: p, burst: d.Burst}
-	ok = r.eachFired(d.Areas, func(a int) bool { return r.placement.Node(a) == NodeID(d.Node) },
-		func(a int, fired []uint32, stepNs int64) {
-			rd.areas, rd.fired, rd.stepNs = append(rd.areas, a), append(rd.fired, fired), append(rd.stepNs, stepNs)
-		})
-	if ok {
-		r.system.Root.Send(r.coordinator, rd)
+	if d.Burst == 0 || len(d.Later) >= r.window || d.Burst > math.MaxUint64-uint64(r.window) {
+		return nil, &r.ignored.malformed
 	}
+	owns := func(a int) bool { return r.placement.Node(a) == NodeID(d.Node) }
+	rd := &remoteDone{participant: p, first: d.Burst, bursts: make([]firedIn, 1+len(d.Later))}
+	for k := range rd.bursts {
+		areas := d.Areas
+		if k > 0 {
+			areas = d.Later[k-1].GetAreas()
+		}
+		f := &rd.bursts[k]
+		if why := r.eachFired(areas, owns, func(a int, fired []uint32, stepNs int64) {
+			f.areas, f.fired, f.stepNs = append(f.areas, a), append(f.fired, fired), append(f.stepNs, stepNs)
+		}); why != nil {
+			return nil, why
+		}
+	}
+	return rd, nil
 }
 
-// eachFired decodes areas, calling take for each; it counts and refuses
-// (false) the whole message when an area is unknown or not owned as owns
-// says, or its indices are not ascending within the area.
-func (r *Runtime) eachFired(areas []*brainv1.AreaFired, owns func(area int) bool, take func(area int, fired []uint32, stepNs int64)) bool {
+// eachFired decodes areas, calling take for each; it refuses the whole
+// message, with the count it is ignored under, when an area is unknown or
+// not owned as owns says, or its indices are not ascending within the area.
+func (r *Runtime) eachFired(areas []*brainv1.AreaFired, owns func(area int) bool, take func(area int, fired []uint32, stepNs int64)) *atomic.Uint64 {
 	for _, af := range areas {
 		a := int(af.Area)
 		if a >= len(r.plan.Areas) || !owns(a) {
-			r.ignore(&r.ignored.unknown)
-			return false
+			return &r.ignored.unknown
 		}
 		fired, ok := undelta(af.FiredDelta, r.plan.Areas[a].Neurons())
 		if !ok {
-			r.ignore(&r.ignored.malformed)
-			return false
+			return &r.ignored.malformed
 		}
 		take(a, fired, int64(min(af.StepNs, 1<<62)))
 	}
-	return true
+	return nil
 }
 
 // onRecord decodes a complete burst from the leader (observing follower).
@@ -508,9 +618,11 @@ func (b *natsBus) onRecord(m *nats.Msg) {
 		return
 	}
 	br := &burstRecord{burst: rec.Burst, fired: make([][]uint32, len(r.plan.Areas)), elapsed: time.Duration(min(rec.ElapsedNs, 1<<62))}
-	if r.eachFired(rec.Areas, func(int) bool { return true }, func(a int, fired []uint32, _ int64) { br.fired[a] = fired }) {
-		r.system.Root.Send(r.coordinator, br)
+	if why := r.eachFired(rec.Areas, func(int) bool { return true }, func(a int, fired []uint32, _ int64) { br.fired[a] = fired }); why != nil {
+		r.ignore(why)
+		return
 	}
+	r.system.Root.Send(r.coordinator, br)
 }
 
 // BusStats returns the messages and bytes this node has published on NATS

@@ -46,14 +46,20 @@ type remoteTick struct {
 	last   npu.Burst
 }
 
-// remoteDone is another node's completion of burst, decoded: what each of
-// its areas fired.
+// remoteDone is another node's completion of one or more bursts, decoded:
+// bursts[k] is what its areas fired in burst first+k.
 type remoteDone struct {
 	participant int
-	burst       npu.Burst
-	areas       []int
-	fired       [][]uint32
-	stepNs      []int64
+	first       npu.Burst
+	bursts      []firedIn
+}
+
+// firedIn is what a node's areas fired in one burst: fired[k] and the time
+// of the step of areas[k].
+type firedIn struct {
+	areas  []int
+	fired  [][]uint32
+	stepNs []int64
 }
 
 // burstRecord is a complete burst of the whole brain from the leader.

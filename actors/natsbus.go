@@ -41,8 +41,10 @@ type natsBus struct {
 	dropped  atomic.Uint64 // messages reported lost by slow-consumer errors
 	probed   atomic.Bool   // every other node's subscriptions are visible
 	tickBuf  []byte
-	tick     *brainv1.Tick     // reused
-	done     *brainv1.NodeDone // reused
+	tick     *brainv1.Tick     // reused; ticked bursts gathered (leader)
+	done     *brainv1.NodeDone // reused; doneN completions gathered (follower)
+	ticked   int
+	doneN    int
 	// unflushed: a tick or completion was published and not flushed yet
 	// (coordinator goroutine only).
 	unflushed bool

@@ -162,6 +162,7 @@ type Runtime struct {
 	bus     *natsBus
 
 	window      int
+	doneBatch   int             // completions a follower may send in one message: max(1, window/2)
 	points      [][][]npu.Point // sensory points by burst (a ring of at least window, pointsOf), then area index
 	coordinator *actor.PID
 	areas       []*actor.PID // by area index; nil when not on this node
@@ -243,6 +244,7 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	r := &Runtime{cfg: cfg, plan: cfg.Plan, log: log, sensors: cfg.Sensors, motors: cfg.Motors,
 		result: make(chan error, 1), stalled: make(chan error, 1), next: max(cfg.FirstBurst, 1), window: max(cfg.Window, 1)}
+	r.doneBatch = max(1, r.window/2)
 	r.points = make([][][]npu.Point, ringSize(r.window))
 	for i := range r.points {
 		r.points[i] = make([][]npu.Point, len(cfg.Plan.Areas))

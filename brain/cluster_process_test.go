@@ -223,7 +223,9 @@ func TestClusterRecordsEqualReference(t *testing.T) {
 }
 
 // TestClusterOnExternalNATS: two nodes, each connected to its own server of
-// an external NATS cluster of two (started here): the same records.
+// an external NATS cluster of two (started here): the same records; the
+// second genome with a lock-step window of 4, where several bursts share a
+// tick or a completion.
 func TestClusterOnExternalNATS(t *testing.T) {
 	urls := externalNATS(t, 2)
 	const bursts = 40
@@ -235,6 +237,9 @@ func TestClusterOnExternalNATS(t *testing.T) {
 				ref := referenceRecord(t, name, prec, inputs, bursts)
 				spec := clusterSpec{genome: name, precision: prec, inputs: inputs, bursts: bursts, nodes: 2, nats: urls,
 					extra: []string{"--brain", "ext" + strings.ReplaceAll(strings.TrimSuffix(name, ".json"), "_", "") + prec}}
+				if name == "community_brain_pong.json" {
+					spec.extra = append(spec.extra, "--lockstep-window", "4")
+				}
 				for k, rec := range runCluster(t, spec) {
 					if rec != ref {
 						t.Fatalf("node n%d's record differs from the reference:\n%s", k, firstDiff(ref, rec))

@@ -15,7 +15,7 @@ import (
 // enough), and --extra checkpoint-every and lockstep-window reach the nodes.
 func TestBenchCluster(t *testing.T) {
 	cmd := exec.Command(nodeBinary(t), "bench", "--workload", "cluster", "--nodes", "1,2", "--areas", "2",
-		"--neurons", "3000", "--fanout", "4", "--bursts", "40", "--extra", "checkpoint-every=0,lockstep-window=3")
+		"--neurons", "3000", "--fanout", "4", "--bursts", "40", "--extra", "checkpoint-every=0,lockstep-window=4")
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GOMAXPROCS=") {
@@ -49,7 +49,7 @@ func TestBenchCluster(t *testing.T) {
 		if n > 1 && (r.MsgsPerBurst <= 0 || r.BytesPerBurst <= 0 || r.RTTP50 <= 0) {
 			t.Errorf("%d nodes: no traffic or round trip measured: %s", n, l)
 		}
-		if want := map[bool]int{true: 3, false: 0}[n > 1]; r.Window != want {
+		if want := map[bool]int{true: 4, false: 0}[n > 1]; r.Window != want {
 			t.Errorf("%d nodes ran with a lock-step window of %d, want %d", n, r.Window, want)
 		}
 		if want := n > 1 && runtime.GOOS == "linux" && len(allowedCPUs()) >= n*max(1, runtime.NumCPU()/n); r.Pinned != want {

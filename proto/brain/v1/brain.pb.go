@@ -29,7 +29,8 @@ const (
 // <prefix>.<brain>.lockstep.tick.<node>). It carries the burst's sensory
 // input of that node's areas, which the coordinator's intake fixed. A Tick
 // with stop set and burst 0 ends the run after `last`, the last burst the
-// coordinator completed.
+// coordinator completed. A Tick may start several bursts at once: `burst`,
+// then one more for each entry of `later` (burst+1, burst+2, …).
 type Tick struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Burst         uint64                 `protobuf:"varint,1,opt,name=burst,proto3" json:"burst,omitempty"`
@@ -38,6 +39,7 @@ type Tick struct {
 	Points        []*AreaPoints          `protobuf:"bytes,4,rep,name=points,proto3" json:"points,omitempty"`
 	Stop          bool                   `protobuf:"varint,5,opt,name=stop,proto3" json:"stop,omitempty"`
 	Last          uint64                 `protobuf:"varint,6,opt,name=last,proto3" json:"last,omitempty"`
+	Later         []*BurstPoints         `protobuf:"bytes,7,rep,name=later,proto3" json:"later,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -114,6 +116,58 @@ func (x *Tick) GetLast() uint64 {
 	return 0
 }
 
+func (x *Tick) GetLater() []*BurstPoints {
+	if x != nil {
+		return x.Later
+	}
+	return nil
+}
+
+// BurstPoints is the sensory input of one burst of a Tick after its first.
+type BurstPoints struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Points        []*AreaPoints          `protobuf:"bytes,1,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BurstPoints) Reset() {
+	*x = BurstPoints{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BurstPoints) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BurstPoints) ProtoMessage() {}
+
+func (x *BurstPoints) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BurstPoints.ProtoReflect.Descriptor instead.
+func (*BurstPoints) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *BurstPoints) GetPoints() []*AreaPoints {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
 // AreaPoints is the sensory input of one area for one burst: neurons (local
 // indices) and the potential each receives, in the order the intake gave.
 type AreaPoints struct {
@@ -127,7 +181,7 @@ type AreaPoints struct {
 
 func (x *AreaPoints) Reset() {
 	*x = AreaPoints{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[1]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -139,7 +193,7 @@ func (x *AreaPoints) String() string {
 func (*AreaPoints) ProtoMessage() {}
 
 func (x *AreaPoints) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[1]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -152,7 +206,7 @@ func (x *AreaPoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AreaPoints.ProtoReflect.Descriptor instead.
 func (*AreaPoints) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{1}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AreaPoints) GetArea() uint32 {
@@ -177,7 +231,9 @@ func (x *AreaPoints) GetP() []float32 {
 }
 
 // NodeDone is a node's report that every area it runs finished a burst
-// (subject <prefix>.<brain>.lockstep.done), with what each area fired.
+// (subject <prefix>.<brain>.lockstep.done), with what each area fired. It
+// may report several bursts at once: `burst`, then one more for each entry
+// of `later` (burst+1, burst+2, …).
 type NodeDone struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -185,13 +241,14 @@ type NodeDone struct {
 	Burst         uint64                 `protobuf:"varint,3,opt,name=burst,proto3" json:"burst,omitempty"`
 	Node          string                 `protobuf:"bytes,4,opt,name=node,proto3" json:"node,omitempty"`
 	Areas         []*AreaFired           `protobuf:"bytes,5,rep,name=areas,proto3" json:"areas,omitempty"`
+	Later         []*BurstFired          `protobuf:"bytes,6,rep,name=later,proto3" json:"later,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeDone) Reset() {
 	*x = NodeDone{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[2]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -203,7 +260,7 @@ func (x *NodeDone) String() string {
 func (*NodeDone) ProtoMessage() {}
 
 func (x *NodeDone) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[2]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -216,7 +273,7 @@ func (x *NodeDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDone.ProtoReflect.Descriptor instead.
 func (*NodeDone) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{2}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *NodeDone) GetRun() uint64 {
@@ -254,6 +311,59 @@ func (x *NodeDone) GetAreas() []*AreaFired {
 	return nil
 }
 
+func (x *NodeDone) GetLater() []*BurstFired {
+	if x != nil {
+		return x.Later
+	}
+	return nil
+}
+
+// BurstFired is what a node's areas fired in one burst of a NodeDone after
+// its first.
+type BurstFired struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Areas         []*AreaFired           `protobuf:"bytes,1,rep,name=areas,proto3" json:"areas,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BurstFired) Reset() {
+	*x = BurstFired{}
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BurstFired) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BurstFired) ProtoMessage() {}
+
+func (x *BurstFired) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BurstFired.ProtoReflect.Descriptor instead.
+func (*BurstFired) Descriptor() ([]byte, []int) {
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BurstFired) GetAreas() []*AreaFired {
+	if x != nil {
+		return x.Areas
+	}
+	return nil
+}
+
 // AreaFired is what one area fired in one burst.
 type AreaFired struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -267,7 +377,7 @@ type AreaFired struct {
 
 func (x *AreaFired) Reset() {
 	*x = AreaFired{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[3]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -279,7 +389,7 @@ func (x *AreaFired) String() string {
 func (*AreaFired) ProtoMessage() {}
 
 func (x *AreaFired) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[3]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -292,7 +402,7 @@ func (x *AreaFired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AreaFired.ProtoReflect.Descriptor instead.
 func (*AreaFired) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{3}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AreaFired) GetArea() uint32 {
@@ -332,7 +442,7 @@ type BurstRecord struct {
 
 func (x *BurstRecord) Reset() {
 	*x = BurstRecord{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[4]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +454,7 @@ func (x *BurstRecord) String() string {
 func (*BurstRecord) ProtoMessage() {}
 
 func (x *BurstRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[4]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +467,7 @@ func (x *BurstRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BurstRecord.ProtoReflect.Descriptor instead.
 func (*BurstRecord) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{4}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BurstRecord) GetRun() uint64 {
@@ -411,7 +521,7 @@ type Ready struct {
 
 func (x *Ready) Reset() {
 	*x = Ready{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[5]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +533,7 @@ func (x *Ready) String() string {
 func (*Ready) ProtoMessage() {}
 
 func (x *Ready) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[5]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +546,7 @@ func (x *Ready) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ready.ProtoReflect.Descriptor instead.
 func (*Ready) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{5}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Ready) GetRun() uint64 {
@@ -488,7 +598,7 @@ type BurstCompleted struct {
 
 func (x *BurstCompleted) Reset() {
 	*x = BurstCompleted{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[6]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +610,7 @@ func (x *BurstCompleted) String() string {
 func (*BurstCompleted) ProtoMessage() {}
 
 func (x *BurstCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[6]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +623,7 @@ func (x *BurstCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BurstCompleted.ProtoReflect.Descriptor instead.
 func (*BurstCompleted) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{6}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BurstCompleted) GetBurst() uint64 {
@@ -575,7 +685,7 @@ type SpikeBatch struct {
 
 func (x *SpikeBatch) Reset() {
 	*x = SpikeBatch{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[7]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +697,7 @@ func (x *SpikeBatch) String() string {
 func (*SpikeBatch) ProtoMessage() {}
 
 func (x *SpikeBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[7]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +710,7 @@ func (x *SpikeBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpikeBatch.ProtoReflect.Descriptor instead.
 func (*SpikeBatch) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{7}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SpikeBatch) GetBurst() uint64 {
@@ -673,7 +783,7 @@ type XYZP struct {
 
 func (x *XYZP) Reset() {
 	*x = XYZP{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[8]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +795,7 @@ func (x *XYZP) String() string {
 func (*XYZP) ProtoMessage() {}
 
 func (x *XYZP) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[8]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +808,7 @@ func (x *XYZP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XYZP.ProtoReflect.Descriptor instead.
 func (*XYZP) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{8}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *XYZP) GetX() []uint32 {
@@ -742,7 +852,7 @@ type SensorFrame struct {
 
 func (x *SensorFrame) Reset() {
 	*x = SensorFrame{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[9]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +864,7 @@ func (x *SensorFrame) String() string {
 func (*SensorFrame) ProtoMessage() {}
 
 func (x *SensorFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[9]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -767,7 +877,7 @@ func (x *SensorFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SensorFrame.ProtoReflect.Descriptor instead.
 func (*SensorFrame) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{9}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SensorFrame) GetArea() string {
@@ -804,7 +914,7 @@ type MotorFrame struct {
 
 func (x *MotorFrame) Reset() {
 	*x = MotorFrame{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[10]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +926,7 @@ func (x *MotorFrame) String() string {
 func (*MotorFrame) ProtoMessage() {}
 
 func (x *MotorFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[10]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +939,7 @@ func (x *MotorFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MotorFrame.ProtoReflect.Descriptor instead.
 func (*MotorFrame) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{10}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MotorFrame) GetArea() string {
@@ -869,7 +979,7 @@ type Control struct {
 
 func (x *Control) Reset() {
 	*x = Control{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[11]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -881,7 +991,7 @@ func (x *Control) String() string {
 func (*Control) ProtoMessage() {}
 
 func (x *Control) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[11]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,7 +1004,7 @@ func (x *Control) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Control.ProtoReflect.Descriptor instead.
 func (*Control) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{11}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Control) GetCommand() isControl_Command {
@@ -979,7 +1089,7 @@ type SetRate struct {
 
 func (x *SetRate) Reset() {
 	*x = SetRate{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[12]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1101,7 @@ func (x *SetRate) String() string {
 func (*SetRate) ProtoMessage() {}
 
 func (x *SetRate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[12]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1114,7 @@ func (x *SetRate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRate.ProtoReflect.Descriptor instead.
 func (*SetRate) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{12}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SetRate) GetHz() float64 {
@@ -1029,7 +1139,7 @@ type Pause struct {
 
 func (x *Pause) Reset() {
 	*x = Pause{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[13]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1151,7 @@ func (x *Pause) String() string {
 func (*Pause) ProtoMessage() {}
 
 func (x *Pause) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[13]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1164,7 @@ func (x *Pause) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pause.ProtoReflect.Descriptor instead.
 func (*Pause) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{13}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{15}
 }
 
 type Resume struct {
@@ -1065,7 +1175,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[14]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1187,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[14]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1200,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{14}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{16}
 }
 
 type StatsRequest struct {
@@ -1101,7 +1211,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[15]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1113,7 +1223,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[15]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1126,7 +1236,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{15}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{17}
 }
 
 // Stats answers a StatsRequest.
@@ -1151,7 +1261,7 @@ type Stats struct {
 
 func (x *Stats) Reset() {
 	*x = Stats{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[16]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1273,7 @@ func (x *Stats) String() string {
 func (*Stats) ProtoMessage() {}
 
 func (x *Stats) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[16]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1286,7 @@ func (x *Stats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stats.ProtoReflect.Descriptor instead.
 func (*Stats) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{16}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Stats) GetBurst() uint64 {
@@ -1256,7 +1366,7 @@ type Halt struct {
 
 func (x *Halt) Reset() {
 	*x = Halt{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[17]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1268,7 +1378,7 @@ func (x *Halt) String() string {
 func (*Halt) ProtoMessage() {}
 
 func (x *Halt) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[17]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1281,7 +1391,7 @@ func (x *Halt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Halt.ProtoReflect.Descriptor instead.
 func (*Halt) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{17}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Halt) GetRun() uint64 {
@@ -1330,7 +1440,7 @@ type Halted struct {
 
 func (x *Halted) Reset() {
 	*x = Halted{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[18]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1452,7 @@ func (x *Halted) String() string {
 func (*Halted) ProtoMessage() {}
 
 func (x *Halted) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[18]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1465,7 @@ func (x *Halted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Halted.ProtoReflect.Descriptor instead.
 func (*Halted) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{18}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Halted) GetRun() uint64 {
@@ -1439,7 +1549,7 @@ type Generation struct {
 
 func (x *Generation) Reset() {
 	*x = Generation{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[19]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1561,7 @@ func (x *Generation) String() string {
 func (*Generation) ProtoMessage() {}
 
 func (x *Generation) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[19]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1574,7 @@ func (x *Generation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Generation.ProtoReflect.Descriptor instead.
 func (*Generation) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{19}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Generation) GetRun() uint64 {
@@ -1547,7 +1657,7 @@ type CheckpointPart struct {
 
 func (x *CheckpointPart) Reset() {
 	*x = CheckpointPart{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[20]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1669,7 @@ func (x *CheckpointPart) String() string {
 func (*CheckpointPart) ProtoMessage() {}
 
 func (x *CheckpointPart) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[20]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1682,7 @@ func (x *CheckpointPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointPart.ProtoReflect.Descriptor instead.
 func (*CheckpointPart) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{20}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CheckpointPart) GetRun() uint64 {
@@ -1637,7 +1747,7 @@ type CheckpointRequest struct {
 
 func (x *CheckpointRequest) Reset() {
 	*x = CheckpointRequest{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[21]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1649,7 +1759,7 @@ func (x *CheckpointRequest) String() string {
 func (*CheckpointRequest) ProtoMessage() {}
 
 func (x *CheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[21]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1662,7 +1772,7 @@ func (x *CheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointRequest.ProtoReflect.Descriptor instead.
 func (*CheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{21}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CheckpointRequest) GetRun() uint64 {
@@ -1692,7 +1802,7 @@ type InputLog struct {
 
 func (x *InputLog) Reset() {
 	*x = InputLog{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[22]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1704,7 +1814,7 @@ func (x *InputLog) String() string {
 func (*InputLog) ProtoMessage() {}
 
 func (x *InputLog) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[22]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1717,7 +1827,7 @@ func (x *InputLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputLog.ProtoReflect.Descriptor instead.
 func (*InputLog) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{22}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *InputLog) GetRun() uint64 {
@@ -1752,7 +1862,7 @@ type CoordinatorState struct {
 
 func (x *CoordinatorState) Reset() {
 	*x = CoordinatorState{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[23]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1764,7 +1874,7 @@ func (x *CoordinatorState) String() string {
 func (*CoordinatorState) ProtoMessage() {}
 
 func (x *CoordinatorState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[23]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1777,7 +1887,7 @@ func (x *CoordinatorState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CoordinatorState.ProtoReflect.Descriptor instead.
 func (*CoordinatorState) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{23}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CoordinatorState) GetIntervalNs() int64 {
@@ -1802,7 +1912,7 @@ type ClusterStatusRequest struct {
 
 func (x *ClusterStatusRequest) Reset() {
 	*x = ClusterStatusRequest{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[24]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +1924,7 @@ func (x *ClusterStatusRequest) String() string {
 func (*ClusterStatusRequest) ProtoMessage() {}
 
 func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[24]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +1937,7 @@ func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusRequest.ProtoReflect.Descriptor instead.
 func (*ClusterStatusRequest) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{24}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{26}
 }
 
 // ClusterStatus answers node cluster status.
@@ -1854,7 +1964,7 @@ type ClusterStatus struct {
 
 func (x *ClusterStatus) Reset() {
 	*x = ClusterStatus{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[25]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1976,7 @@ func (x *ClusterStatus) String() string {
 func (*ClusterStatus) ProtoMessage() {}
 
 func (x *ClusterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[25]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +1989,7 @@ func (x *ClusterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatus.ProtoReflect.Descriptor instead.
 func (*ClusterStatus) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{25}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ClusterStatus) GetBrain() string {
@@ -2001,7 +2111,7 @@ type ClusterMember struct {
 
 func (x *ClusterMember) Reset() {
 	*x = ClusterMember{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[26]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2013,7 +2123,7 @@ func (x *ClusterMember) String() string {
 func (*ClusterMember) ProtoMessage() {}
 
 func (x *ClusterMember) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[26]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2026,7 +2136,7 @@ func (x *ClusterMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterMember.ProtoReflect.Descriptor instead.
 func (*ClusterMember) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{26}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ClusterMember) GetName() string {
@@ -2083,7 +2193,7 @@ type AreaPlacement struct {
 
 func (x *AreaPlacement) Reset() {
 	*x = AreaPlacement{}
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[27]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2205,7 @@ func (x *AreaPlacement) String() string {
 func (*AreaPlacement) ProtoMessage() {}
 
 func (x *AreaPlacement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_brain_v1_brain_proto_msgTypes[27]
+	mi := &file_proto_brain_v1_brain_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2218,7 @@ func (x *AreaPlacement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AreaPlacement.ProtoReflect.Descriptor instead.
 func (*AreaPlacement) Descriptor() ([]byte, []int) {
-	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{27}
+	return file_proto_brain_v1_brain_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AreaPlacement) GetIndex() uint32 {
@@ -2143,25 +2253,32 @@ var File_proto_brain_v1_brain_proto protoreflect.FileDescriptor
 
 const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\n" +
-	"\x1aproto/brain/v1/brain.proto\x12\bbrain.v1\"\x9a\x01\n" +
+	"\x1aproto/brain/v1/brain.proto\x12\bbrain.v1\"\xc7\x01\n" +
 	"\x04Tick\x12\x14\n" +
 	"\x05burst\x18\x01 \x01(\x04R\x05burst\x12\x10\n" +
 	"\x03run\x18\x02 \x01(\x04R\x03run\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12,\n" +
 	"\x06points\x18\x04 \x03(\v2\x14.brain.v1.AreaPointsR\x06points\x12\x12\n" +
 	"\x04stop\x18\x05 \x01(\bR\x04stop\x12\x12\n" +
-	"\x04last\x18\x06 \x01(\x04R\x04last\"D\n" +
+	"\x04last\x18\x06 \x01(\x04R\x04last\x12+\n" +
+	"\x05later\x18\a \x03(\v2\x15.brain.v1.BurstPointsR\x05later\";\n" +
+	"\vBurstPoints\x12,\n" +
+	"\x06points\x18\x01 \x03(\v2\x14.brain.v1.AreaPointsR\x06points\"D\n" +
 	"\n" +
 	"AreaPoints\x12\x12\n" +
 	"\x04area\x18\x01 \x01(\rR\x04area\x12\x14\n" +
 	"\x05local\x18\x02 \x03(\rR\x05local\x12\f\n" +
-	"\x01p\x18\x03 \x03(\x02R\x01p\"\x87\x01\n" +
+	"\x01p\x18\x03 \x03(\x02R\x01p\"\xb3\x01\n" +
 	"\bNodeDone\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x14\n" +
 	"\x05burst\x18\x03 \x01(\x04R\x05burst\x12\x12\n" +
 	"\x04node\x18\x04 \x01(\tR\x04node\x12)\n" +
-	"\x05areas\x18\x05 \x03(\v2\x13.brain.v1.AreaFiredR\x05areas\"Y\n" +
+	"\x05areas\x18\x05 \x03(\v2\x13.brain.v1.AreaFiredR\x05areas\x12*\n" +
+	"\x05later\x18\x06 \x03(\v2\x14.brain.v1.BurstFiredR\x05later\"7\n" +
+	"\n" +
+	"BurstFired\x12)\n" +
+	"\x05areas\x18\x01 \x03(\v2\x13.brain.v1.AreaFiredR\x05areas\"Y\n" +
 	"\tAreaFired\x12\x12\n" +
 	"\x04area\x18\x01 \x01(\rR\x04area\x12\x1f\n" +
 	"\vfired_delta\x18\x02 \x03(\rR\n" +
@@ -2327,55 +2444,61 @@ func file_proto_brain_v1_brain_proto_rawDescGZIP() []byte {
 	return file_proto_brain_v1_brain_proto_rawDescData
 }
 
-var file_proto_brain_v1_brain_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_proto_brain_v1_brain_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_proto_brain_v1_brain_proto_goTypes = []any{
 	(*Tick)(nil),                 // 0: brain.v1.Tick
-	(*AreaPoints)(nil),           // 1: brain.v1.AreaPoints
-	(*NodeDone)(nil),             // 2: brain.v1.NodeDone
-	(*AreaFired)(nil),            // 3: brain.v1.AreaFired
-	(*BurstRecord)(nil),          // 4: brain.v1.BurstRecord
-	(*Ready)(nil),                // 5: brain.v1.Ready
-	(*BurstCompleted)(nil),       // 6: brain.v1.BurstCompleted
-	(*SpikeBatch)(nil),           // 7: brain.v1.SpikeBatch
-	(*XYZP)(nil),                 // 8: brain.v1.XYZP
-	(*SensorFrame)(nil),          // 9: brain.v1.SensorFrame
-	(*MotorFrame)(nil),           // 10: brain.v1.MotorFrame
-	(*Control)(nil),              // 11: brain.v1.Control
-	(*SetRate)(nil),              // 12: brain.v1.SetRate
-	(*Pause)(nil),                // 13: brain.v1.Pause
-	(*Resume)(nil),               // 14: brain.v1.Resume
-	(*StatsRequest)(nil),         // 15: brain.v1.StatsRequest
-	(*Stats)(nil),                // 16: brain.v1.Stats
-	(*Halt)(nil),                 // 17: brain.v1.Halt
-	(*Halted)(nil),               // 18: brain.v1.Halted
-	(*Generation)(nil),           // 19: brain.v1.Generation
-	(*CheckpointPart)(nil),       // 20: brain.v1.CheckpointPart
-	(*CheckpointRequest)(nil),    // 21: brain.v1.CheckpointRequest
-	(*InputLog)(nil),             // 22: brain.v1.InputLog
-	(*CoordinatorState)(nil),     // 23: brain.v1.CoordinatorState
-	(*ClusterStatusRequest)(nil), // 24: brain.v1.ClusterStatusRequest
-	(*ClusterStatus)(nil),        // 25: brain.v1.ClusterStatus
-	(*ClusterMember)(nil),        // 26: brain.v1.ClusterMember
-	(*AreaPlacement)(nil),        // 27: brain.v1.AreaPlacement
+	(*BurstPoints)(nil),          // 1: brain.v1.BurstPoints
+	(*AreaPoints)(nil),           // 2: brain.v1.AreaPoints
+	(*NodeDone)(nil),             // 3: brain.v1.NodeDone
+	(*BurstFired)(nil),           // 4: brain.v1.BurstFired
+	(*AreaFired)(nil),            // 5: brain.v1.AreaFired
+	(*BurstRecord)(nil),          // 6: brain.v1.BurstRecord
+	(*Ready)(nil),                // 7: brain.v1.Ready
+	(*BurstCompleted)(nil),       // 8: brain.v1.BurstCompleted
+	(*SpikeBatch)(nil),           // 9: brain.v1.SpikeBatch
+	(*XYZP)(nil),                 // 10: brain.v1.XYZP
+	(*SensorFrame)(nil),          // 11: brain.v1.SensorFrame
+	(*MotorFrame)(nil),           // 12: brain.v1.MotorFrame
+	(*Control)(nil),              // 13: brain.v1.Control
+	(*SetRate)(nil),              // 14: brain.v1.SetRate
+	(*Pause)(nil),                // 15: brain.v1.Pause
+	(*Resume)(nil),               // 16: brain.v1.Resume
+	(*StatsRequest)(nil),         // 17: brain.v1.StatsRequest
+	(*Stats)(nil),                // 18: brain.v1.Stats
+	(*Halt)(nil),                 // 19: brain.v1.Halt
+	(*Halted)(nil),               // 20: brain.v1.Halted
+	(*Generation)(nil),           // 21: brain.v1.Generation
+	(*CheckpointPart)(nil),       // 22: brain.v1.CheckpointPart
+	(*CheckpointRequest)(nil),    // 23: brain.v1.CheckpointRequest
+	(*InputLog)(nil),             // 24: brain.v1.InputLog
+	(*CoordinatorState)(nil),     // 25: brain.v1.CoordinatorState
+	(*ClusterStatusRequest)(nil), // 26: brain.v1.ClusterStatusRequest
+	(*ClusterStatus)(nil),        // 27: brain.v1.ClusterStatus
+	(*ClusterMember)(nil),        // 28: brain.v1.ClusterMember
+	(*AreaPlacement)(nil),        // 29: brain.v1.AreaPlacement
 }
 var file_proto_brain_v1_brain_proto_depIdxs = []int32{
-	1,  // 0: brain.v1.Tick.points:type_name -> brain.v1.AreaPoints
-	3,  // 1: brain.v1.NodeDone.areas:type_name -> brain.v1.AreaFired
-	3,  // 2: brain.v1.BurstRecord.areas:type_name -> brain.v1.AreaFired
-	8,  // 3: brain.v1.SensorFrame.points:type_name -> brain.v1.XYZP
-	8,  // 4: brain.v1.MotorFrame.points:type_name -> brain.v1.XYZP
-	12, // 5: brain.v1.Control.set_rate:type_name -> brain.v1.SetRate
-	13, // 6: brain.v1.Control.pause:type_name -> brain.v1.Pause
-	14, // 7: brain.v1.Control.resume:type_name -> brain.v1.Resume
-	15, // 8: brain.v1.Control.stats:type_name -> brain.v1.StatsRequest
-	1,  // 9: brain.v1.InputLog.points:type_name -> brain.v1.AreaPoints
-	26, // 10: brain.v1.ClusterStatus.members:type_name -> brain.v1.ClusterMember
-	27, // 11: brain.v1.ClusterStatus.placement:type_name -> brain.v1.AreaPlacement
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	2,  // 0: brain.v1.Tick.points:type_name -> brain.v1.AreaPoints
+	1,  // 1: brain.v1.Tick.later:type_name -> brain.v1.BurstPoints
+	2,  // 2: brain.v1.BurstPoints.points:type_name -> brain.v1.AreaPoints
+	5,  // 3: brain.v1.NodeDone.areas:type_name -> brain.v1.AreaFired
+	4,  // 4: brain.v1.NodeDone.later:type_name -> brain.v1.BurstFired
+	5,  // 5: brain.v1.BurstFired.areas:type_name -> brain.v1.AreaFired
+	5,  // 6: brain.v1.BurstRecord.areas:type_name -> brain.v1.AreaFired
+	10, // 7: brain.v1.SensorFrame.points:type_name -> brain.v1.XYZP
+	10, // 8: brain.v1.MotorFrame.points:type_name -> brain.v1.XYZP
+	14, // 9: brain.v1.Control.set_rate:type_name -> brain.v1.SetRate
+	15, // 10: brain.v1.Control.pause:type_name -> brain.v1.Pause
+	16, // 11: brain.v1.Control.resume:type_name -> brain.v1.Resume
+	17, // 12: brain.v1.Control.stats:type_name -> brain.v1.StatsRequest
+	2,  // 13: brain.v1.InputLog.points:type_name -> brain.v1.AreaPoints
+	28, // 14: brain.v1.ClusterStatus.members:type_name -> brain.v1.ClusterMember
+	29, // 15: brain.v1.ClusterStatus.placement:type_name -> brain.v1.AreaPlacement
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_proto_brain_v1_brain_proto_init() }
@@ -2383,7 +2506,7 @@ func file_proto_brain_v1_brain_proto_init() {
 	if File_proto_brain_v1_brain_proto != nil {
 		return
 	}
-	file_proto_brain_v1_brain_proto_msgTypes[11].OneofWrappers = []any{
+	file_proto_brain_v1_brain_proto_msgTypes[13].OneofWrappers = []any{
 		(*Control_SetRate)(nil),
 		(*Control_Pause)(nil),
 		(*Control_Resume)(nil),
@@ -2395,7 +2518,7 @@ func file_proto_brain_v1_brain_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_brain_v1_brain_proto_rawDesc), len(file_proto_brain_v1_brain_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
