@@ -391,21 +391,65 @@ func Engines(plan *cortical.Plan) ([]npu.Engine, func(), error) {
 // cores.
 const areaWork = 1 << 20
 
-// AreaWorkers is the worker count of one area's engine: threads when given
-// (> 0), else 2 for an area with at least areaWork neurons plus synapses on
-// a machine with two or more cores, else 1.
-func AreaWorkers(threads int, spec *npu.AreaSpec, incoming []*npu.Connection) int {
+// AreaWorkers is the worker count of one area's engine, among heavy areas
+// of at least areaWork neurons plus synapses stepped by this process:
+// threads when given (> 0), else 2 for a heavy area when fewer heavy areas
+// than cores (GOMAXPROCS, at least 2) share the process, else 1. The actor
+// runtime steps the areas of a burst in parallel, so as many heavy areas as
+// cores keep every core busy already, and a second worker each would only
+// crowd them (4 areas of 1.1 M on 2 cores: 322 bursts/s with 2 workers
+// each, 531 with 1).
+func AreaWorkers(threads int, spec *npu.AreaSpec, incoming []*npu.Connection, heavy int) int {
 	if threads > 0 {
 		return threads
 	}
+	if stepWork(spec, incoming) >= areaWork && runtime.GOMAXPROCS(0) >= 2 && heavy < runtime.GOMAXPROCS(0) {
+		return 2
+	}
+	return 1
+}
+
+// stepWork is an area's per-burst work: neurons plus incoming synapses.
+func stepWork(spec *npu.AreaSpec, incoming []*npu.Connection) int {
 	work := int(spec.Neurons())
 	for _, c := range incoming {
 		work += c.Synapses()
 	}
-	if work >= areaWork && runtime.GOMAXPROCS(0) >= 2 {
-		return 2
+	return work
+}
+
+// incoming splits conns (the rest of a plan's connections, sorted by (Dst,
+// Src), from area i's on) into area i's and the rest.
+func incoming(i int, conns []*npu.Connection) (in, rest []*npu.Connection) {
+	k := 0
+	for k < len(conns) && conns[k].Dst == i {
+		k++
 	}
-	return 1
+	return conns[:k], conns[k:]
+}
+
+// planWorkers is AreaWorkers of every area keep selects, by area index (0
+// for the others), counting the heavy areas among those selected.
+func planWorkers(plan *cortical.Plan, keep func(area int) bool, threads int) []int {
+	out := make([]int, len(plan.Areas))
+	heavy := 0
+	conns := plan.Connections
+	for i := range plan.Areas {
+		var in []*npu.Connection
+		in, conns = incoming(i, conns)
+		if keep(i) && stepWork(&plan.Areas[i].AreaSpec, in) >= areaWork {
+			heavy++
+		}
+	}
+	conns = plan.Connections
+	for i := range plan.Areas {
+		var in []*npu.Connection
+		in, conns = incoming(i, conns)
+		if keep(i) {
+			out[i] = AreaWorkers(threads, &plan.Areas[i].AreaSpec, in, heavy)
+		}
+	}
+	return out
 }
 
 // EnginesFor builds the engines of the areas keep selects (nil for the
@@ -418,27 +462,24 @@ func EnginesFor(plan *cortical.Plan, keep func(area int) bool, drives [][]npu.Dr
 			closeEngine(e) // nil for the areas not built
 		}
 	}
-	conns := plan.Connections // sorted by (Dst, Src)
+	workers := planWorkers(plan, keep, threads)
+	conns := plan.Connections
 	for i := range plan.Areas {
-		k := 0
-		for k < len(conns) && conns[k].Dst == i {
-			k++
-		}
+		var in []*npu.Connection
+		in, conns = incoming(i, conns)
 		if !keep(i) {
-			conns = conns[k:]
 			continue
 		}
-		opts := npu.Options{Workers: AreaWorkers(threads, &plan.Areas[i].AreaSpec, conns[:k])}
+		opts := npu.Options{Workers: workers[i]}
 		if i < len(drives) {
 			opts.Drive = drives[i]
 		}
-		e, err := npu.NewEngineWithOptions(plan.Areas[i].AreaSpec, plan.Precision, slices.Clip(conns[:k]), opts)
+		e, err := npu.NewEngineWithOptions(plan.Areas[i].AreaSpec, plan.Precision, slices.Clip(in), opts)
 		if err != nil {
 			closeAll()
 			return nil, nil, err
 		}
 		out[i] = e
-		conns = conns[k:]
 	}
 	return out, closeAll, nil
 }

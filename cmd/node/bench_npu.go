@@ -196,7 +196,8 @@ func pickThreads(med map[int]float64) int {
 	return best
 }
 
-// areaThreads is brain.AreaWorkers (node run and node bench choose alike).
+// areaThreads is brain.AreaWorkers of the one area of an engine workload
+// (node run and node bench choose alike).
 func areaThreads(threads int, spec *npu.AreaSpec, incoming []*npu.Connection) int {
-	return brain.AreaWorkers(threads, spec, incoming)
+	return brain.AreaWorkers(threads, spec, incoming, 1)
 }
