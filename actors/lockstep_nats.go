@@ -371,19 +371,18 @@ func appendFired(dst []*brainv1.AreaFired, area int, fired []uint32, stepNs int6
 	return append(dst, af)
 }
 
-// undelta decodes AreaFired's indices; false when they are not ascending or
-// not below n.
+// undelta decodes AreaFired's indices in place (deltas belongs to a message
+// just decoded); false when they are not ascending or not below n.
 func undelta(deltas []uint32, n uint32) ([]uint32, bool) {
-	out := make([]uint32, len(deltas))
 	prev := uint32(0)
 	for k, d := range deltas {
 		v := prev + d
 		if (k > 0 && (d == 0 || v < prev)) || v >= n {
 			return nil, false
 		}
-		out[k], prev = v, v
+		deltas[k], prev = v, v
 	}
-	return out, true
+	return deltas, true
 }
 
 // addDone adds what this node's areas fired in burst to the completions
