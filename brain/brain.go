@@ -306,7 +306,7 @@ func writeSummaryJSON(path string, plan *cortical.Plan, sum *Summary) error {
 		"burst_p50_us": us(sum.BurstP50), "burst_p99_us": us(sum.BurstP99), "compute_p50_us": us(sum.ComputeP50),
 		"msgs_out": sum.MsgsOut, "bytes_out": sum.BytesOut, "nats_rtt_p50_us": us(sum.RTTP50),
 		"rss_mb": peakRSSMB(), "dropped": sum.Dropped, "gomaxprocs": runtime.GOMAXPROCS(0), "lockstep_window": sum.Window,
-		"cpu_s": sum.CPU.Seconds(),
+		"cpu_s": sum.CPU.Seconds(), "godebug": os.Getenv("GODEBUG"),
 	})
 	if err != nil {
 		return err

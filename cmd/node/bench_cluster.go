@@ -19,7 +19,7 @@ import (
 
 func init() {
 	registerBench("cluster", benchWorkload{
-		summary: "one brain on 1, 2, 3… local node processes (--nodes): bursts/s once running, lock-step overhead, NATS traffic; --extra checkpoint-every=K and lockstep-window=W set node run's --checkpoint-every and --lockstep-window (default: node run's)",
+		summary: "one brain on 1, 2, 3… local node processes (--nodes): bursts/s once running, lock-step overhead, NATS traffic; --extra checkpoint-every=K and lockstep-window=W set node run's --checkpoint-every and --lockstep-window (default: node run's); the nodes run with GODEBUG=" + monitorAwake + " (--extra monitor=0: without)",
 		run:     benchCluster,
 	})
 }
@@ -60,6 +60,9 @@ type clusterResult struct {
 	// Window is the lock step's window the nodes ran with (the
 	// coordinator's, as it reports it; 0 for one node).
 	Window int `json:"lockstep_window"`
+	// Godebug is the GODEBUG the nodes ran with (the coordinator's, as it
+	// reports it): monitorAwake unless --extra monitor=0.
+	Godebug string `json:"godebug"`
 }
 
 // nodeSummary is what node run --summary-json writes.
@@ -72,6 +75,7 @@ type nodeSummary struct {
 	Procs    int     `json:"gomaxprocs"`
 	Window   int     `json:"lockstep_window"`
 	CPUS     float64 `json:"cpu_s"`
+	Godebug  string  `json:"godebug"`
 }
 
 // benchCluster starts, for each node count, that many node run processes
@@ -128,7 +132,7 @@ func benchCluster(o benchOptions, emit func(any)) error {
 		}
 		lead := sums[0]
 		res := clusterResult{Workload: "cluster", Nodes: n, runFigures: lead.runFigures, CheckpointEvery: every,
-			ProcsPerNode: lead.Procs, Pinned: cpus != nil, Window: lead.Window}
+			ProcsPerNode: lead.Procs, Pinned: cpus != nil, Window: lead.Window, Godebug: lead.Godebug}
 		if o.Genome == "" {
 			res.Areas -= 3 // the synthetic brain's core areas do nothing
 		}
@@ -149,6 +153,30 @@ func benchCluster(o benchOptions, emit func(any)) error {
 		emit(res)
 	}
 	return nil
+}
+
+// monitorAwake is the GODEBUG setting that keeps the Go runtime's monitor
+// thread (sysmon) from sleeping deeply whenever every P of the process is
+// idle, which a node's P is once or more per burst while it waits for
+// another node (docs/cluster.md, "The Go runtime's monitor thread"). It is
+// a scheduler trace with the longest period the runtime takes (2^31 − 1 ms,
+// 24.8 days): its only other effects are one line of scheduler state on
+// stderr per period of the host's uptime, and that state in the report of
+// a fatal error.
+const monitorAwake = "schedtrace=2147483647"
+
+// withMonitorAwake returns the GODEBUG godebug with monitorAwake added,
+// unless it sets schedtrace already.
+func withMonitorAwake(godebug string) string {
+	for _, kv := range strings.Split(godebug, ",") {
+		if strings.HasPrefix(strings.TrimSpace(kv), "schedtrace=") {
+			return godebug
+		}
+	}
+	if strings.TrimSpace(godebug) == "" {
+		return monitorAwake
+	}
+	return godebug + "," + monitorAwake
 }
 
 // nodeProcs is the GOMAXPROCS of each of n local node processes: the
@@ -229,6 +257,9 @@ func runClusterOnce(self, dir string, o benchOptions, n, bursts int, cpus [][]in
 		}
 		p.cmd = exec.Command(self, args...)
 		p.cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(nodeProcs(n)))
+		if o.Extra["monitor"] != "0" {
+			p.cmd.Env = append(p.cmd.Env, "GODEBUG="+withMonitorAwake(os.Getenv("GODEBUG")))
+		}
 		p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 		if err := p.cmd.Start(); err != nil {
 			return nil, err

@@ -592,6 +592,13 @@ func (c *checker) workload(w workload) {
 	env := c.env(what, node, podName, ns)
 	args := c.nodeArgs(what, node, env)
 
+	// A cluster node waits for the others once or more per burst; without
+	// this its runtime's monitor thread sleeps deeply and is woken at every
+	// burst (docs/cluster.md, "The Go runtime's monitor thread").
+	if _, cluster := args["cluster-bind"]; cluster && !slices.Contains(strings.Split(env["GODEBUG"], ","), monitorAwake) {
+		c.errorf("%s: a cluster node without GODEBUG=%s", what, monitorAwake)
+	}
+
 	// listeners and their container ports, both ways
 	for _, l := range listeners {
 		v, set := args[l.flag]
@@ -973,6 +980,10 @@ func TestManifestsOverlays(t *testing.T) {
 
 // TestManifestChecksFail breaks a rendered overlay in one place at a time and
 // expects the cross-checks to say so.
+// monitorAwake is the GODEBUG setting cluster nodes run with (node bench
+// --workload cluster gives its nodes the same).
+const monitorAwake = "schedtrace=2147483647"
+
 func TestManifestChecksFail(t *testing.T) {
 	flags := runFlags(t)
 	if errs := check(load(t, "scale-out"), flags); len(errs) > 0 {
@@ -1054,6 +1065,7 @@ func TestManifestChecksFail(t *testing.T) {
 			ct.Env = append(slices.Delete(ct.Env, 1, 2), ns)
 		}},
 		{"node name", "", "--node-name", func(b *bundle) { setArg(b, "node-name", "brain") }},
+		{"monitor", "", "a cluster node without GODEBUG=schedtrace=2147483647", func(b *bundle) { env(b, "GODEBUG").Value = "gctrace=1" }},
 		{"ordered", "", "podManagementPolicy", func(b *bundle) { stsOf(b).Spec.PodManagementPolicy = appsv1.OrderedReadyPodManagement }},
 		{"not ready addresses", "", "does not publish not-ready addresses", func(b *bundle) {
 			svc(b, "spikemesh-peers").Spec.PublishNotReadyAddresses = false
