@@ -170,29 +170,16 @@ func windowOverlaps(t *testing.T, window int) {
 	// What travels on the lock step's subjects, in order: the first burst
 	// and the number of bursts of every Tick and NodeDone.
 	type span struct{ first, n uint64 }
-	var mu sync.Mutex
-	var ticks, dones []span
 	spy, err := nats.Connect("", nats.InProcessServer(ns))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer spy.Close()
-	if _, err := spy.Subscribe("spikemesh.brain.lockstep.>", func(m *nats.Msg) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case strings.HasSuffix(m.Subject, ".done"):
-			var d brainv1.NodeDone
-			if proto.Unmarshal(m.Data, &d) == nil {
-				dones = append(dones, span{d.Burst, 1 + uint64(len(d.Later))})
-			}
-		case strings.Contains(m.Subject, ".tick."):
-			var tk brainv1.Tick
-			if proto.Unmarshal(m.Data, &tk) == nil && !tk.Stop {
-				ticks = append(ticks, span{tk.Burst, 1 + uint64(len(tk.Later))})
-			}
-		}
-	}); err != nil {
+	// A channel subscription: the client puts each message in it before it
+	// reads what follows, so once a Flush returns every message the server
+	// sent before its answer is in the channel.
+	seen := make(chan *nats.Msg, 1024)
+	if _, err := spy.ChanSubscribe("spikemesh.brain.lockstep.>", seen); err != nil {
 		t.Fatal(err)
 	}
 	if err := spy.Flush(); err != nil {
@@ -235,11 +222,27 @@ func windowOverlaps(t *testing.T, window int) {
 	}
 	compareRuns(t, want, recs[0].bursts)
 	compareRuns(t, want, recs[1].bursts)
+	// The coordinator took the last completion, so the server had sent it
+	// to the spy as well.
 	if err := spy.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	var ticks, dones []span
+	for len(seen) > 0 {
+		m := <-seen
+		switch {
+		case strings.HasSuffix(m.Subject, ".done"):
+			var d brainv1.NodeDone
+			if proto.Unmarshal(m.Data, &d) == nil {
+				dones = append(dones, span{d.Burst, 1 + uint64(len(d.Later))})
+			}
+		case strings.Contains(m.Subject, ".tick."):
+			var tk brainv1.Tick
+			if proto.Unmarshal(m.Data, &tk) == nil && !tk.Stop {
+				ticks = append(ticks, span{tk.Burst, 1 + uint64(len(tk.Later))})
+			}
+		}
+	}
 	// Every burst ticked and reported exactly once, in order.
 	limit := map[string]uint64{"ticks": uint64(window), "completions": uint64(max(1, window/2))}
 	for name, spans := range map[string][]span{"ticks": ticks, "completions": dones} {
