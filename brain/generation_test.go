@@ -1,6 +1,7 @@
 package brain
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/spikemesh/spikemesh/actors"
@@ -84,5 +85,31 @@ func TestFiredDigest(t *testing.T) {
 		if firedDigest(base) == firedDigest(other) {
 			t.Errorf("%s: a different burst, the same digest", name)
 		}
+	}
+	// Each index of a longer list counts, in every lane and the tail.
+	long := []uint32{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31}
+	want := firedDigest([][]uint32{nil, long})
+	for k := range long {
+		other := slices.Clone(long)
+		other[k]++
+		if firedDigest([][]uint32{nil, other}) == want {
+			t.Errorf("index %d changed, the same digest", k)
+		}
+	}
+}
+
+// BenchmarkFiredDigest: the digest of a burst of 4 areas with 5,600 spikes
+// each (the compute-heavy synthetic brain), which the coordinator takes for
+// every burst.
+func BenchmarkFiredDigest(b *testing.B) {
+	fired := make([][]uint32, 7)
+	for a := 3; a < 7; a++ {
+		for n := uint32(0); n < 5600; n++ {
+			fired[a] = append(fired[a], n*17+uint32(a))
+		}
+	}
+	b.SetBytes(4 * 5600 * 4)
+	for b.Loop() {
+		firedDigest(fired)
 	}
 }
