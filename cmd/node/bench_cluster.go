@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/spikemesh/spikemesh/internal/freeport"
 	"net"
 	"os"
 	"os/exec"
@@ -14,12 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spikemesh/spikemesh/brain"
+	"github.com/spikemesh/spikemesh/internal/freeport"
 	"github.com/spikemesh/spikemesh/internal/natsauth"
 )
 
 func init() {
 	registerBench("cluster", benchWorkload{
-		summary: "one brain on 1, 2, 3… local node processes (--nodes): bursts/s once running, lock-step overhead, NATS traffic; --extra checkpoint-every=K and lockstep-window=W set node run's --checkpoint-every and --lockstep-window (default: node run's); the nodes run with GODEBUG=" + monitorAwake + " (--extra monitor=0: without)",
+		summary: "one brain on 1, 2, 3… local node processes (--nodes): bursts/s once running, lock-step overhead, NATS traffic; --extra checkpoint-every=K and lockstep-window=W set node run's --checkpoint-every and --lockstep-window (default: node run's); the nodes run with GODEBUG=" + brain.MonitorAwake + " (--extra monitor=0: without)",
 		run:     benchCluster,
 	})
 }
@@ -61,7 +62,7 @@ type clusterResult struct {
 	// coordinator's, as it reports it; 0 for one node).
 	Window int `json:"lockstep_window"`
 	// Godebug is the GODEBUG the nodes ran with (the coordinator's, as it
-	// reports it): monitorAwake unless --extra monitor=0.
+	// reports it): brain.MonitorAwake added unless --extra monitor=0.
 	Godebug string `json:"godebug"`
 }
 
@@ -155,30 +156,6 @@ func benchCluster(o benchOptions, emit func(any)) error {
 	return nil
 }
 
-// monitorAwake is the GODEBUG setting that keeps the Go runtime's monitor
-// thread (sysmon) from sleeping deeply whenever every P of the process is
-// idle, which a node's P is once or more per burst while it waits for
-// another node (docs/cluster.md, "The Go runtime's monitor thread"). It is
-// a scheduler trace with the longest period the runtime takes (2^31 − 1 ms,
-// 24.8 days): its only other effects are one line of scheduler state on
-// stderr per period of the host's uptime, and that state in the report of
-// a fatal error.
-const monitorAwake = "schedtrace=2147483647"
-
-// withMonitorAwake returns the GODEBUG godebug with monitorAwake added,
-// unless it sets schedtrace already.
-func withMonitorAwake(godebug string) string {
-	for _, kv := range strings.Split(godebug, ",") {
-		if strings.HasPrefix(strings.TrimSpace(kv), "schedtrace=") {
-			return godebug
-		}
-	}
-	if strings.TrimSpace(godebug) == "" {
-		return monitorAwake
-	}
-	return godebug + "," + monitorAwake
-}
-
 // nodeProcs is the GOMAXPROCS of each of n local node processes: the
 // machine's cores shared out between them, as n machines would each have
 // their own (on 2 cores, 2 nodes with 2 each ran about 20 % fewer bursts
@@ -258,7 +235,7 @@ func runClusterOnce(self, dir string, o benchOptions, n, bursts int, cpus [][]in
 		p.cmd = exec.Command(self, args...)
 		p.cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(nodeProcs(n)))
 		if o.Extra["monitor"] != "0" {
-			p.cmd.Env = append(p.cmd.Env, "GODEBUG="+withMonitorAwake(os.Getenv("GODEBUG")))
+			p.cmd.Env = append(p.cmd.Env, "GODEBUG="+brain.WithMonitorAwake(os.Getenv("GODEBUG")))
 		}
 		p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 		if err := p.cmd.Start(); err != nil {

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/spikemesh/spikemesh/brain"
 )
 
 // The cluster harness runs real node processes for each node count and
@@ -61,24 +63,8 @@ func TestBenchCluster(t *testing.T) {
 		if r.StartupS <= 0 {
 			t.Errorf("%d nodes: no start-up time: %s", n, l)
 		}
-		if want := withMonitorAwake(os.Getenv("GODEBUG")); r.Godebug != want {
+		if want := brain.WithMonitorAwake(os.Getenv("GODEBUG")); r.Godebug != want {
 			t.Errorf("%d nodes ran with GODEBUG %q, want %q", n, r.Godebug, want)
-		}
-	}
-}
-
-// The nodes' GODEBUG keeps the runtime's monitor awake, adding to what the
-// environment sets and leaving a schedtrace of its own alone.
-func TestWithMonitorAwake(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                        "schedtrace=2147483647",
-		"madvdontneed=1":          "madvdontneed=1,schedtrace=2147483647",
-		"schedtrace=1000":         "schedtrace=1000",
-		"gctrace=1, schedtrace=0": "gctrace=1, schedtrace=0",
-		"scheddetail=1":           "scheddetail=1,schedtrace=2147483647",
-	} {
-		if got := withMonitorAwake(in); got != want {
-			t.Errorf("withMonitorAwake(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
