@@ -243,7 +243,7 @@ func (a *area) take(box *inbox, pos int, burst npu.Burst, fired []uint32, pot []
 	box.fired[pos], box.potentials[pos] = fired, pot
 	box.got[pos] = true
 	box.count++
-	a.rt.seen[a.index][a.rt.slots*pos+int(burst&npu.Burst(a.rt.slots-1))].Store(uint64(burst))
+	a.rt.seenAt(a.index, pos, burst).Store(uint64(burst))
 }
 
 func (a *area) onBatch(ctx actor.Context, burst npu.Burst, src int, fired []uint32, pot []float32) error {

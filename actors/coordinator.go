@@ -186,6 +186,8 @@ func (c *coordinator) apply(ctx actor.Context, out lockstep.Output) {
 	for b := first; b != 0 && b <= last && c.running; b++ {
 		c.tickAll(b)
 	}
+	// Before any local step (release): an area that runs inline holds this
+	// goroutine.
 	c.setCurrent()
 	if !out.Wake.IsZero() {
 		c.wakeGen++
@@ -245,8 +247,6 @@ func (c *coordinator) tickAll(burst npu.Burst) {
 	res.Slowest, res.SlowestStep = -1, -1
 	*c.tickTime(burst) = time.Now()
 	c.rt.lastTick.Store(burst)
-	// Before any local step: an area that runs inline holds this goroutine.
-	c.setCurrent()
 	if err := c.rt.bus.sendTicks(burst, pts); err != nil {
 		c.finish(err)
 	}

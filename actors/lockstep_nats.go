@@ -350,16 +350,20 @@ func (b *natsBus) publishProto(subject string, m proto.Message) error {
 	return b.nc.Publish(subject, b.tickBuf)
 }
 
+// extend adds an entry to s: the one past its end when it has one (a
+// message reused, its old entry with it), else a new one.
+func extend[T any](s []*T) []*T {
+	if len(s) < cap(s) && s[:len(s)+1][len(s)] != nil {
+		return s[:len(s)+1]
+	}
+	return append(s, new(T))
+}
+
 // appendFired appends the AreaFired of area (fired ascending,
 // delta-encoded), reusing the entry past the end of dst when it has one.
 func appendFired(dst []*brainv1.AreaFired, area int, fired []uint32, stepNs int64) []*brainv1.AreaFired {
-	var af *brainv1.AreaFired
-	if len(dst) < cap(dst) {
-		af = dst[:len(dst)+1][len(dst)]
-	}
-	if af == nil {
-		af = &brainv1.AreaFired{}
-	}
+	dst = extend(dst)
+	af := dst[len(dst)-1]
 	af.Area, af.StepNs = uint32(area), uint64(max(stepNs, 0))
 	af.FiredDelta = slices.Grow(af.FiredDelta[:0], len(fired))
 	prev := uint32(0)
@@ -367,7 +371,7 @@ func appendFired(dst []*brainv1.AreaFired, area int, fired []uint32, stepNs int6
 		af.FiredDelta = append(af.FiredDelta, f-prev)
 		prev = f
 	}
-	return append(dst, af)
+	return dst
 }
 
 // addDone adds what this node's areas fired in burst to the completions
@@ -385,15 +389,8 @@ func (b *natsBus) addDone(burst npu.Burst, local []int, reports []completed) err
 		m.Later = m.Later[:0]
 		areas = &m.Areas
 	case burst == m.Burst+npu.Burst(b.doneN):
-		var bf *brainv1.BurstFired
-		if len(m.Later) < cap(m.Later) {
-			bf = m.Later[:len(m.Later)+1][len(m.Later)]
-		}
-		if bf == nil {
-			bf = &brainv1.BurstFired{}
-		}
-		m.Later = append(m.Later, bf)
-		areas = &bf.Areas
+		m.Later = extend(m.Later)
+		areas = &m.Later[len(m.Later)-1].Areas
 	default:
 		return fmt.Errorf("actors: completion of burst %d after completions %d to %d", burst, m.Burst, m.Burst+npu.Burst(b.doneN)-1)
 	}

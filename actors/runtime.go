@@ -571,3 +571,9 @@ func newPinnedDispatcher() *pinnedDispatcher {
 func (d *pinnedDispatcher) Schedule(fn func()) { d.ch <- fn }
 func (d *pinnedDispatcher) Throughput() int    { return 300 }
 func (d *pinnedDispatcher) close()             { d.once.Do(func() { close(d.ch) }) }
+
+// seenAt is where the arrival of area's batch of burst from its incoming
+// connection pos is noted (seen).
+func (r *Runtime) seenAt(area, pos int, burst npu.Burst) *atomic.Uint64 {
+	return &r.seen[area][r.slots*pos+int(burst&npu.Burst(r.slots-1))]
+}

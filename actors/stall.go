@@ -111,7 +111,7 @@ func (r *Runtime) missingBatches(burst npu.Burst) []string {
 			continue
 		}
 		for pos, src := range r.inSrc[i] {
-			if r.seen[i][r.slots*pos+int((burst-1)&npu.Burst(r.slots-1))].Load() != uint64(burst-1) {
+			if r.seenAt(i, pos, burst-1).Load() != uint64(burst-1) {
 				out = append(out, fmt.Sprintf("area %d (%s) lacks the batch of burst %d from area %d (%s) on node %s",
 					i, r.areaName(i), burst-1, src, r.areaName(src), r.placement.Node(src)))
 			}

@@ -247,8 +247,6 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	}
 	if !firstAt.IsZero() {
 		sum.CPU = max(endCPU-firstCPU, 0)
-	}
-	if !firstAt.IsZero() {
 		sum.Startup = firstAt.Sub(start)
 	}
 	st := intake.Stats()

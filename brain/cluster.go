@@ -194,9 +194,9 @@ type clusterNode struct {
 // joinCluster joins the cluster and waits for the expected nodes, then
 // decides the placement and the run's identity, as every node does.
 func joinCluster(ctx context.Context, c *Config, plan *cortical.Plan, genome []byte, log *slog.Logger) (_ *clusterNode, err error) {
-	if !monitorAwake(os.Getenv("GODEBUG")) {
+	if godebug := os.Getenv("GODEBUG"); !monitorAwake(godebug) {
 		log.Info("the Go runtime's monitor thread will sleep and be woken at every burst; "+
-			"GODEBUG="+MonitorAwake+" avoids it (docs/cluster.md, \"The Go runtime's monitor thread\")", "GODEBUG", os.Getenv("GODEBUG"))
+			"GODEBUG="+MonitorAwake+" avoids it (docs/cluster.md, \"The Go runtime's monitor thread\")", "GODEBUG", godebug)
 	}
 	k := &c.Cluster
 	meta := cluster.Meta{
