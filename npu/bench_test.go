@@ -128,3 +128,53 @@ func BenchmarkBurstPercentiles(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTwoEngines is the ceiling of any split of one area between two
+// workers on this machine: two independent lif-random engines of n neurons
+// (one worker each, different seeds) stepped together once per burst by the
+// engines' own pool (one on the caller, one on the pool's goroutine), against
+// one engine stepped alone. It reports the time per round and each engine's
+// step; with two cores that run such loops side by side, a round of two
+// costs little more than one engine alone.
+func BenchmarkTwoEngines(b *testing.B) {
+	for _, n := range []int{10_000, 50_000} {
+		for _, two := range []bool{false, true} {
+			b.Run(fmt.Sprintf("n=%d/engines=%d", n, map[bool]int{false: 1, true: 2}[two]), func(b *testing.B) {
+				ws := make([]*Workload, 2)
+				for k := range ws {
+					w, err := NewLIFRandomWorkload(n, 10, uint64(k+1), quant.FP32, 1)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer w.Close()
+					ws[k] = w
+				}
+				var spent [2]time.Duration
+				step := func(k int) {
+					t0 := time.Now()
+					ws[k].Step()
+					spent[k] += time.Since(t0)
+				}
+				for range 20 {
+					step(0)
+					step(1)
+				}
+				spent = [2]time.Duration{}
+				if !two {
+					for b.Loop() {
+						step(0)
+					}
+					b.ReportMetric(float64(spent[0].Nanoseconds())/1000/float64(b.N), "step-µs")
+					return
+				}
+				p := newPool(2, 2, step)
+				defer p.close()
+				for b.Loop() {
+					p.run()
+				}
+				b.ReportMetric(float64(spent[0].Nanoseconds())/1000/float64(b.N), "step0-µs")
+				b.ReportMetric(float64(spent[1].Nanoseconds())/1000/float64(b.N), "step1-µs")
+			})
+		}
+	}
+}
