@@ -71,6 +71,9 @@ func TestLifecycle(t *testing.T) {
 	}
 	close(started)
 	n.waitReady()
+	// Ready comes with the run's start; the first completed burst may come
+	// a moment later on a busy machine.
+	n.waitBurst(1)
 	n.getJSON("/v1/brain", http.StatusOK, &info)
 	if !info.Ready || info.State != "running" || info.Burst == 0 || info.Genome != testGenome || info.Precision == "" {
 		t.Fatalf("/v1/brain while running: %+v", info)
