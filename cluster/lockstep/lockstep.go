@@ -28,6 +28,7 @@ package lockstep
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -127,9 +128,7 @@ func (m *Machine) ResumeAfter(burst Burst) error {
 		return fmt.Errorf("lockstep: resume after burst %d on a machine that ran", burst)
 	}
 	m.completed, m.ticked = burst, burst
-	for p := range m.finished {
-		m.finished[p] = burst
-	}
+	m.allFinished(m.n)
 	return nil
 }
 
@@ -172,9 +171,7 @@ func (m *Machine) Start(now time.Time, first, last Burst) (Output, error) {
 	}
 	m.running, m.stopping, m.last = true, false, last
 	m.ticked = m.completed
-	for p := range m.finished {
-		m.finished[p] = m.completed
-	}
+	m.allFinished(m.n)
 	m.epoch, m.epochBurst = now, first
 	return m.advance(now), nil
 }
@@ -205,10 +202,7 @@ func (m *Machine) Done(now time.Time, p int, burst Burst) (Output, error) {
 	m.completed = burst
 	if m.pendingN > 0 && m.ticked == m.completed {
 		m.n, m.pendingN = m.pendingN, 0
-		m.finished = make([]Burst, m.n)
-		for p := range m.finished {
-			m.finished[p] = m.completed
-		}
+		m.allFinished(m.n)
 	}
 	out := m.advance(now)
 	out.Complete = burst
@@ -285,11 +279,14 @@ func (m *Machine) Reconfigure(n int) error {
 		return nil
 	}
 	m.n, m.pendingN = n, 0
-	m.finished = make([]Burst, n)
-	for p := range m.finished {
-		m.finished[p] = m.completed
-	}
+	m.allFinished(n)
 	return nil
+}
+
+// allFinished makes n participants, each having finished the last complete
+// burst and owing the next.
+func (m *Machine) allFinished(n int) {
+	m.finished = slices.Repeat([]Burst{m.completed}, n)
 }
 
 // Awaits reports whether participant p has burst in flight and it is the
