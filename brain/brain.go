@@ -416,35 +416,35 @@ func stepWork(spec *npu.AreaSpec, incoming []*npu.Connection) int {
 	return work
 }
 
-// incoming splits conns (the rest of a plan's connections, sorted by (Dst,
-// Src), from area i's on) into area i's and the rest.
-func incoming(i int, conns []*npu.Connection) (in, rest []*npu.Connection) {
-	k := 0
-	for k < len(conns) && conns[k].Dst == i {
-		k++
+// incomingByArea is every area's incoming connections, by area index (a
+// plan's connections are sorted by (Dst, Src)).
+func incomingByArea(plan *cortical.Plan) [][]*npu.Connection {
+	out := make([][]*npu.Connection, len(plan.Areas))
+	conns := plan.Connections
+	for i := range out {
+		k := 0
+		for k < len(conns) && conns[k].Dst == i {
+			k++
+		}
+		out[i], conns = slices.Clip(conns[:k]), conns[k:]
 	}
-	return conns[:k], conns[k:]
+	return out
 }
 
 // planWorkers is AreaWorkers of every area keep selects, by area index (0
-// for the others), counting the heavy areas among those selected.
-func planWorkers(plan *cortical.Plan, keep func(area int) bool, threads int) []int {
+// for the others), counting the heavy areas among those selected; in is
+// incomingByArea(plan).
+func planWorkers(plan *cortical.Plan, in [][]*npu.Connection, keep func(area int) bool, threads int) []int {
 	out := make([]int, len(plan.Areas))
 	heavy := 0
-	conns := plan.Connections
 	for i := range plan.Areas {
-		var in []*npu.Connection
-		in, conns = incoming(i, conns)
-		if keep(i) && stepWork(&plan.Areas[i].AreaSpec, in) >= areaWork {
+		if keep(i) && stepWork(&plan.Areas[i].AreaSpec, in[i]) >= areaWork {
 			heavy++
 		}
 	}
-	conns = plan.Connections
 	for i := range plan.Areas {
-		var in []*npu.Connection
-		in, conns = incoming(i, conns)
 		if keep(i) {
-			out[i] = AreaWorkers(threads, &plan.Areas[i].AreaSpec, in, heavy)
+			out[i] = AreaWorkers(threads, &plan.Areas[i].AreaSpec, in[i], heavy)
 		}
 	}
 	return out
@@ -460,11 +460,9 @@ func EnginesFor(plan *cortical.Plan, keep func(area int) bool, drives [][]npu.Dr
 			closeEngine(e) // nil for the areas not built
 		}
 	}
-	workers := planWorkers(plan, keep, threads)
-	conns := plan.Connections
+	in := incomingByArea(plan)
+	workers := planWorkers(plan, in, keep, threads)
 	for i := range plan.Areas {
-		var in []*npu.Connection
-		in, conns = incoming(i, conns)
 		if !keep(i) {
 			continue
 		}
@@ -472,7 +470,7 @@ func EnginesFor(plan *cortical.Plan, keep func(area int) bool, drives [][]npu.Dr
 		if i < len(drives) {
 			opts.Drive = drives[i]
 		}
-		e, err := npu.NewEngineWithOptions(plan.Areas[i].AreaSpec, plan.Precision, slices.Clip(in), opts)
+		e, err := npu.NewEngineWithOptions(plan.Areas[i].AreaSpec, plan.Precision, in[i], opts)
 		if err != nil {
 			closeAll()
 			return nil, nil, err

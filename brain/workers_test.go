@@ -36,7 +36,8 @@ func TestPlanWorkers(t *testing.T) {
 	}
 	for _, c := range cases {
 		runtime.GOMAXPROCS(c.procs)
-		if got := planWorkers(&cortical.Plan{Areas: c.areas}, c.keep, c.threads); !slices.Equal(got, c.want) {
+		p := &cortical.Plan{Areas: c.areas}
+		if got := planWorkers(p, incomingByArea(p), c.keep, c.threads); !slices.Equal(got, c.want) {
 			t.Errorf("%s: workers %v, want %v", c.name, got, c.want)
 		}
 	}
