@@ -24,6 +24,9 @@ func inboxSlots(window int) int { return ringSize(max(window, 1) + 1) }
 // by burst use a mask, not a division, in the per-burst path.
 func ringSize(n int) int { return 1 << bits.Len(uint(max(n, 1)-1)) }
 
+// ringAt is the entry of ring (of ringSize length) that holds burst b.
+func ringAt[T any](ring []T, b npu.Burst) *T { return &ring[b&npu.Burst(len(ring)-1)] }
+
 // inbox holds the batches of one burst, one entry per incoming connection.
 type inbox struct {
 	burst      npu.Burst  // the burst whose batches the slot holds
@@ -209,8 +212,8 @@ func (a *area) onTick(ctx actor.Context, burst npu.Burst) error {
 	return a.maybeStep(ctx)
 }
 
-func (a *area) inbox(b npu.Burst) *inbox   { return &a.in[b&npu.Burst(len(a.in)-1)] }
-func (a *area) outbox(b npu.Burst) *outbox { return &a.out[b&npu.Burst(len(a.out)-1)] }
+func (a *area) inbox(b npu.Burst) *inbox   { return ringAt(a.in, b) }
+func (a *area) outbox(b npu.Burst) *outbox { return ringAt(a.out, b) }
 
 // slotFor finds the inbox for a batch of burst from the source at position
 // pos. A batch that has no place (from an area with no connection here,

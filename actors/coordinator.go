@@ -82,13 +82,9 @@ func newCoordinator(r *Runtime) *coordinator {
 	return c
 }
 
-func (c *coordinator) result(b npu.Burst) *BurstResult {
-	return &c.results[b&npu.Burst(len(c.results)-1)]
-}
+func (c *coordinator) result(b npu.Burst) *BurstResult { return ringAt(c.results, b) }
 
-func (c *coordinator) tickTime(b npu.Burst) *time.Time {
-	return &c.tickAt[b&npu.Burst(len(c.tickAt)-1)]
-}
+func (c *coordinator) tickTime(b npu.Burst) *time.Time { return ringAt(c.tickAt, b) }
 
 // Receive implements actor.Actor.
 func (c *coordinator) Receive(ctx actor.Context) {

@@ -348,7 +348,7 @@ func (r *Runtime) setNodes() error {
 
 // pointsOf is the sensory points of burst, by area index.
 func (r *Runtime) pointsOf(burst npu.Burst) [][]npu.Point {
-	return r.points[burst&uint64(len(r.points)-1)]
+	return *ringAt(r.points, burst)
 }
 
 // leader reports whether this node paces the brain.
