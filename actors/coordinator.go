@@ -243,7 +243,7 @@ func (c *coordinator) tickAll(burst npu.Burst) {
 	res.Slowest, res.SlowestStep = -1, -1
 	*c.tickTime(burst) = time.Now()
 	c.rt.lastTick.Store(burst)
-	if err := c.rt.bus.sendTicks(burst, pts); err != nil {
+	if err := c.rt.bus.addTick(burst, pts); err != nil {
 		c.finish(err)
 	}
 }

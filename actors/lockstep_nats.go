@@ -248,12 +248,12 @@ func (b *natsBus) onReady(m *nats.Msg) {
 	}
 }
 
-// sendTicks adds the Tick of burst, with the sensory points of every area,
+// addTick adds the Tick of burst, with the sensory points of every area,
 // to the ticks publishTicks sends next (leader): a follower steps its own
 // areas with them and keeps the rest in its input log, so that any node can
 // replay the burst after a failure. Bursts started together travel in one
 // message.
-func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
+func (b *natsBus) addTick(burst npu.Burst, points [][]npu.Point) error {
 	if b == nil || b.rt.cfg.Cluster == nil {
 		return nil
 	}
@@ -286,7 +286,7 @@ func (b *natsBus) sendTicks(burst npu.Burst, points [][]npu.Point) error {
 	return nil
 }
 
-// publishTicks publishes the ticks sendTicks gathered to every other node,
+// publishTicks publishes the ticks addTick gathered to every other node,
 // in one message (leader).
 func (b *natsBus) publishTicks() error {
 	if b == nil || b.ticked == 0 {
