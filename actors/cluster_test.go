@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -301,7 +302,7 @@ func TestClusterIgnoresForeignTraffic(t *testing.T) {
 		pub("spikemesh.brain.lockstep.done", &brainv1.NodeDone{Run: 77, Epoch: 3, Burst: 2, Node: "mallory"})
 		// A second completion of the burst just done, claiming b fired.
 		pub("spikemesh.brain.lockstep.done", &brainv1.NodeDone{Run: 77, Epoch: 3, Burst: 5, Node: "b",
-			Areas: []*brainv1.AreaFired{{Area: 3, FiredDelta: []uint32{0, 1}}}})
+			Areas: []*brainv1.AreaFired{{Area: 3, FiredDelta: []uint32{0, 1}, Count: 2}}})
 		_ = nc.Publish("spikemesh.brain.lockstep.done", []byte{0x0a})
 		_ = nc.Flush()
 	}
@@ -317,7 +318,7 @@ func TestClusterIgnoresForeignTraffic(t *testing.T) {
 		sensors := leadSensors(k, 24)
 		rts = append(rts, newRuntime(t, Config{Plan: plan, Engines: engines, Placement: table, Node: n,
 			Cluster: &Cluster{Nodes: nodes, Coordinator: "a"}, Run: 77, Epoch: 3, Dial: dialer(ns),
-			Sensors: sensors, Observer: recs[k].observe, StallTimeout: time.Minute}))
+			Sensors: sensors, Observer: recs[k].observe, WantFired: func() bool { return true }, StallTimeout: time.Minute}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -474,5 +475,86 @@ func TestClusterOverRoutedServers(t *testing.T) {
 	}
 	for k := range recs {
 		compareRuns(t, want, recs[k].bursts)
+	}
+}
+
+// TestClusterCountsOnly: while nothing on the coordinator records or
+// watches the brain, the other nodes report how many neurons each area
+// fired and a digest of which, not the indices; counts and digests equal
+// the sequential run's. Once the observer wants the indices (WantFired),
+// they come for every burst ticked after, equal to the sequential run's.
+func TestClusterCountsOnly(t *testing.T) {
+	const bursts, on, window = 40, 15, 2
+	ns := startNATS(t)
+	plan := fakePlan(5, 9, 24)
+	want := sequential(plan, bursts, pulses{24})
+	nodes := []NodeID{"n0", "n1", "n2"}
+	table := make(Table, len(plan.Areas))
+	for i := range table {
+		table[i] = nodes[i%3]
+	}
+	var wanted atomic.Bool
+	type seen struct {
+		fired  [][]uint32
+		counts []int
+		digest uint64
+	}
+	var got []seen
+	observe := func(r *BurstResult) error {
+		s := seen{counts: slices.Clone(r.Counts), digest: r.Digest()}
+		for _, f := range r.Fired {
+			s.fired = append(s.fired, slices.Clone(f))
+		}
+		got = append(got, s)
+		if r.Burst == on {
+			wanted.Store(true)
+		}
+		return nil
+	}
+	var rts []*Runtime
+	for k, n := range nodes {
+		engines, _ := nodeEngines(plan, table, n)
+		cfg := Config{Plan: plan, Engines: engines, Placement: table, Node: n, Run: 77, Epoch: 3, Dial: dialer(ns),
+			Cluster: &Cluster{Nodes: nodes, Coordinator: "n0"}, Sensors: leadSensors(k, 24),
+			StallTimeout: time.Minute, Window: window}
+		if k == 0 {
+			cfg.Observer, cfg.WantFired = observe, wanted.Load
+		}
+		rts = append(rts, newRuntime(t, cfg))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	errs := runNodes(ctx, rts, bursts)
+	for range rts {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != bursts {
+		t.Fatalf("observed %d bursts, want %d", len(got), bursts)
+	}
+	left := 0
+	for b, s := range got {
+		ref := &BurstResult{Fired: want[b]}
+		if s.digest != ref.Digest() {
+			t.Fatalf("burst %d: digest %x, want %x", b+1, s.digest, ref.Digest())
+		}
+		for a, f := range want[b] {
+			if s.counts[a] != len(f) {
+				t.Fatalf("burst %d area %d: count %d, want %d", b+1, a, s.counts[a], len(f))
+			}
+			switch {
+			case s.fired[a] == nil && len(f) > 0:
+				if table[a] == "n0" || b+1 > on+window {
+					t.Fatalf("burst %d area %d (on %s): no indices", b+1, a, table[a])
+				}
+				left++
+			case !slices.Equal(s.fired[a], f) && len(f) > 0:
+				t.Fatalf("burst %d area %d: fired %v, want %v", b+1, a, s.fired[a], f)
+			}
+		}
+	}
+	if left == 0 {
+		t.Fatal("every completion carried its indices before the observer asked for them")
 	}
 }

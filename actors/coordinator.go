@@ -54,10 +54,13 @@ type coordinator struct {
 	// Follower: the leader's ticks not started yet (before Run, or while
 	// the local areas run the burst before), oldest first, at most
 	// Config.Window; and where the leader said the run ends.
-	queued  []*remoteTick
-	stopAt  npu.Burst
-	stopped bool
-	seen    npu.Burst // last BurstRecord handed to the observer
+	queued []*remoteTick
+	// countsOnly: the leader's tick of the burst the local areas run asked
+	// for counts and digests, not indices.
+	countsOnly bool
+	stopAt     npu.Burst
+	stopped    bool
+	seen       npu.Burst // last BurstRecord handed to the observer
 }
 
 func newCoordinator(r *Runtime) *coordinator {
@@ -73,6 +76,8 @@ func newCoordinator(r *Runtime) *coordinator {
 	}
 	for i := range c.results {
 		c.results[i].Fired = make([][]uint32, n)
+		c.results[i].Counts = make([]int, n)
+		c.results[i].digests = make([]uint64, n)
 	}
 	if c.leader {
 		c.m = lockstep.New(r.participants(), r.cfg.Interval)
@@ -239,8 +244,7 @@ func (c *coordinator) tickAll(burst npu.Burst) {
 		in(burst, pts)
 	}
 	res := c.result(burst)
-	clear(res.Fired)
-	res.Slowest, res.SlowestStep = -1, -1
+	res.reset()
 	*c.tickTime(burst) = time.Now()
 	c.rt.lastTick.Store(burst)
 	if err := c.rt.bus.addTick(burst, pts); err != nil {
@@ -319,13 +323,10 @@ func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
 			// Without the whole brain's record, the observer sees this
 			// node's areas.
 			res := c.result(burst)
-			clear(res.Fired)
-			res.Slowest, res.SlowestStep = -1, -1
+			res.reset()
 			c.fillLocal(res)
-			res.Burst, res.Elapsed, res.Spikes = burst, time.Since(*c.tickTime(burst)), 0
-			for _, f := range res.Fired {
-				res.Spikes += len(f)
-			}
+			res.Burst, res.Elapsed = burst, time.Since(*c.tickTime(burst))
+			res.sumSpikes()
 			if err := c.rt.cfg.Observer(res); err != nil {
 				c.finish(fmt.Errorf("actors: burst %d: %w", burst, err))
 				return
@@ -353,7 +354,7 @@ func (c *coordinator) onLocalDone(ctx actor.Context, burst npu.Burst) {
 // follower holds back.
 func (c *coordinator) report(burst npu.Burst) error {
 	b := c.rt.bus
-	if err := b.addDone(burst, c.rt.local, c.rt.reports); err != nil {
+	if err := b.addDone(burst, c.rt.local, c.rt.reports, !c.countsOnly); err != nil {
 		return err
 	}
 	if len(c.queued) > 0 && b.doneN < c.rt.doneBatch && !c.stopping {
@@ -362,11 +363,27 @@ func (c *coordinator) report(burst npu.Burst) error {
 	return b.publishDone()
 }
 
+// reset empties res for a burst about to start.
+func (r *BurstResult) reset() {
+	clear(r.Fired)
+	clear(r.Counts)
+	clear(r.digests)
+	r.Slowest, r.SlowestStep = -1, -1
+}
+
+// sumSpikes sets Spikes from Counts.
+func (r *BurstResult) sumSpikes() {
+	r.Spikes = 0
+	for _, n := range r.Counts {
+		r.Spikes += n
+	}
+}
+
 // fillLocal copies the local areas' reports into res.
 func (c *coordinator) fillLocal(res *BurstResult) {
 	for _, i := range c.rt.local {
 		m := &c.rt.reports[i]
-		res.Fired[i] = nil
+		res.Fired[i], res.Counts[i] = nil, len(m.fired)
 		if len(m.fired) > 0 {
 			res.Fired[i] = m.fired
 		}
@@ -405,7 +422,7 @@ func (c *coordinator) remoteDone(ctx actor.Context, participant int, burst npu.B
 	}
 	res := c.result(burst)
 	for k, a := range f.areas {
-		res.Fired[a] = f.fired[k]
+		res.Fired[a], res.Counts[a], res.digests[a] = f.fired[k], f.counts[k], f.digests[k]
 		if d := time.Duration(f.stepNs[k]); d > res.SlowestStep {
 			res.Slowest, res.SlowestStep = a, d
 		}
@@ -424,10 +441,7 @@ func (c *coordinator) complete(burst npu.Burst) error {
 	res := c.result(burst)
 	res.Burst = burst
 	res.Elapsed = time.Since(*c.tickTime(burst))
-	res.Spikes = 0
-	for _, f := range res.Fired {
-		res.Spikes += len(f)
-	}
+	res.sumSpikes()
 	c.rt.completed.Store(burst)
 	if err := c.rt.bus.sendRecord(res); err != nil {
 		return err
@@ -480,6 +494,7 @@ func (c *coordinator) startQueued(ctx actor.Context) {
 	m := c.queued[0]
 	c.queued[0] = nil
 	c.queued = c.queued[1:]
+	c.countsOnly = m.countsOnly
 	pts := c.rt.pointsOf(m.burst)
 	clear(pts)
 	for k, a := range m.areas {
@@ -503,10 +518,11 @@ func (c *coordinator) onRecord(m *burstRecord) {
 		return
 	}
 	c.seen = m.burst
-	res := &BurstResult{Burst: m.burst, Fired: m.fired, Elapsed: m.elapsed, Slowest: -1}
-	for _, f := range m.fired {
-		res.Spikes += len(f)
+	res := &BurstResult{Burst: m.burst, Fired: m.fired, Counts: make([]int, len(m.fired)), Elapsed: m.elapsed, Slowest: -1}
+	for a, f := range m.fired {
+		res.Counts[a] = len(f)
 	}
+	res.sumSpikes()
 	if obs := c.rt.cfg.Observer; obs != nil {
 		if err := obs(res); err != nil {
 			c.finish(fmt.Errorf("actors: burst %d: %w", m.burst, err))

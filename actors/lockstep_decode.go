@@ -41,6 +41,7 @@ func (r *Runtime) decodeTick(data []byte) ([]*remoteTick, *atomic.Uint64) {
 		if !ok {
 			return nil, &r.ignored.malformed
 		}
+		rt.countsOnly = t.CountsOnly
 		ticks = append(ticks, rt)
 	}
 	return ticks, nil
@@ -85,6 +86,7 @@ func (r *Runtime) decodeDone(data []byte) (*remoteDone, *atomic.Uint64) {
 		return nil, &r.ignored.malformed
 	}
 	owns := func(a int) bool { return r.placement.Node(a) == NodeID(d.Node) }
+	need := r.needsFired()
 	rd := &remoteDone{participant: p, first: d.Burst, bursts: make([]firedIn, 1+len(d.Later))}
 	for k := range rd.bursts {
 		areas := d.Areas
@@ -92,29 +94,50 @@ func (r *Runtime) decodeDone(data []byte) (*remoteDone, *atomic.Uint64) {
 			areas = d.Later[k-1].GetAreas()
 		}
 		f := &rd.bursts[k]
-		if why := r.eachFired(areas, owns, func(a int, fired []uint32, stepNs int64) {
+		left := false
+		if why := r.eachFired(areas, owns, func(a int, fired []uint32, count int, digest uint64, stepNs int64) {
+			left = left || fired == nil && count > 0
 			f.areas, f.fired, f.stepNs = append(f.areas, a), append(f.fired, fired), append(f.stepNs, stepNs)
+			f.counts, f.digests = append(f.counts, count), append(f.digests, digest)
 		}); why != nil {
 			return nil, why
+		}
+		if left && need {
+			// This leader records the brain: it never asked for counts only.
+			return nil, &r.ignored.malformed
 		}
 	}
 	return rd, nil
 }
 
-// eachFired decodes areas, calling take for each; it refuses the whole
-// message, with the count it is ignored under, when an area is unknown or
-// not owned as owns says, or its indices are not ascending within the area.
-func (r *Runtime) eachFired(areas []*brainv1.AreaFired, owns func(area int) bool, take func(area int, fired []uint32, stepNs int64)) *atomic.Uint64 {
+// eachFired decodes areas, calling take for each with the indices (nil
+// when they were left out: count > 0 and no indices), their count and the
+// digest sent; it refuses the whole message, with the count it is ignored
+// under, when an area is unknown or not owned as owns says, its indices are
+// not ascending within the area, or its count is more than the area's
+// neurons or, with indices, not their number.
+func (r *Runtime) eachFired(areas []*brainv1.AreaFired, owns func(area int) bool, take func(area int, fired []uint32, count int, digest uint64, stepNs int64)) *atomic.Uint64 {
 	for _, af := range areas {
 		a := int(af.Area)
 		if a >= len(r.plan.Areas) || !owns(a) {
 			return &r.ignored.unknown
 		}
-		fired, ok := undelta(af.FiredDelta, r.plan.Areas[a].Neurons())
-		if !ok {
+		n := r.plan.Areas[a].Neurons()
+		if len(af.FiredDelta) == 0 && af.Count > 0 {
+			if af.Count > n {
+				return &r.ignored.malformed
+			}
+			take(a, nil, int(af.Count), af.Digest, int64(min(af.StepNs, 1<<62)))
+			continue
+		}
+		fired, ok := undelta(af.FiredDelta, n)
+		if !ok || int(af.Count) != len(fired) {
 			return &r.ignored.malformed
 		}
-		take(a, fired, int64(min(af.StepNs, 1<<62)))
+		if len(fired) == 0 {
+			fired = nil
+		}
+		take(a, fired, len(fired), 0, int64(min(af.StepNs, 1<<62)))
 	}
 	return nil
 }

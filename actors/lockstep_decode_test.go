@@ -41,8 +41,8 @@ func tickOf3() *brainv1.Tick {
 // doneOf2 reports bursts 9 and 10 of node b (areas 3 and 5).
 func doneOf2() *brainv1.NodeDone {
 	return &brainv1.NodeDone{Run: 7, Epoch: 2, Burst: 9, Node: "b",
-		Areas: []*brainv1.AreaFired{{Area: 3, FiredDelta: []uint32{2, 3}, StepNs: 40}, {Area: 5}},
-		Later: []*brainv1.BurstFired{{Areas: []*brainv1.AreaFired{{Area: 5, FiredDelta: []uint32{0, 15}}}}}}
+		Areas: []*brainv1.AreaFired{{Area: 3, FiredDelta: []uint32{2, 3}, Count: 2, StepNs: 40}, {Area: 5}},
+		Later: []*brainv1.BurstFired{{Areas: []*brainv1.AreaFired{{Area: 5, FiredDelta: []uint32{0, 15}, Count: 2}}}}}
 }
 
 func TestDecodeTick(t *testing.T) {
@@ -116,12 +116,41 @@ func TestDecodeDone(t *testing.T) {
 		"neuron too high": {func(d *brainv1.NodeDone) { d.Areas[0].FiredDelta = []uint32{2, 14} }, &r.ignored.malformed},
 		"past the window": {func(d *brainv1.NodeDone) { d.Later = append(d.Later, nil, nil, nil) }, &r.ignored.malformed},
 		"burst 0":         {func(d *brainv1.NodeDone) { d.Burst = 0 }, &r.ignored.malformed},
+		"count not len":   {func(d *brainv1.NodeDone) { d.Areas[0].Count = 3 }, &r.ignored.malformed},
+		"count too high":  {func(d *brainv1.NodeDone) { d.Areas[0].FiredDelta, d.Areas[0].Count = nil, 17 }, &r.ignored.malformed},
 	}
 	for name, c := range refused {
 		d := doneOf2()
 		c.edit(d)
 		if _, why := r.decodeDone(marshal(t, d)); why != c.why {
 			t.Errorf("%s: refused under the wrong count (%v)", name, why != nil)
+		}
+	}
+}
+
+// A completion may leave the indices out (its Tick said counts_only): the
+// count and digest are taken instead, unless this leader records the brain
+// and so never asked for that.
+func TestDecodeDoneCountsOnly(t *testing.T) {
+	r := decoder(4)
+	d := doneOf2()
+	d.Areas[0].FiredDelta, d.Areas[0].Digest = nil, 0xfeed
+	rd, why := r.decodeDone(marshal(t, d))
+	if why != nil {
+		t.Fatal("decodeDone refused a completion with counts only")
+	}
+	b0 := rd.bursts[0]
+	if b0.fired[0] != nil || b0.counts[0] != 2 || b0.digests[0] != 0xfeed || b0.counts[1] != 0 ||
+		!slices.Equal(rd.bursts[1].fired[0], []uint32{0, 15}) || rd.bursts[1].counts[0] != 2 {
+		t.Errorf("decodeDone: %+v %+v", b0, rd.bursts[1])
+	}
+	for name, cl := range map[string]*Cluster{"records": {Observe: true}, "observed": {Observed: true}} {
+		r.cfg.Cluster = cl
+		if _, why := r.decodeDone(marshal(t, d)); why != &r.ignored.malformed {
+			t.Errorf("a leader that %s took a completion without indices", name)
+		}
+		if _, why := r.decodeDone(marshal(t, doneOf2())); why != nil {
+			t.Errorf("a leader that %s refused a completion with indices", name)
 		}
 	}
 }

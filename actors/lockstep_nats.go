@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -276,6 +277,7 @@ func (b *natsBus) addTick(burst npu.Burst, points [][]npu.Point) error {
 	switch {
 	case b.ticked == 0:
 		t.Burst, t.Run, t.Epoch, t.Stop, t.Last = burst, r.cfg.Run, r.cfg.Epoch, false, 0
+		t.CountsOnly = !r.wantsFired()
 		t.Points, t.Later = aps, t.Later[:0]
 	case burst == t.Burst+npu.Burst(b.ticked):
 		t.Later = append(t.Later, &brainv1.BurstPoints{Points: aps})
@@ -359,13 +361,21 @@ func extend[T any](s []*T) []*T {
 	return append(s, new(T))
 }
 
-// appendFired appends the AreaFired of area (fired ascending,
-// delta-encoded), reusing the entry past the end of dst when it has one.
-func appendFired(dst []*brainv1.AreaFired, area int, fired []uint32, stepNs int64) []*brainv1.AreaFired {
+// appendFired appends the AreaFired of area, reusing the entry past the end
+// of dst when it has one: with lists, the indices fired (ascending,
+// delta-encoded); without, their AreaDigest in their place.
+func appendFired(dst []*brainv1.AreaFired, area int, fired []uint32, lists bool, stepNs int64) []*brainv1.AreaFired {
 	dst = extend(dst)
 	af := dst[len(dst)-1]
-	af.Area, af.StepNs = uint32(area), uint64(max(stepNs, 0))
-	af.FiredDelta = slices.Grow(af.FiredDelta[:0], len(fired))
+	af.Area, af.StepNs, af.Count, af.Digest = uint32(area), uint64(max(stepNs, 0)), uint32(len(fired)), 0
+	af.FiredDelta = af.FiredDelta[:0]
+	if !lists {
+		if len(fired) > 0 {
+			af.Digest = AreaDigest(fired)
+		}
+		return dst
+	}
+	af.FiredDelta = slices.Grow(af.FiredDelta, len(fired))
 	prev := uint32(0)
 	for _, f := range fired {
 		af.FiredDelta = append(af.FiredDelta, f-prev)
@@ -375,8 +385,9 @@ func appendFired(dst []*brainv1.AreaFired, area int, fired []uint32, stepNs int6
 }
 
 // addDone adds what this node's areas fired in burst to the completions
-// publishDone reports next (follower).
-func (b *natsBus) addDone(burst npu.Burst, local []int, reports []completed) error {
+// publishDone reports next (follower): the indices with lists, else only
+// their count and digest.
+func (b *natsBus) addDone(burst npu.Burst, local []int, reports []completed, lists bool) error {
 	r := b.rt
 	if b.done == nil {
 		b.done = &brainv1.NodeDone{}
@@ -396,7 +407,7 @@ func (b *natsBus) addDone(burst npu.Burst, local []int, reports []completed) err
 	}
 	*areas = (*areas)[:0]
 	for _, a := range local {
-		*areas = appendFired(*areas, a, reports[a].fired, reports[a].stepNs)
+		*areas = appendFired(*areas, a, reports[a].fired, lists, reports[a].stepNs)
 	}
 	b.doneN++
 	return nil
@@ -425,7 +436,7 @@ func (b *natsBus) sendRecord(res *BurstResult) error {
 	m := &brainv1.BurstRecord{Run: r.cfg.Run, Epoch: r.cfg.Epoch, Burst: res.Burst, ElapsedNs: uint64(max(res.Elapsed, 0))}
 	for a, f := range res.Fired {
 		if len(f) > 0 {
-			m.Areas = appendFired(m.Areas, a, f, 0)
+			m.Areas = appendFired(m.Areas, a, f, true, 0)
 		}
 	}
 	if err := b.publishProto(b.lockstepSubject("burst"), m); err != nil {
@@ -482,8 +493,11 @@ func (b *natsBus) onRecord(m *nats.Msg) {
 		return
 	}
 	br := &burstRecord{burst: rec.Burst, fired: make([][]uint32, len(r.plan.Areas)), elapsed: time.Duration(min(rec.ElapsedNs, 1<<62))}
-	if why := r.eachFired(rec.Areas, func(int) bool { return true }, func(a int, fired []uint32, _ int64) { br.fired[a] = fired }); why != nil {
-		r.ignore(why)
+	whole := true // a record always has the indices
+	if why := r.eachFired(rec.Areas, func(int) bool { return true }, func(a int, fired []uint32, count int, _ uint64, _ int64) {
+		br.fired[a], whole = fired, whole && len(fired) == count
+	}); why != nil || !whole {
+		r.ignore(cmp.Or(why, &r.ignored.malformed))
 		return
 	}
 	r.system.Root.Send(r.coordinator, br)

@@ -44,6 +44,9 @@ type remoteTick struct {
 	points [][]npu.Point
 	stop   bool
 	last   npu.Burst
+	// countsOnly: the leader asked for counts and digests, not indices
+	// (brainv1.Tick.counts_only).
+	countsOnly bool
 }
 
 // remoteDone is another node's completion of one or more bursts, decoded:
@@ -54,12 +57,16 @@ type remoteDone struct {
 	bursts      []firedIn
 }
 
-// firedIn is what a node's areas fired in one burst: fired[k] and the time
-// of the step of areas[k].
+// firedIn is what a node's areas fired in one burst: for areas[k], the
+// indices fired[k] (nil when left out), their number counts[k], the
+// digest of the indices digests[k] when they were left out, and the time of
+// its step.
 type firedIn struct {
-	areas  []int
-	fired  [][]uint32
-	stepNs []int64
+	areas   []int
+	fired   [][]uint32
+	counts  []int
+	digests []uint64
+	stepNs  []int64
 }
 
 // burstRecord is a complete burst of the whole brain from the leader.

@@ -37,8 +37,12 @@ type Motors interface {
 type BurstResult struct {
 	Burst npu.Burst
 	// Fired holds, by area index, the local indices that fired, ascending;
-	// nil for an area that fired nothing.
+	// nil for an area that fired nothing, and for an area of another node
+	// when the coordinator did not ask for its indices (Config.WantFired).
 	Fired [][]uint32
+	// Counts holds, by area index, how many neurons fired (whether or not
+	// Fired holds their indices).
+	Counts []int
 	// Elapsed runs from the tick to the last completion.
 	Elapsed time.Duration
 	// Spikes is the number of neurons that fired in every area.
@@ -47,6 +51,10 @@ type BurstResult struct {
 	// that time.
 	Slowest     int
 	SlowestStep time.Duration
+
+	// digests holds, by area index, the AreaDigest another node sent for
+	// an area whose indices it left out (Fired nil, Counts > 0).
+	digests []uint64
 }
 
 // Observer sees every completed burst, in order, on the coordinator before
@@ -121,9 +129,18 @@ type Config struct {
 	// save their state. An error stops the run.
 	CheckpointEvery uint64
 	Checkpoint      func(burst npu.Burst) error
-	Motors          Motors       // nil: motor output discarded
-	Observer        Observer     // nil: results discarded
-	Logger          *slog.Logger // nil: discard
+	Motors          Motors   // nil: motor output discarded
+	Observer        Observer // nil: results discarded
+	// WantFired (on the coordinator of a brain spread over several nodes)
+	// tells whether the Observer needs the indices that other nodes' areas
+	// fire in the bursts ticked now. Without it (nil, or false), and
+	// without Cluster.Observe or Observed, the other nodes report only how
+	// many neurons each area fired and a digest of which (BurstResult.Counts
+	// and Digest), and Fired is nil for their areas: the indices cross the
+	// network only when someone records or watches them. Asked before each
+	// Tick message, so a change reaches the bursts ticked after it.
+	WantFired func() bool
+	Logger    *slog.Logger // nil: discard
 }
 
 // Cluster describes the nodes of a brain spread over several processes.
@@ -362,6 +379,20 @@ func (r *Runtime) participants() int        { return len(r.nodes) }
 // observesAll reports whether this node's observer sees the whole brain.
 func (r *Runtime) observesAll() bool {
 	return r.leader() || r.cfg.Cluster.Observe
+}
+
+// needsFired reports whether this node, as the leader, must have the fired
+// indices of every area: it records the brain, or publishes it to nodes
+// that do. A completion without them is then refused.
+func (r *Runtime) needsFired() bool {
+	c := r.cfg.Cluster
+	return c != nil && (c.Observe || c.Observed)
+}
+
+// wantsFired reports whether the leader asks the other nodes for their
+// areas' fired indices in the bursts it ticks now (Config.WantFired).
+func (r *Runtime) wantsFired() bool {
+	return r.needsFired() || r.cfg.WantFired != nil && r.cfg.WantFired()
 }
 
 // progress notes that the lock step moved (follower stall check).

@@ -20,8 +20,8 @@ func NewStats(n int) *Stats { return &Stats{Spikes: make([]uint64, n)} }
 // Add counts one burst.
 func (s *Stats) Add(r *BurstResult) {
 	s.Bursts++
-	for i, f := range r.Fired {
-		s.Spikes[i] += uint64(len(f))
+	for i := range s.Spikes {
+		s.Spikes[i] += uint64(r.Count(i))
 	}
 	s.hist.Add(r.Elapsed)
 }

@@ -70,7 +70,7 @@ func (a *actorRunner) slowConsumers() uint64 {
 // input and control requests only on the coordinating node, and returns
 // once every node can reach every other.
 func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives [][]npu.Drive, genome []byte, areas []pns.Area, feed *actors.SensorFeed,
-	observe actors.Observer, ctlStats func(*brainv1.Stats)) (_ *actorRunner, err error) {
+	observe actors.Observer, wantFired func() bool, ctlStats func(*brainv1.Stats)) (_ *actorRunner, err error) {
 	log := c.Logger
 	a := &actorRunner{}
 	defer func() {
@@ -161,7 +161,7 @@ func newActorRunner(ctx context.Context, c *Config, plan *cortical.Plan, drives 
 		Plan: plan, Dial: dial, SpikesViaNATS: c.SpikesViaNATS,
 		SubjectPrefix: subjects.Prefix, Brain: subjects.Brain,
 		Interval: interval(c, plan), StallTimeout: c.StallTimeout, InlineWork: InlineWork,
-		Motors: motors{pub: pub}, Observer: observe, Logger: log,
+		Motors: motors{pub: pub}, Observer: observe, WantFired: wantFired, Logger: log,
 	}
 	presenceSubject := natsauth.Base(subjects) + ".presence"
 	// leaderServices subscribes what the coordinating node serves: sensory

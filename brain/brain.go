@@ -207,7 +207,7 @@ func Run(ctx context.Context, c Config) (*Summary, error) {
 	if c.Runner == RunnerReference {
 		r, err = newReference(plan, feed, interval(&c, plan), observe, c.Threads)
 	} else {
-		r, err = newActorRunner(ctx, &c, plan, drives, data, areas, feed, observe, ctlStats)
+		r, err = newActorRunner(ctx, &c, plan, drives, data, areas, feed, observe, hs.Watching, ctlStats)
 	}
 	if err != nil {
 		rec.Close()

@@ -168,7 +168,7 @@ func (r replaySensors) Points(b npu.Burst, points [][]npu.Point) {
 // (or a bug), and is logged as an error.
 func (s *supervisor) observe(next actors.Observer) actors.Observer {
 	return func(r *actors.BurstResult) error {
-		h := firedDigest(r.Fired)
+		h := r.Digest()
 		s.histMu.Lock()
 		if r.Burst <= s.observed.Load() {
 			if want, ok := s.hist[r.Burst]; ok {
@@ -208,35 +208,3 @@ func (s *supervisor) replayReport(b uint64) {
 
 // histMax bounds the digests kept for replay checks (bursts).
 const histMax = 1 << 16
-
-// firedDigest sums up what fired in a burst: FNV-1a over 32-bit words
-// (area, count, then the indices), the indices in four interleaved lanes so
-// that the multiplies of one do not wait for another's (a burst of 22 K
-// spikes: about a quarter of the time of one lane). Digests are compared
-// only within the process that made them.
-func firedDigest(fired [][]uint32) uint64 {
-	const prime = 1099511628211
-	h := uint64(14695981039346656037)
-	for a, f := range fired {
-		if len(f) == 0 {
-			continue
-		}
-		h = (h ^ uint64(a)) * prime
-		h = (h ^ uint64(len(f))) * prime
-		l0, l1, l2, l3 := h, h+1, h+2, h+3
-		k := 0
-		for ; k+4 <= len(f); k += 4 {
-			l0 = (l0 ^ uint64(f[k])) * prime
-			l1 = (l1 ^ uint64(f[k+1])) * prime
-			l2 = (l2 ^ uint64(f[k+2])) * prime
-			l3 = (l3 ^ uint64(f[k+3])) * prime
-		}
-		for ; k < len(f); k++ {
-			l0 = (l0 ^ uint64(f[k])) * prime
-		}
-		h = (l0*prime ^ l1) * prime
-		h = (h ^ l2) * prime
-		h = (h ^ l3) * prime
-	}
-	return h
-}

@@ -1,7 +1,6 @@
 package brain
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/spikemesh/spikemesh/actors"
@@ -64,52 +63,5 @@ func TestChooseResume(t *testing.T) {
 				t.Fatalf("chooseResume = %d, %q, wait %v; want %d, %q, wait %v", resume, from, wait, c.resume, c.from, c.wait)
 			}
 		})
-	}
-}
-
-// firedDigest tells apart what fired in two bursts when one neuron, one
-// area or one spike differs, and gives equal digests for equal bursts.
-func TestFiredDigest(t *testing.T) {
-	base := [][]uint32{nil, {1, 5, 9}, {}, {0, 2}}
-	same := [][]uint32{nil, {1, 5, 9}, nil, {0, 2}}
-	if firedDigest(base) != firedDigest(same) {
-		t.Fatal("equal bursts, different digests")
-	}
-	for name, other := range map[string][][]uint32{
-		"neuron": {nil, {1, 5, 8}, nil, {0, 2}},
-		"area":   {nil, {1, 5, 9}, {0, 2}},
-		"spike":  {nil, {1, 5, 9}, nil, {0, 2, 3}},
-		"fewer":  {nil, {1, 5}, nil, {0, 2}},
-		"moved":  {{1, 5, 9}, nil, nil, {0, 2}},
-	} {
-		if firedDigest(base) == firedDigest(other) {
-			t.Errorf("%s: a different burst, the same digest", name)
-		}
-	}
-	// Each index of a longer list counts, in every lane and the tail.
-	long := []uint32{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31}
-	want := firedDigest([][]uint32{nil, long})
-	for k := range long {
-		other := slices.Clone(long)
-		other[k]++
-		if firedDigest([][]uint32{nil, other}) == want {
-			t.Errorf("index %d changed, the same digest", k)
-		}
-	}
-}
-
-// BenchmarkFiredDigest: the digest of a burst of 4 areas with 5,600 spikes
-// each (the compute-heavy synthetic brain), which the coordinator takes for
-// every burst.
-func BenchmarkFiredDigest(b *testing.B) {
-	fired := make([][]uint32, 7)
-	for a := 3; a < 7; a++ {
-		for n := uint32(0); n < 5600; n++ {
-			fired[a] = append(fired[a], n*17+uint32(a))
-		}
-	}
-	b.SetBytes(4 * 5600 * 4)
-	for b.Loop() {
-		firedDigest(fired)
 	}
 }

@@ -262,13 +262,23 @@ func (s *Server) Observe(r *actors.BurstResult) {
 	if at == nil {
 		return
 	}
-	n := min(len(r.Fired), len(at.spikes))
-	for i := 0; i < n; i++ {
-		if f := r.Fired[i]; len(f) > 0 {
-			at.spikes[i].Add(uint64(len(f)))
+	for i := range at.spikes {
+		if n := r.Count(i); n > 0 {
+			at.spikes[i].Add(uint64(n))
 		}
 	}
 	at.act.observe(r)
+}
+
+// Watching reports whether someone watches the live view, whose frames
+// count the indices that fired: the brain's coordinator then asks the other
+// nodes for them (actors.Config.WantFired). Safe on a nil *Server.
+func (s *Server) Watching() bool {
+	if s == nil {
+		return false
+	}
+	at := s.attached.Load()
+	return at != nil && at.act.live.Load()
 }
 
 // ready reports whether the node is ready, and else why not.

@@ -32,14 +32,19 @@ const (
 // coordinator completed. A Tick may start several bursts at once: `burst`,
 // then one more for each entry of `later` (burst+1, burst+2, …).
 type Tick struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Burst         uint64                 `protobuf:"varint,1,opt,name=burst,proto3" json:"burst,omitempty"`
-	Run           uint64                 `protobuf:"varint,2,opt,name=run,proto3" json:"run,omitempty"`     // the run's identity: messages of another run are ignored
-	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"` // the placement's version: messages of another epoch are ignored
-	Points        []*AreaPoints          `protobuf:"bytes,4,rep,name=points,proto3" json:"points,omitempty"`
-	Stop          bool                   `protobuf:"varint,5,opt,name=stop,proto3" json:"stop,omitempty"`
-	Last          uint64                 `protobuf:"varint,6,opt,name=last,proto3" json:"last,omitempty"`
-	Later         []*BurstPoints         `protobuf:"bytes,7,rep,name=later,proto3" json:"later,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Burst  uint64                 `protobuf:"varint,1,opt,name=burst,proto3" json:"burst,omitempty"`
+	Run    uint64                 `protobuf:"varint,2,opt,name=run,proto3" json:"run,omitempty"`     // the run's identity: messages of another run are ignored
+	Epoch  uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"` // the placement's version: messages of another epoch are ignored
+	Points []*AreaPoints          `protobuf:"bytes,4,rep,name=points,proto3" json:"points,omitempty"`
+	Stop   bool                   `protobuf:"varint,5,opt,name=stop,proto3" json:"stop,omitempty"`
+	Last   uint64                 `protobuf:"varint,6,opt,name=last,proto3" json:"last,omitempty"`
+	Later  []*BurstPoints         `protobuf:"bytes,7,rep,name=later,proto3" json:"later,omitempty"`
+	// counts_only: the coordinator needs only how many neurons each area
+	// fired and a digest of which (AreaFired.count and digest), not the
+	// indices: nothing on it records or watches the brain's spikes. Nodes
+	// then leave fired_delta out of the NodeDone of these bursts.
+	CountsOnly    bool `protobuf:"varint,8,opt,name=counts_only,json=countsOnly,proto3" json:"counts_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -121,6 +126,13 @@ func (x *Tick) GetLater() []*BurstPoints {
 		return x.Later
 	}
 	return nil
+}
+
+func (x *Tick) GetCountsOnly() bool {
+	if x != nil {
+		return x.CountsOnly
+	}
+	return false
 }
 
 // BurstPoints is the sensory input of one burst of a Tick after its first.
@@ -368,9 +380,15 @@ func (x *BurstFired) GetAreas() []*AreaFired {
 type AreaFired struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Area  uint32                 `protobuf:"varint,1,opt,name=area,proto3" json:"area,omitempty"`
-	// Local indices, ascending, delta-encoded as in SpikeBatch.
-	FiredDelta    []uint32 `protobuf:"varint,2,rep,packed,name=fired_delta,json=firedDelta,proto3" json:"fired_delta,omitempty"`
-	StepNs        uint64   `protobuf:"varint,3,opt,name=step_ns,json=stepNs,proto3" json:"step_ns,omitempty"` // time in the neuron update
+	// Local indices, ascending, delta-encoded as in SpikeBatch. Left out of
+	// a NodeDone when its Tick said counts_only.
+	FiredDelta []uint32 `protobuf:"varint,2,rep,packed,name=fired_delta,json=firedDelta,proto3" json:"fired_delta,omitempty"`
+	StepNs     uint64   `protobuf:"varint,3,opt,name=step_ns,json=stepNs,proto3" json:"step_ns,omitempty"` // time in the neuron update
+	// In a NodeDone: how many neurons fired (the length of the indices when
+	// they are sent) and the digest of the indices (actors.AreaDigest), which
+	// the coordinator uses for bursts whose indices were left out.
+	Count         uint32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	Digest        uint64 `protobuf:"fixed64,5,opt,name=digest,proto3" json:"digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -422,6 +440,20 @@ func (x *AreaFired) GetFiredDelta() []uint32 {
 func (x *AreaFired) GetStepNs() uint64 {
 	if x != nil {
 		return x.StepNs
+	}
+	return 0
+}
+
+func (x *AreaFired) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *AreaFired) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
 	}
 	return 0
 }
@@ -2253,7 +2285,7 @@ var File_proto_brain_v1_brain_proto protoreflect.FileDescriptor
 
 const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\n" +
-	"\x1aproto/brain/v1/brain.proto\x12\bbrain.v1\"\xc7\x01\n" +
+	"\x1aproto/brain/v1/brain.proto\x12\bbrain.v1\"\xe8\x01\n" +
 	"\x04Tick\x12\x14\n" +
 	"\x05burst\x18\x01 \x01(\x04R\x05burst\x12\x10\n" +
 	"\x03run\x18\x02 \x01(\x04R\x03run\x12\x14\n" +
@@ -2261,7 +2293,9 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\x06points\x18\x04 \x03(\v2\x14.brain.v1.AreaPointsR\x06points\x12\x12\n" +
 	"\x04stop\x18\x05 \x01(\bR\x04stop\x12\x12\n" +
 	"\x04last\x18\x06 \x01(\x04R\x04last\x12+\n" +
-	"\x05later\x18\a \x03(\v2\x15.brain.v1.BurstPointsR\x05later\";\n" +
+	"\x05later\x18\a \x03(\v2\x15.brain.v1.BurstPointsR\x05later\x12\x1f\n" +
+	"\vcounts_only\x18\b \x01(\bR\n" +
+	"countsOnly\";\n" +
 	"\vBurstPoints\x12,\n" +
 	"\x06points\x18\x01 \x03(\v2\x14.brain.v1.AreaPointsR\x06points\"D\n" +
 	"\n" +
@@ -2278,12 +2312,14 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\x05later\x18\x06 \x03(\v2\x14.brain.v1.BurstFiredR\x05later\"7\n" +
 	"\n" +
 	"BurstFired\x12)\n" +
-	"\x05areas\x18\x01 \x03(\v2\x13.brain.v1.AreaFiredR\x05areas\"Y\n" +
+	"\x05areas\x18\x01 \x03(\v2\x13.brain.v1.AreaFiredR\x05areas\"\x87\x01\n" +
 	"\tAreaFired\x12\x12\n" +
 	"\x04area\x18\x01 \x01(\rR\x04area\x12\x1f\n" +
 	"\vfired_delta\x18\x02 \x03(\rR\n" +
 	"firedDelta\x12\x17\n" +
-	"\astep_ns\x18\x03 \x01(\x04R\x06stepNs\"\x95\x01\n" +
+	"\astep_ns\x18\x03 \x01(\x04R\x06stepNs\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\rR\x05count\x12\x16\n" +
+	"\x06digest\x18\x05 \x01(\x06R\x06digest\"\x95\x01\n" +
 	"\vBurstRecord\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\x04R\x03run\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x14\n" +
