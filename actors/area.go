@@ -284,24 +284,14 @@ func (a *area) onWire(ctx actor.Context, m *wireBatch) error {
 		return nil
 	}
 	fired, pot, err := decodeBody(m.data, box.wireFired[pos][:0], box.wirePot[pos][:0])
-	if err != nil || a.needMP[pos] && len(pot) != len(fired) || !ascendingBelow(fired, a.srcSize[pos]) {
+	// decodeBody checked that the indices ascend: the last is the highest.
+	if err != nil || a.needMP[pos] && len(pot) != len(fired) || len(fired) > 0 && fired[len(fired)-1] >= a.srcSize[pos] {
 		a.rt.ignore(&a.rt.ignored.malformed)
 		return nil
 	}
 	box.wireFired[pos], box.wirePot[pos] = fired, pot
 	a.take(box, pos, m.burst, fired, pot)
 	return a.maybeStep(ctx)
-}
-
-// ascendingBelow reports whether fired is strictly ascending and below n:
-// neuron indices of an area of n neurons, as a sender writes them.
-func ascendingBelow(fired []uint32, n uint32) bool {
-	for i, f := range fired {
-		if f >= n || i > 0 && f <= fired[i-1] {
-			return false
-		}
-	}
-	return true
 }
 
 // maybeStep runs the pending burst once every batch it needs is here.

@@ -1,9 +1,11 @@
 package actors
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -40,23 +42,8 @@ func appendBatch(buf []byte, h batchHeader, fired []uint32, potentials []float32
 		}
 	}
 	if len(fired) > 0 {
-		size, prev := 0, uint32(0)
-		for _, f := range fired {
-			size += protowire.SizeVarint(uint64(f - prev))
-			prev = f
-		}
 		buf = protowire.AppendTag(buf, fieldFiredDelta, protowire.BytesType)
-		buf = protowire.AppendVarint(buf, uint64(size))
-		prev = 0
-		for _, f := range fired {
-			d := f - prev
-			prev = f
-			for d >= 0x80 {
-				buf = append(buf, byte(d)|0x80)
-				d >>= 7
-			}
-			buf = append(buf, byte(d))
-		}
+		buf = appendDeltas(buf, fired)
 	}
 	if len(potentials) > 0 {
 		buf = protowire.AppendTag(buf, fieldPotentials, protowire.BytesType)
@@ -79,6 +66,88 @@ func appendBatch(buf []byte, h batchHeader, fired []uint32, potentials []float32
 		}
 	}
 	return buf
+}
+
+// appendDeltas appends fired (ascending) as the length-delimited body of a
+// packed field of varint deltas. It writes the deltas in one pass after
+// room for the longest length prefix they can need, then moves them next
+// to the real one: most deltas of a busy area take one byte, and that
+// path stores one byte and moves on.
+func appendDeltas(buf []byte, fired []uint32) []byte {
+	most := 5 * len(fired)
+	room := protowire.SizeVarint(uint64(most))
+	at := len(buf)
+	buf = slices.Grow(buf, room+most)[:at+room+most]
+	out := buf[at+room:]
+	j, prev := 0, uint32(0)
+	for _, f := range fired {
+		d := f - prev
+		prev = f
+		if d < 0x80 {
+			out[j] = byte(d)
+			j++
+			continue
+		}
+		for d >= 0x80 {
+			out[j] = byte(d) | 0x80
+			d >>= 7
+			j++
+		}
+		out[j] = byte(d)
+		j++
+	}
+	buf = protowire.AppendVarint(buf[:at], uint64(j))
+	n := copy(buf[len(buf):cap(buf)], out[:j])
+	return buf[:len(buf)+n]
+}
+
+// appendUndelta appends the running sums from prev of the packed varint
+// deltas to fired, and returns it with the last sum, and n < 0 when packed
+// ends inside a varint. Every delta takes at least one byte, so fired
+// grows once, by len(packed) at most; a one-byte delta is one add and one
+// store.
+func appendUndelta(fired []uint32, prev uint32, packed []byte) ([]uint32, uint32, int) {
+	at := len(fired)
+	fired = slices.Grow(fired, len(packed))
+	out := fired[at : at+len(packed)]
+	j := 0
+	for i := 0; i < len(packed); {
+		if i+8 <= len(packed) {
+			if w := binary.LittleEndian.Uint64(packed[i:]); w&0x8080808080808080 == 0 {
+				// Eight one-byte deltas.
+				o := out[j : j+8]
+				p0 := prev + uint32(w&0xff)
+				p1 := p0 + uint32(w>>8&0xff)
+				p2 := p1 + uint32(w>>16&0xff)
+				p3 := p2 + uint32(w>>24&0xff)
+				p4 := p3 + uint32(w>>32&0xff)
+				p5 := p4 + uint32(w>>40&0xff)
+				p6 := p5 + uint32(w>>48&0xff)
+				prev = p6 + uint32(w>>56)
+				o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = p0, p1, p2, p3, p4, p5, p6, prev
+				i += 8
+				j += 8
+				continue
+			}
+		}
+		b := packed[i]
+		if b < 0x80 {
+			prev += uint32(b)
+			out[j] = prev
+			i++
+			j++
+			continue
+		}
+		v, n := protowire.ConsumeVarint(packed[i:])
+		if n < 0 {
+			return fired[:at+j], prev, -1
+		}
+		prev += uint32(v)
+		out[j] = prev
+		i += n
+		j++
+	}
+	return fired[:at+j], prev, 0
 }
 
 // batchHeader is the scalar part of a SpikeBatch.
@@ -154,21 +223,8 @@ func decodeBody(data []byte, fired []uint32, potentials []float32) ([]uint32, []
 				return fired, potentials, errBadBatch
 			}
 			data = data[n:]
-			for i := 0; i < len(packed); {
-				b := packed[i]
-				if b < 0x80 {
-					prev += uint32(b)
-					fired = append(fired, prev)
-					i++
-					continue
-				}
-				v, n := protowire.ConsumeVarint(packed[i:])
-				if n < 0 {
-					return fired, potentials, errBadBatch
-				}
-				prev += uint32(v)
-				fired = append(fired, prev)
-				i += n
+			if fired, prev, n = appendUndelta(fired, prev, packed); n < 0 {
+				return fired, potentials, errBadBatch
 			}
 		case num == fieldFiredDelta && typ == protowire.VarintType:
 			v, n := protowire.ConsumeVarint(data)
