@@ -483,6 +483,8 @@ func TestClusterOverRoutedServers(t *testing.T) {
 // fired and a digest of which, not the indices; counts and digests equal
 // the sequential run's. Once the observer wants the indices (WantFired),
 // they come for every burst ticked after, equal to the sequential run's.
+// Every node is told the whole brain's digest of each complete burst
+// (Completed): the coordinator at once, the others by its next Tick.
 func TestClusterCountsOnly(t *testing.T) {
 	const bursts, on, window = 40, 15, 2
 	ns := startNATS(t)
@@ -511,12 +513,22 @@ func TestClusterCountsOnly(t *testing.T) {
 		}
 		return nil
 	}
+	told := make([]map[npu.Burst]uint64, len(nodes)) // Completed, by node
+	var toldMu sync.Mutex
 	var rts []*Runtime
 	for k, n := range nodes {
 		engines, _ := nodeEngines(plan, table, n)
+		told[k] = map[npu.Burst]uint64{}
 		cfg := Config{Plan: plan, Engines: engines, Placement: table, Node: n, Run: 77, Epoch: 3, Dial: dialer(ns),
 			Cluster: &Cluster{Nodes: nodes, Coordinator: "n0"}, Sensors: leadSensors(k, 24),
-			StallTimeout: time.Minute, Window: window}
+			StallTimeout: time.Minute, Window: window, Completed: func(b npu.Burst, d uint64) {
+				toldMu.Lock()
+				defer toldMu.Unlock()
+				if _, again := told[k][b]; again {
+					t.Errorf("node %s told burst %d twice", n, b)
+				}
+				told[k][b] = d
+			}}
 		if k == 0 {
 			cfg.Observer, cfg.WantFired = observe, wanted.Load
 		}
@@ -556,5 +568,21 @@ func TestClusterCountsOnly(t *testing.T) {
 	}
 	if left == 0 {
 		t.Fatal("every completion carried its indices before the observer asked for them")
+	}
+	// The coordinator is told every burst; the others every burst whose
+	// completion a later Tick followed (all but the last window).
+	toldMu.Lock()
+	defer toldMu.Unlock()
+	for k, n := range nodes {
+		last := npu.Burst(bursts)
+		if k > 0 {
+			last -= window
+		}
+		for b := npu.Burst(1); b <= last; b++ {
+			want := (&BurstResult{Fired: want[b-1]}).Digest()
+			if d, ok := told[k][b]; !ok || d != want {
+				t.Fatalf("node %s: told burst %d's digest %x (%v), want %x", n, b, d, ok, want)
+			}
+		}
 	}
 }

@@ -368,7 +368,7 @@ func (r *BurstResult) reset() {
 	clear(r.Fired)
 	clear(r.Counts)
 	clear(r.digests)
-	r.Slowest, r.SlowestStep = -1, -1
+	r.Slowest, r.SlowestStep, r.Whole = -1, -1, false
 }
 
 // sumSpikes sets Spikes from Counts.
@@ -441,7 +441,15 @@ func (c *coordinator) complete(burst npu.Burst) error {
 	res := c.result(burst)
 	res.Burst = burst
 	res.Elapsed = time.Since(*c.tickTime(burst))
+	res.Whole = true
 	res.sumSpikes()
+	if c.rt.cfg.Completed != nil || len(c.rt.nodes) > 1 {
+		d := res.Digest()
+		c.rt.bus.addDigest(burst, d)
+		if c.rt.cfg.Completed != nil {
+			c.rt.cfg.Completed(burst, d)
+		}
+	}
 	c.rt.completed.Store(burst)
 	if err := c.rt.bus.sendRecord(res); err != nil {
 		return err
@@ -518,7 +526,7 @@ func (c *coordinator) onRecord(m *burstRecord) {
 		return
 	}
 	c.seen = m.burst
-	res := &BurstResult{Burst: m.burst, Fired: m.fired, Counts: make([]int, len(m.fired)), Elapsed: m.elapsed, Slowest: -1}
+	res := &BurstResult{Burst: m.burst, Fired: m.fired, Counts: make([]int, len(m.fired)), Elapsed: m.elapsed, Slowest: -1, Whole: true}
 	for a, f := range m.fired {
 		res.Counts[a] = len(f)
 	}

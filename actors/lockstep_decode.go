@@ -31,6 +31,10 @@ func (r *Runtime) decodeTick(data []byte) ([]*remoteTick, *atomic.Uint64) {
 	if t.Burst == 0 || len(t.Later) >= r.window || t.Burst > math.MaxUint64-uint64(r.window) {
 		return nil, &r.ignored.malformed
 	}
+	// Digests are of bursts complete before the first one this Tick starts.
+	if d := uint64(len(t.Digests)); d > maxDigests || d > 0 && (t.DigestsFrom == 0 || t.DigestsFrom >= t.Burst || d > t.Burst-t.DigestsFrom) {
+		return nil, &r.ignored.malformed
+	}
 	ticks := make([]*remoteTick, 0, 1+len(t.Later))
 	for k := 0; k <= len(t.Later); k++ {
 		aps := t.Points
@@ -42,6 +46,9 @@ func (r *Runtime) decodeTick(data []byte) ([]*remoteTick, *atomic.Uint64) {
 			return nil, &r.ignored.malformed
 		}
 		rt.countsOnly = t.CountsOnly
+		if k == 0 && len(t.Digests) > 0 {
+			rt.digestsFrom, rt.digests = t.DigestsFrom, t.Digests
+		}
 		ticks = append(ticks, rt)
 	}
 	return ticks, nil

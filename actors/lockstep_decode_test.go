@@ -85,6 +85,25 @@ func TestDecodeTick(t *testing.T) {
 			t.Errorf("%s: %d ticks, refused under the wrong count (%v)", name, len(ticks), why != nil)
 		}
 	}
+	withDigests := tickOf3()
+	withDigests.Digests, withDigests.DigestsFrom = []uint64{11, 12}, 3
+	if ticks, why := r.decodeTick(marshal(t, withDigests)); why != nil || ticks[0].digestsFrom != 3 ||
+		!slices.Equal(ticks[0].digests, []uint64{11, 12}) || ticks[1].digests != nil {
+		t.Errorf("digests: %+v, refused %v", ticks, why != nil)
+	}
+	for name, edit := range map[string]func(*brainv1.Tick){
+		"digests from 0":        func(t *brainv1.Tick) { t.DigestsFrom = 0 },
+		"digests of the future": func(t *brainv1.Tick) { t.DigestsFrom = 5 },
+		"digests run into it":   func(t *brainv1.Tick) { t.DigestsFrom = 4 },
+		"too many digests":      func(t *brainv1.Tick) { t.Digests = make([]uint64, maxDigests+1) },
+	} {
+		tk := tickOf3()
+		tk.Digests, tk.DigestsFrom = []uint64{11, 12}, 3
+		edit(tk)
+		if _, why := r.decodeTick(marshal(t, tk)); why != &r.ignored.malformed {
+			t.Errorf("%s: not refused as malformed", name)
+		}
+	}
 	if ticks, why := r.decodeTick(marshal(t, &brainv1.Tick{Run: 7, Epoch: 2, Stop: true, Last: 30})); why != nil ||
 		len(ticks) != 1 || !ticks[0].stop || ticks[0].last != 30 {
 		t.Errorf("stop: %+v", ticks)

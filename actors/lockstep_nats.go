@@ -288,14 +288,36 @@ func (b *natsBus) addTick(burst npu.Burst, points [][]npu.Point) error {
 	return nil
 }
 
+// maxDigests bounds the burst digests one Tick carries; a leader that
+// gathered more (it ticked nothing for a while) sends the latest.
+const maxDigests = 64
+
+// addDigest adds the digest of burst, complete everywhere, to those the next
+// Tick carries (leader).
+func (b *natsBus) addDigest(burst npu.Burst, d uint64) {
+	if b == nil || b.rt.cfg.Cluster == nil || len(b.rt.nodes) < 2 {
+		return
+	}
+	if len(b.digests) == 0 || burst != b.digestsFrom+npu.Burst(len(b.digests)) {
+		b.digests, b.digestsFrom = b.digests[:0], burst
+	}
+	if len(b.digests) == maxDigests {
+		b.digests = append(b.digests[:0], b.digests[1:]...)
+		b.digestsFrom++
+	}
+	b.digests = append(b.digests, d)
+}
+
 // publishTicks publishes the ticks addTick gathered to every other node,
-// in one message (leader).
+// in one message (leader), with the digests addDigest gathered.
 func (b *natsBus) publishTicks() error {
 	if b == nil || b.ticked == 0 {
 		return nil
 	}
 	r, t := b.rt, b.tick
 	b.ticked = 0
+	t.Digests, t.DigestsFrom = b.digests, b.digestsFrom
+	b.digests = b.digests[:0]
 	var err error
 	b.tickBuf, err = proto.MarshalOptions{}.MarshalAppend(b.tickBuf[:0], t)
 	if err != nil {
@@ -463,6 +485,11 @@ func (b *natsBus) onTick(m *nats.Msg) {
 	if why != nil {
 		r.ignore(why)
 		return
+	}
+	if c, t := r.cfg.Completed, ticks[0]; c != nil {
+		for k, d := range t.digests {
+			c(t.digestsFrom+npu.Burst(k), d)
+		}
 	}
 	for _, rt := range ticks {
 		r.system.Root.Send(r.coordinator, rt)

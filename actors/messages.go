@@ -47,6 +47,10 @@ type remoteTick struct {
 	// countsOnly: the leader asked for counts and digests, not indices
 	// (brainv1.Tick.counts_only).
 	countsOnly bool
+	// digests of the bursts digestsFrom, … complete everywhere (first tick
+	// of a message only).
+	digestsFrom npu.Burst
+	digests     []uint64
 }
 
 // remoteDone is another node's completion of one or more bursts, decoded:

@@ -45,6 +45,10 @@ type natsBus struct {
 	done     *brainv1.NodeDone // reused; doneN completions gathered (follower)
 	ticked   int
 	doneN    int
+	// digests of the bursts digestsFrom, … complete since the last Tick
+	// published (leader), at most maxDigests.
+	digests     []uint64
+	digestsFrom npu.Burst
 	// unflushed: a tick or completion was published and not flushed yet
 	// (coordinator goroutine only).
 	unflushed bool

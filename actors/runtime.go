@@ -47,6 +47,10 @@ type BurstResult struct {
 	Elapsed time.Duration
 	// Spikes is the number of neurons that fired in every area.
 	Spikes int
+	// Whole: the result covers every area of the brain (on the coordinator,
+	// and on a node that observes the whole brain, Cluster.Observe); else
+	// only this node's areas.
+	Whole bool
 	// Slowest is the area whose engine step took longest, and SlowestStep
 	// that time.
 	Slowest     int
@@ -140,6 +144,12 @@ type Config struct {
 	// network only when someone records or watches them. Asked before each
 	// Tick message, so a change reaches the bursts ticked after it.
 	WantFired func() bool
+	// Completed is told the Digest of every burst complete on every node:
+	// on the coordinator as it completes it, on the other nodes of a
+	// cluster when the coordinator's next Tick says it (the last bursts
+	// before a stop or a failure may never be told). It may be called from
+	// any goroutine, and again for a burst run again after a failure.
+	Completed func(burst npu.Burst, digest uint64)
 	Logger    *slog.Logger // nil: discard
 }
 

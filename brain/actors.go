@@ -286,6 +286,7 @@ func (a *actorRunner) cluster(ctx context.Context, c *Config, plan *cortical.Pla
 	mot.until = &s.replayUntil
 	cfg.Motors = mot
 	cfg.Observer = s.observe(cfg.Observer)
+	cfg.Completed = s.completed
 	cfg.Inputs = s.logInputs
 	cfg.Node, cfg.Run = cn.self, cn.run
 	confirmed := false

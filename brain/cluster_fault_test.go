@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,8 @@ type faultCluster struct {
 	common []string
 	nodes  map[string]*faultNode
 	nats   []string // external NATS servers, given out in turn ("": embedded servers)
+	// unrecorded names the nodes started without --record.
+	unrecorded map[string]bool
 }
 
 // newFaultCluster starts n nodes n0.., each recording, of genome for
@@ -78,7 +81,10 @@ func (fc *faultCluster) startIn(netns, name, bind string, args ...string) *fault
 	t := fc.t
 	t.Helper()
 	nd := &faultNode{name: name, record: filepath.Join(fc.dir, name+".jsonl"), done: make(chan error, 1)}
-	all := append(append([]string{"run"}, fc.common...), "--node-name", name, "--cluster-bind", bind, "--record", nd.record)
+	all := append(append([]string{"run"}, fc.common...), "--node-name", name, "--cluster-bind", bind)
+	if !fc.unrecorded[name] {
+		all = append(all, "--record", nd.record)
+	}
 	switch {
 	case len(fc.nats) > 0:
 		all = append(all, "--nats", fc.nats[len(fc.nodes)%len(fc.nats)])
@@ -237,20 +243,7 @@ func TestClusterSurvivesKill(t *testing.T) {
 // the brain back to burst 200 and replay 201.. with the input it never read
 // itself, from the log every node keeps: the record is the reference's.
 func TestClusterReplaysInputLog(t *testing.T) {
-	const bursts = 500
-	plan := loadPlan(t, faultGenome)
-	inputs := writeSchedule(t, plan, 250)
-	ref := referenceRecord(t, faultGenome, "fp32", inputs, bursts)
-	fc := &faultCluster{t: t, dir: t.TempDir(), seed: addr(freePort(t)), creds: writeNodeCreds(t), nodes: map[string]*faultNode{}}
-	fc.common = []string{"--genome", faultGenome, "--precision", "fp32", "--bursts", strconv.Itoa(bursts),
-		"--join", fc.seed, "--join-timeout", "90s", "--stall-timeout", "90s", "--failure-timeout", "1s",
-		"--rate", "50", "--checkpoint-every", "200", "--expect-nodes", "3"}
-	fc.start("n0", fc.seed, "--inputs", inputs)
-	fc.start("n1", addr(freePort(t)))
-	fc.start("n2", addr(freePort(t)))
-	fc.waitBurst("n1", 260)
-	fc.signal("n0", syscall.SIGKILL)
-	_ = fc.wait("n0")
+	fc, ref := killCoordinatorAfterInput(t, nil)
 	fc.finish(ref, "n1", "n2")
 	if out := fc.nodes["n1"].out.String(); !strings.Contains(out, "resume=200") {
 		t.Fatalf("n1 did not resume from the checkpoint of burst 200:\n%s", out)
@@ -260,6 +253,50 @@ func TestClusterReplaysInputLog(t *testing.T) {
 	if out := fc.nodes["n1"].out.String(); !strings.Contains(out, "replay checked") || !strings.Contains(out, "diverged=0") ||
 		strings.Contains(out, "differs from its first run") {
 		t.Fatalf("n1's replay was not checked, or differed from the first run:\n%s", out)
+	}
+}
+
+// killCoordinatorAfterInput runs three nodes, n0..n2, of 500 bursts whose
+// input, read by n0 alone, ends at burst 250, with a checkpoint every 200
+// bursts, and kills n0 once n2 recorded 260 bursts. Nodes named in
+// unrecorded record nothing.
+func killCoordinatorAfterInput(t *testing.T, unrecorded map[string]bool) (*faultCluster, string) {
+	t.Helper()
+	const bursts = 500
+	plan := loadPlan(t, faultGenome)
+	inputs := writeSchedule(t, plan, 250)
+	ref := referenceRecord(t, faultGenome, "fp32", inputs, bursts)
+	fc := &faultCluster{t: t, dir: t.TempDir(), seed: addr(freePort(t)), creds: writeNodeCreds(t), nodes: map[string]*faultNode{},
+		unrecorded: unrecorded}
+	fc.common = []string{"--genome", faultGenome, "--precision", "fp32", "--bursts", strconv.Itoa(bursts),
+		"--join", fc.seed, "--join-timeout", "90s", "--stall-timeout", "90s", "--failure-timeout", "1s",
+		"--rate", "50", "--checkpoint-every", "200", "--expect-nodes", "3"}
+	fc.start("n0", fc.seed, "--inputs", inputs)
+	fc.start("n1", addr(freePort(t)))
+	fc.start("n2", addr(freePort(t)))
+	fc.waitBurst("n2", 260)
+	fc.signal("n0", syscall.SIGKILL)
+	_ = fc.wait("n0")
+	return fc, ref
+}
+
+// TestClusterReplayCheckedWithoutRecord: as TestClusterReplaysInputLog, but
+// n1, which coordinates after n0's node is killed, records nothing: until
+// then it saw only its own areas' spikes. It checks the bursts it replays
+// against the digests of their first run that n0 sent every node with its
+// ticks: every one matches (n1 used to compare its own areas' digests with
+// the whole brain's and report each replayed burst as different).
+func TestClusterReplayCheckedWithoutRecord(t *testing.T) {
+	fc, ref := killCoordinatorAfterInput(t, map[string]bool{"n0": true, "n1": true})
+	fc.finish(ref, "n2")
+	if err := fc.wait("n1"); err != nil {
+		t.Fatalf("node n1: %v\n%s", err, fc.nodes["n1"].out.String())
+	}
+	out := fc.nodes["n1"].out.String()
+	m := regexp.MustCompile(`replay checked.* matched=(\d+) diverged=(\d+)`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" || m[2] != "0" || strings.Contains(out, "differs from its first run") ||
+		!strings.Contains(out, "coordinator=n1") {
+		t.Fatalf("n1 did not coordinate and check its replay against the first run, every burst matching:\n%s", out)
 	}
 }
 

@@ -166,16 +166,17 @@ type supervisor struct {
 	// Read by the observer, the motors and status, from other goroutines.
 	replayUntil atomic.Uint64
 	observed    atomic.Uint64 // last burst handed on to the brain's observer
-	// Digests of the bursts observed since the oldest kept checkpoint, to
-	// check a replay against.
-	histMu         sync.Mutex
-	hist           map[uint64]uint64
-	replayMatched  uint64
-	replayDiverged uint64
-	replaying      bool       // a replay is under way: report when it ends
-	mu             sync.Mutex // guards status and shown
-	status         clusterStatus
-	shown          *generation // the newest generation begun here
+	// Digests of the bursts completed since the oldest kept checkpoint, as
+	// the coordinator computed them (completed), to check a replay against.
+	histMu          sync.Mutex
+	hist            map[uint64]uint64
+	replayMatched   uint64
+	replayDiverged  uint64
+	replayUnchecked uint64     // no first-run digest here, or only this node's areas seen
+	replaying       bool       // a replay is under way: report when it ends
+	mu              sync.Mutex // guards status and shown
+	status          clusterStatus
+	shown           *generation // the newest generation begun here
 }
 
 func (s *supervisor) subject(rest string) string { return s.base + "." + rest }

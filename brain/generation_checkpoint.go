@@ -162,30 +162,44 @@ func (r replaySensors) Points(b npu.Burst, points [][]npu.Point) {
 	}
 }
 
+// completed keeps the digest of a burst's first run, as the coordinator
+// computed it (actors.Config.Completed): every node keeps them, whichever
+// areas it runs, so that the node that coordinates after a failure can
+// check the bursts it replays. A digest already kept is not replaced: a
+// replayed burst is compared with its first run, not with itself.
+func (s *supervisor) completed(b, d uint64) {
+	s.histMu.Lock()
+	defer s.histMu.Unlock()
+	if _, ok := s.hist[b]; ok {
+		return
+	}
+	s.hist[b] = d
+	if b > histMax {
+		delete(s.hist, b-histMax) // bounded without checkpoints to prune it
+	}
+}
+
 // observe hands each burst on once: a replayed burst was observed before.
-// A replayed burst is checked against a digest of its first run instead:
-// the brain is deterministic, so a difference means lost or altered input
-// (or a bug), and is logged as an error.
+// A replayed burst is checked against the digest of its first run instead
+// (completed), where the result covers the whole brain: the brain is
+// deterministic, so a difference means lost or altered input (or a bug),
+// and is logged as an error.
 func (s *supervisor) observe(next actors.Observer) actors.Observer {
 	return func(r *actors.BurstResult) error {
-		h := r.Digest()
 		s.histMu.Lock()
 		if r.Burst <= s.observed.Load() {
-			if want, ok := s.hist[r.Burst]; ok {
-				if want == h {
-					s.replayMatched++
-				} else {
-					s.replayDiverged++
-					s.log.Error("a replayed burst differs from its first run", "burst", r.Burst)
-				}
+			switch want, ok := s.hist[r.Burst]; {
+			case !ok || !r.Whole:
+				s.replayUnchecked++
+			case want == r.Digest():
+				s.replayMatched++
+			default:
+				s.replayDiverged++
+				s.log.Error("a replayed burst differs from its first run", "burst", r.Burst)
 			}
 			s.replayReport(r.Burst)
 			s.histMu.Unlock()
 			return nil
-		}
-		s.hist[r.Burst] = h
-		if r.Burst > histMax {
-			delete(s.hist, r.Burst-histMax) // bounded without checkpoints to prune it
 		}
 		s.replayReport(r.Burst)
 		s.histMu.Unlock()
@@ -202,7 +216,7 @@ func (s *supervisor) observe(next actors.Observer) actors.Observer {
 func (s *supervisor) replayReport(b uint64) {
 	if s.replaying && b >= s.replayUntil.Load() {
 		s.replaying = false
-		s.log.Info("replay checked against the first run", "until", s.replayUntil.Load(), "matched", s.replayMatched, "diverged", s.replayDiverged)
+		s.log.Info("replay checked against the first run", "until", s.replayUntil.Load(), "matched", s.replayMatched, "diverged", s.replayDiverged, "unchecked", s.replayUnchecked)
 	}
 }
 

@@ -44,7 +44,13 @@ type Tick struct {
 	// fired and a digest of which (AreaFired.count and digest), not the
 	// indices: nothing on it records or watches the brain's spikes. Nodes
 	// then leave fired_delta out of the NodeDone of these bursts.
-	CountsOnly    bool `protobuf:"varint,8,opt,name=counts_only,json=countsOnly,proto3" json:"counts_only,omitempty"`
+	CountsOnly bool `protobuf:"varint,8,opt,name=counts_only,json=countsOnly,proto3" json:"counts_only,omitempty"`
+	// The digests (actors.BurstResult.Digest) of the bursts digests_from,
+	// digests_from+1, … that completed everywhere since the previous Tick:
+	// every node keeps them, so that whichever node coordinates after a
+	// failure can check the bursts it replays against their first run.
+	Digests       []uint64 `protobuf:"fixed64,9,rep,packed,name=digests,proto3" json:"digests,omitempty"`
+	DigestsFrom   uint64   `protobuf:"varint,10,opt,name=digests_from,json=digestsFrom,proto3" json:"digests_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -133,6 +139,20 @@ func (x *Tick) GetCountsOnly() bool {
 		return x.CountsOnly
 	}
 	return false
+}
+
+func (x *Tick) GetDigests() []uint64 {
+	if x != nil {
+		return x.Digests
+	}
+	return nil
+}
+
+func (x *Tick) GetDigestsFrom() uint64 {
+	if x != nil {
+		return x.DigestsFrom
+	}
+	return 0
 }
 
 // BurstPoints is the sensory input of one burst of a Tick after its first.
@@ -2285,7 +2305,7 @@ var File_proto_brain_v1_brain_proto protoreflect.FileDescriptor
 
 const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\n" +
-	"\x1aproto/brain/v1/brain.proto\x12\bbrain.v1\"\xe8\x01\n" +
+	"\x1aproto/brain/v1/brain.proto\x12\bbrain.v1\"\xa5\x02\n" +
 	"\x04Tick\x12\x14\n" +
 	"\x05burst\x18\x01 \x01(\x04R\x05burst\x12\x10\n" +
 	"\x03run\x18\x02 \x01(\x04R\x03run\x12\x14\n" +
@@ -2295,7 +2315,10 @@ const file_proto_brain_v1_brain_proto_rawDesc = "" +
 	"\x04last\x18\x06 \x01(\x04R\x04last\x12+\n" +
 	"\x05later\x18\a \x03(\v2\x15.brain.v1.BurstPointsR\x05later\x12\x1f\n" +
 	"\vcounts_only\x18\b \x01(\bR\n" +
-	"countsOnly\";\n" +
+	"countsOnly\x12\x18\n" +
+	"\adigests\x18\t \x03(\x06R\adigests\x12!\n" +
+	"\fdigests_from\x18\n" +
+	" \x01(\x04R\vdigestsFrom\";\n" +
 	"\vBurstPoints\x12,\n" +
 	"\x06points\x18\x01 \x03(\v2\x14.brain.v1.AreaPointsR\x06points\"D\n" +
 	"\n" +
