@@ -101,53 +101,67 @@ func appendDeltas(buf []byte, fired []uint32) []byte {
 	return buf[:len(buf)+n]
 }
 
-// appendUndelta appends the running sums from prev of the packed varint
-// deltas to fired, and returns it with the last sum, and n < 0 when packed
-// ends inside a varint. Every delta takes at least one byte, so fired
-// grows once, by len(packed) at most; a one-byte delta is one add and one
-// store.
-func appendUndelta(fired []uint32, prev uint32, packed []byte) ([]uint32, uint32, int) {
+// deltaSums turns the varint deltas of a SpikeBatch's fired field back into
+// indices, checking as it goes that they ascend strictly: every delta after
+// the first index is at least 1 and no sum passes 2^32 - 1.
+type deltaSums struct {
+	prev    uint32 // the last index
+	started bool   // an index was taken
+	bad     bool   // an index did not ascend
+}
+
+// add takes one delta.
+func (u *deltaSums) add(d uint32) uint32 {
+	next := u.prev + d
+	u.bad = u.bad || u.started && (d == 0 || next < u.prev)
+	u.prev, u.started = next, true
+	return next
+}
+
+// appendPacked appends the indices of the packed deltas to fired; n < 0
+// when packed ends inside a varint. Every delta takes at least one byte, so
+// fired grows once, by len(packed) at most. Eight one-byte deltas that are
+// none of them 0, where no sum can pass 2^32 - 1, are taken in one step.
+func (u *deltaSums) appendPacked(fired []uint32, packed []byte) ([]uint32, int) {
+	const most = 1<<32 - 1 - 8*0x7f
 	at := len(fired)
 	fired = slices.Grow(fired, len(packed))
 	out := fired[at : at+len(packed)]
 	j := 0
 	for i := 0; i < len(packed); {
-		if i+8 <= len(packed) {
-			if w := binary.LittleEndian.Uint64(packed[i:]); w&0x8080808080808080 == 0 {
-				// Eight one-byte deltas.
+		if i+8 <= len(packed) && u.prev <= most {
+			w := binary.LittleEndian.Uint64(packed[i:])
+			if w&0x8080808080808080 == 0 && (w-0x0101010101010101)&0x8080808080808080 == 0 {
 				o := out[j : j+8]
-				p0 := prev + uint32(w&0xff)
+				p0 := u.prev + uint32(w&0xff)
 				p1 := p0 + uint32(w>>8&0xff)
 				p2 := p1 + uint32(w>>16&0xff)
 				p3 := p2 + uint32(w>>24&0xff)
 				p4 := p3 + uint32(w>>32&0xff)
 				p5 := p4 + uint32(w>>40&0xff)
 				p6 := p5 + uint32(w>>48&0xff)
-				prev = p6 + uint32(w>>56)
-				o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = p0, p1, p2, p3, p4, p5, p6, prev
+				u.prev, u.started = p6+uint32(w>>56), true
+				o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = p0, p1, p2, p3, p4, p5, p6, u.prev
 				i += 8
 				j += 8
 				continue
 			}
 		}
-		b := packed[i]
-		if b < 0x80 {
-			prev += uint32(b)
-			out[j] = prev
+		if b := packed[i]; b < 0x80 {
+			out[j] = u.add(uint32(b))
 			i++
 			j++
 			continue
 		}
 		v, n := protowire.ConsumeVarint(packed[i:])
 		if n < 0 {
-			return fired[:at+j], prev, -1
+			return fired[:at+j], -1
 		}
-		prev += uint32(v)
-		out[j] = prev
+		out[j] = u.add(uint32(v))
 		i += n
 		j++
 	}
-	return fired[:at+j], prev, 0
+	return fired[:at+j], 0
 }
 
 // batchHeader is the scalar part of a SpikeBatch.
@@ -209,7 +223,8 @@ func decodeHeader(data []byte) (batchHeader, error) {
 // an encoded SpikeBatch to fired and potentials. Packed and unpacked
 // encodings are both accepted, as proto3 requires.
 func decodeBody(data []byte, fired []uint32, potentials []float32) ([]uint32, []float32, error) {
-	prev := uint32(0)
+	var u deltaSums
+	at := len(fired)
 	for len(data) > 0 {
 		num, typ, n := protowire.ConsumeTag(data)
 		if n < 0 {
@@ -223,7 +238,7 @@ func decodeBody(data []byte, fired []uint32, potentials []float32) ([]uint32, []
 				return fired, potentials, errBadBatch
 			}
 			data = data[n:]
-			if fired, prev, n = appendUndelta(fired, prev, packed); n < 0 {
+			if fired, n = u.appendPacked(fired, packed); n < 0 {
 				return fired, potentials, errBadBatch
 			}
 		case num == fieldFiredDelta && typ == protowire.VarintType:
@@ -232,8 +247,7 @@ func decodeBody(data []byte, fired []uint32, potentials []float32) ([]uint32, []
 				return fired, potentials, errBadBatch
 			}
 			data = data[n:]
-			prev += uint32(v)
-			fired = append(fired, prev)
+			fired = append(fired, u.add(uint32(v)))
 		case num == fieldPotentials && typ == protowire.BytesType:
 			packed, n := protowire.ConsumeBytes(data)
 			if n < 0 || len(packed)%4 != 0 {
@@ -259,10 +273,8 @@ func decodeBody(data []byte, fired []uint32, potentials []float32) ([]uint32, []
 			data = data[n:]
 		}
 	}
-	for i := 1; i < len(fired); i++ {
-		if fired[i] <= fired[i-1] {
-			return fired, potentials, fmt.Errorf("%w: fired indices not ascending", errBadBatch)
-		}
+	if u.bad || at > 0 && len(fired) > at && fired[at] <= fired[at-1] {
+		return fired, potentials, fmt.Errorf("%w: fired indices not ascending", errBadBatch)
 	}
 	return fired, potentials, nil
 }

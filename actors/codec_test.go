@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	brainv1 "github.com/spikemesh/spikemesh/proto/brain/v1"
@@ -102,7 +103,8 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if err != nil || !slices.Equal(fired, want) || !slices.Equal(pots, m.Potentials) {
+		bits := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) } // NaN too
+		if err != nil || !slices.Equal(fired, want) || !slices.EqualFunc(pots, m.Potentials, bits) {
 			t.Fatalf("decodeBody: %v %v %v; generated: %v %v", fired, pots, err, want, m.Potentials)
 		}
 	})
@@ -164,4 +166,58 @@ func BenchmarkBatchCodec(b *testing.B) {
 			}
 		}
 	})
+}
+
+// decodeBody takes indices that ascend strictly and refuses the rest,
+// wherever the offending delta falls among runs of one-byte deltas.
+func TestDecodeOrder(t *testing.T) {
+	packed := func(deltas ...uint64) []byte {
+		var body []byte
+		for _, d := range deltas {
+			body = protowire.AppendVarint(body, d)
+		}
+		b := protowire.AppendTag(nil, fieldFiredDelta, protowire.BytesType)
+		return protowire.AppendBytes(b, body)
+	}
+	ones := func(n int) []uint64 { return slices.Repeat([]uint64{1}, n) }
+	for name, c := range map[string]struct {
+		deltas []uint64
+		ok     bool
+	}{
+		"neuron 0 first":        {append([]uint64{0}, ones(20)...), true},
+		"a repeat after eight":  {append(append(ones(8), 0), ones(8)...), false},
+		"a repeat inside eight": {append(append(ones(11), 0), ones(12)...), false},
+		"a repeat at the end":   {append(ones(16), 0), false},
+		"up to the last index":  {append([]uint64{1<<32 - 1 - 20}, ones(20)...), true},
+		"past the last index":   {append([]uint64{1<<32 - 1 - 20}, ones(21)...), false},
+		"past it inside eight":  {append([]uint64{1<<32 - 5}, ones(8)...), false},
+		"a long delta wraps":    {[]uint64{5, 1<<32 - 3}, false},
+		"a long delta is kept":  {append([]uint64{5, 1 << 31}, ones(9)...), true},
+		"truncated to 32 bits":  {[]uint64{5, 1<<32 + 1}, true},
+		"truncated to a repeat": {[]uint64{5, 1 << 32}, false},
+	} {
+		got, _, err := decodeBody(packed(c.deltas...), nil, nil)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: err %v, want ok %v", name, err, c.ok)
+			continue
+		}
+		if c.ok {
+			want, prev := make([]uint32, len(c.deltas)), uint32(0)
+			for k, d := range c.deltas {
+				prev += uint32(d)
+				want[k] = prev
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: %v, want %v", name, got, want)
+			}
+		}
+	}
+	// Two fields: the second goes on from the first, and must ascend from it.
+	two := append(packed(3, 4), packed(1, 1)...)
+	if got, _, err := decodeBody(two, nil, nil); err != nil || !slices.Equal(got, []uint32{3, 7, 8, 9}) {
+		t.Errorf("two fields: %v %v", got, err)
+	}
+	if _, _, err := decodeBody(append(packed(3, 4), packed(0)...), nil, nil); err == nil {
+		t.Error("two fields: a repeat across them was taken")
+	}
 }
