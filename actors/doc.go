@@ -38,13 +38,16 @@
 // whose participants are the nodes: for each burst it fixes the sensory
 // input (its Sensors), publishes a Tick with each node's share of it on
 // <prefix>.<brain>.lockstep.tick.<node>, ticks its own areas, gathers one
-// NodeDone per node (with what every area fired) on .lockstep.done, hands
+// NodeDone per node (with how many neurons every area fired and, when the
+// Tick asked for them, which: Config.WantFired) on .lockstep.done, hands
 // the complete burst to its Observer, publishes it as a BurstRecord on
-// .lockstep.burst for nodes that observe the whole brain, and paces. On
-// the other nodes the coordinator actor ticks the local areas when the Tick
-// arrives and reports their completion. A Tick may start several bursts and
-// a NodeDone report several: with a window w of 4 or more, a follower whose
-// next tick already waits holds completions back, up to w/2 per NodeDone.
+// .lockstep.burst for nodes that observe the whole brain, and paces; its
+// next Tick tells every node the digests of the bursts completed since
+// (Config.Completed). On the other nodes the coordinator actor ticks the
+// local areas when the Tick arrives and reports their completion. A Tick
+// may start several bursts and a NodeDone report several: with a window w
+// of 4 or more, a follower whose next tick already waits holds completions
+// back, up to w/2 per NodeDone.
 // Inside one process the same machine has one participant and everything
 // stays zero-copy. Before burst 1, Handshake proves that every node sees
 // every other node's subscriptions (interest spreads between routed NATS
