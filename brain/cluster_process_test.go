@@ -3,11 +3,14 @@ package brain
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"github.com/spikemesh/spikemesh/internal/freeport"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +23,7 @@ import (
 	"github.com/spikemesh/spikemesh/cortical"
 	"github.com/spikemesh/spikemesh/genomes"
 	"github.com/spikemesh/spikemesh/internal/natsauth"
+	"github.com/spikemesh/spikemesh/internal/web"
 )
 
 // The tests in this file run real node processes on 127.0.0.1, one cluster
@@ -372,5 +376,89 @@ func TestClusterNodeWaitsForNATS(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "summary: 20 bursts") {
 		t.Fatalf("no summary of 20 bursts:\n%s", out.String())
+	}
+}
+
+// TestClusterLiveViewSeesEveryNode: the coordinator's HTTP API shows the
+// firing of areas that run on another node. Until someone watches the
+// live view, completions carry only counts (/v1/areas counts them); once
+// /v1/activity is asked for, they carry the indices again and the frames
+// count every area's cells, the other node's too.
+func TestClusterLiveViewSeesEveryNode(t *testing.T) {
+	const areas, neurons = 4, 8000
+	creds, seed, api := writeNodeCreds(t), addr(freePort(t)), addr(freePort(t))
+	for k := range 2 {
+		bind, args := seed, []string{}
+		if k > 0 {
+			bind = addr(freePort(t))
+		} else {
+			args = []string{"--http", api}
+		}
+		args = append(args, "--synthetic", fmt.Sprintf("%d,%d,10", areas, neurons), "--rate", "200", "--quiet",
+			"--node-name", fmt.Sprintf("n%d", k), "--cluster-bind", bind, "--join", seed, "--expect-nodes", "2",
+			"--join-timeout", "90s", "--nats-cluster", addr(freePort(t)), "--nats-creds", creds)
+		startNode(t, fmt.Sprintf("n%d", k), args...)
+	}
+	get := func(path string, v any) bool {
+		resp, err := http.Get("http://" + api + path)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(v) == nil
+	}
+	// The synthetic areas, each of neurons/areas neurons, and their owners.
+	deadline := time.Now().Add(2 * time.Minute)
+	var info web.AreasInfo
+	synthetic := func() (idx []int, remote int, fired int) {
+		for _, a := range info.Areas {
+			if a.Neurons == neurons/areas {
+				idx = append(idx, a.Index)
+				if a.Owner != "n0" {
+					remote++
+				}
+				if a.SpikesTotal > 0 {
+					fired++
+				}
+			}
+		}
+		return idx, remote, fired
+	}
+	for {
+		if get("/v1/areas", &info) {
+			if idx, remote, fired := synthetic(); len(idx) == areas && fired == areas {
+				if remote == 0 {
+					t.Fatalf("every synthetic area runs on the coordinator: %+v", info.Areas)
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the coordinator never counted every area's spikes: %+v", info.Areas)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	idx, _, _ := synthetic()
+	var frame web.Activity
+	for {
+		if get("/v1/activity", &frame) && frame.Bursts > 0 {
+			lit := 0
+			for _, g := range frame.Areas {
+				var sum uint64
+				for _, c := range g.Cells {
+					sum += uint64(c)
+				}
+				if sum > 0 && slices.Contains(idx, g.Index) {
+					lit++
+				}
+			}
+			if lit == areas {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the live view never showed every synthetic area firing (areas %v): %+v", idx, frame)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
