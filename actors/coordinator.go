@@ -363,22 +363,6 @@ func (c *coordinator) report(burst npu.Burst) error {
 	return b.publishDone()
 }
 
-// reset empties res for a burst about to start.
-func (r *BurstResult) reset() {
-	clear(r.Fired)
-	clear(r.Counts)
-	clear(r.digests)
-	r.Slowest, r.SlowestStep, r.Whole = -1, -1, false
-}
-
-// sumSpikes sets Spikes from Counts.
-func (r *BurstResult) sumSpikes() {
-	r.Spikes = 0
-	for _, n := range r.Counts {
-		r.Spikes += n
-	}
-}
-
 // fillLocal copies the local areas' reports into res.
 func (c *coordinator) fillLocal(res *BurstResult) {
 	for _, i := range c.rt.local {

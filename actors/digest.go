@@ -32,38 +32,3 @@ func AreaDigest(fired []uint32) uint64 {
 	h = (h ^ l2) * fnvPrime
 	return (h ^ l3) * fnvPrime
 }
-
-// Digest is the digest of the whole burst: of every area that fired, its
-// index, its count and its AreaDigest. It is the same whether the indices
-// of other nodes' areas came with their completions or only their digests.
-func (r *BurstResult) Digest() uint64 {
-	h := uint64(fnvOffset)
-	for a := range max(len(r.Fired), len(r.Counts)) {
-		n := r.Count(a)
-		if n == 0 {
-			continue
-		}
-		var d uint64
-		if a < len(r.Fired) && r.Fired[a] != nil {
-			d = AreaDigest(r.Fired[a])
-		} else if a < len(r.digests) {
-			d = r.digests[a]
-		}
-		h = (h ^ uint64(a)) * fnvPrime
-		h = (h ^ uint64(n)) * fnvPrime
-		h = (h ^ d) * fnvPrime
-	}
-	return h
-}
-
-// Count is how many neurons of area a fired: Counts[a], or the length of
-// Fired[a] in a result made without Counts.
-func (r *BurstResult) Count(a int) int {
-	if a < len(r.Counts) {
-		return r.Counts[a]
-	}
-	if a < len(r.Fired) {
-		return len(r.Fired[a])
-	}
-	return 0
-}

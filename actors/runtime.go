@@ -32,39 +32,6 @@ type Motors interface {
 	Publish(area int, burst npu.Burst, fired []uint32, potentials []float32) error
 }
 
-// BurstResult is one completed burst, as the observer sees it. Its slices
-// are valid only during the call.
-type BurstResult struct {
-	Burst npu.Burst
-	// Fired holds, by area index, the local indices that fired, ascending;
-	// nil for an area that fired nothing, and for an area of another node
-	// when the coordinator did not ask for its indices (Config.WantFired).
-	Fired [][]uint32
-	// Counts holds, by area index, how many neurons fired (whether or not
-	// Fired holds their indices).
-	Counts []int
-	// Elapsed runs from the tick to the last completion.
-	Elapsed time.Duration
-	// Spikes is the number of neurons that fired in every area.
-	Spikes int
-	// Whole: the result covers every area of the brain (on the coordinator,
-	// and on a node that observes the whole brain, Cluster.Observe); else
-	// only this node's areas.
-	Whole bool
-	// Slowest is the area whose engine step took longest, and SlowestStep
-	// that time.
-	Slowest     int
-	SlowestStep time.Duration
-
-	// digests holds, by area index, the AreaDigest another node sent for
-	// an area whose indices it left out (Fired nil, Counts > 0).
-	digests []uint64
-}
-
-// Observer sees every completed burst, in order, on the coordinator before
-// the next tick. An error stops the run and is returned by Run.
-type Observer func(*BurstResult) error
-
 // Config configures a Runtime.
 type Config struct {
 	// Plan gives the topology (areas, connections) and area IDs. Required.
