@@ -500,3 +500,77 @@ func TestUniformRows(t *testing.T) {
 		t.Fatalf("only %d tables kept one value per row: the test does not reach addUniformRows", uniform)
 	}
 }
+
+// Delivery through 16-bit targets (areas of at most 1<<16 neurons) equals
+// delivery through 32-bit targets, bit for bit, for both precisions, any
+// worker count, per-synapse and one-value-per-row tables; an area one
+// neuron too big keeps 32-bit targets only.
+func TestNarrowTargets(t *testing.T) {
+	narrow := 0
+	narrowed := func(r *Runner) (n int) {
+		for _, e := range r.Engines() {
+			for _, ic := range e.(*AreaEngine).conns {
+				for _, tb := range ic.tabs {
+					if tb.tgt16 != nil {
+						if !slices.Equal(widen(tb.tgt16), tb.tgt) {
+							t.Fatalf("16-bit targets %v differ from %v", tb.tgt16, tb.tgt)
+						}
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	for seed := uint64(1); seed <= 8; seed++ {
+		areas, conns := randomBrain(seed, seed%2 == 0)
+		if seed%3 == 0 {
+			uniformWeights(conns)
+		}
+		for _, prec := range precisions {
+			for _, w := range []int{1, 2} {
+				got := mustRunner(t, areas, cloneConns(conns), prec, RunnerOptions{Workers: w})
+				narrowTargets = false
+				want := mustRunner(t, areas, cloneConns(conns), prec, RunnerOptions{Workers: w})
+				narrowTargets = true
+				narrow += narrowed(got)
+				if n := narrowed(want); n != 0 {
+					t.Fatalf("%d tables kept 16-bit targets with narrowTargets off", n)
+				}
+				rng := rand.New(rand.NewPCG(seed, 11))
+				for b := 1; b <= 40; b++ {
+					pts := randomPoints(rng, areas)
+					g, x := got.Step(pts), want.Step(pts)
+					for a := range areas {
+						if !slices.Equal(g[a].Fired, x[a].Fired) || !slices.Equal(bits32(g[a].Potentials), bits32(x[a].Potentials)) {
+							t.Fatalf("%v seed %d workers %d burst %d area %d: 16-bit targets fired %v, 32-bit %v", prec, seed, w, b, a, g[a].Fired, x[a].Fired)
+						}
+					}
+				}
+				got.Close()
+				want.Close()
+			}
+		}
+	}
+	if narrow < 20 {
+		t.Fatalf("only %d tables kept 16-bit targets: the test does not reach them", narrow)
+	}
+	for _, n := range []int{1 << 16, 1<<16 + 1} {
+		spec, conn, opts, err := LIFRandom(n, 2, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := mustEngine(t, spec, quant.FP32, []*Connection{conn}, opts)
+		if has := e.conns[0].tabs[0].tgt16 != nil; has != (n <= 1<<16) {
+			t.Errorf("%d neurons: 16-bit targets %v", n, has)
+		}
+	}
+}
+
+func widen(v []uint16) []uint32 {
+	out := make([]uint32, len(v))
+	for i, x := range v {
+		out[i] = uint32(x)
+	}
+	return out
+}

@@ -135,11 +135,17 @@ func (e *engine) scatter32(ic *inConn, v *values32, div []float32, k int, fired 
 	acc, cand := e.f32.acc, e.cand
 	start, tgt, val := tb.start, tb.tgt, v.c
 	if div == nil {
-		if v.row != nil {
-			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, !e.shards[k].allDriven)
-			return
+		mark := !e.shards[k].allDriven
+		switch {
+		case v.row != nil && tb.tgt16 != nil:
+			addUniformRows(acc, cand, start, tb.tgt16, v.row, fired, ic.srcN, mark)
+		case v.row != nil:
+			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, mark)
+		case tb.tgt16 != nil:
+			addRows(acc, cand, start, tb.tgt16, val, fired, ic.srcN, mark)
+		default:
+			addRows(acc, cand, start, tgt, val, fired, ic.srcN, mark)
 		}
-		addRows(acc, cand, start, tgt, val, fired, ic.srcN, !e.shards[k].allDriven)
 		return
 	}
 	for i, s := range fired {
@@ -165,11 +171,17 @@ func (e *engine) scatter8(ic *inConn, v *values8, k int, fired []uint32, pot []f
 	acc, cand := e.i8.acc, e.cand
 	start, tgt := tb.start, tb.tgt
 	if v.kQ8 == nil && e.i8.plainAdd {
-		if v.row != nil {
-			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, !e.shards[k].allDriven)
-			return
+		mark := !e.shards[k].allDriven
+		switch {
+		case v.row != nil && tb.tgt16 != nil:
+			addUniformRows(acc, cand, start, tb.tgt16, v.row, fired, ic.srcN, mark)
+		case v.row != nil:
+			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, mark)
+		case tb.tgt16 != nil:
+			addRows(acc, cand, start, tb.tgt16, v.c, fired, ic.srcN, mark)
+		default:
+			addRows(acc, cand, start, tgt, v.c, fired, ic.srcN, mark)
 		}
-		addRows(acc, cand, start, tgt, v.c, fired, ic.srcN, !e.shards[k].allDriven)
 		return
 	}
 	if v.kQ8 == nil {
@@ -212,7 +224,7 @@ func (e *engine) scatter8(ic *inConn, v *values8, k int, fired []uint32, pot []f
 // as under a drive covering the shard, the marking is skipped). Plain
 // addition: the caller has ruled out overflow (int8: engine.i8.plainAdd).
 // Fired indices outside the source area are ignored.
-func addRows[V float32 | int32](acc []V, cand []uint64, start, tgt []uint32, val []V, fired []uint32, srcN uint32, mark bool) {
+func addRows[V float32 | int32, T uint16 | uint32](acc []V, cand []uint64, start []uint32, tgt []T, val []V, fired []uint32, srcN uint32, mark bool) {
 	if !mark {
 		for _, s := range fired {
 			if s >= srcN {
@@ -243,7 +255,7 @@ func addRows[V float32 | int32](acc []V, cand []uint64, start, tgt []uint32, val
 
 // addUniformRows is addRows for a table whose rows each add one value
 // (values32.row, values8.row): row[s] is source s's value.
-func addUniformRows[V float32 | int32](acc []V, cand []uint64, start, tgt []uint32, row []V, fired []uint32, srcN uint32, mark bool) {
+func addUniformRows[V float32 | int32, T uint16 | uint32](acc []V, cand []uint64, start []uint32, tgt []T, row []V, fired []uint32, srcN uint32, mark bool) {
 	row = row[:srcN]
 	if !mark {
 		for _, s := range fired {
