@@ -59,6 +59,9 @@ type neuronArray interface {
 	// building it, and after plasticity changed weights).
 	prepare(e *engine)
 	setValues(e *engine, k, h int)
+	// rowValued: delivery through connection k's table for shard h adds
+	// one value per row (after setValues).
+	rowValued(k, h int) bool
 	// update runs shard k's neurons (Step, step 4).
 	update(e *engine, sh *shard)
 	// simpleOK: the precision's own conditions of the simple loop (isSimple).

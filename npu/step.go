@@ -136,7 +136,9 @@ func (e *engine) scatter32(ic *inConn, v *values32, div []float32, k int, fired 
 	start, tgt, val := tb.start, tb.tgt, v.c
 	if div == nil {
 		mark := !e.shards[k].allDriven
-		switch {
+		switch pt := tb.padded; {
+		case v.row != nil && pt != nil:
+			addPaddedRows(acc, cand, pt.start, pt.tgt16, v.row, fired, ic.srcN, mark, pt.width)
 		case v.row != nil && tb.tgt16 != nil:
 			addUniformRows(acc, cand, start, tb.tgt16, v.row, fired, ic.srcN, mark)
 		case v.row != nil:
@@ -172,7 +174,9 @@ func (e *engine) scatter8(ic *inConn, v *values8, k int, fired []uint32, pot []f
 	start, tgt := tb.start, tb.tgt
 	if v.kQ8 == nil && e.i8.plainAdd {
 		mark := !e.shards[k].allDriven
-		switch {
+		switch pt := tb.padded; {
+		case v.row != nil && pt != nil:
+			addPaddedRows(acc, cand, pt.start, pt.tgt16, v.row, fired, ic.srcN, mark, pt.width)
 		case v.row != nil && tb.tgt16 != nil:
 			addUniformRows(acc, cand, start, tb.tgt16, v.row, fired, ic.srcN, mark)
 		case v.row != nil:
@@ -249,6 +253,62 @@ func addRows[V float32 | int32, T uint16 | uint32](acc []V, cand []uint64, start
 		for j, t := range ts {
 			acc[t] += vs[j]
 			cand[t>>6] |= 1 << (t & 63)
+		}
+	}
+}
+
+// addPaddedRows is addUniformRows for a paddedTable: every row holds a
+// multiple of width slots (4 or 8), walked width at a time.
+func addPaddedRows[V float32 | int32, T uint16 | uint32](acc []V, cand []uint64, start []uint32, tgt []T, row []V, fired []uint32, srcN uint32, mark bool, width int) {
+	row = row[:srcN]
+	switch {
+	case width == 8 && !mark:
+		for _, s := range fired {
+			if s >= srcN {
+				continue
+			}
+			v := row[s]
+			for ts := tgt[start[s]:start[s+1]]; len(ts) >= 8; ts = ts[8:] {
+				acc[ts[0]] += v
+				acc[ts[1]] += v
+				acc[ts[2]] += v
+				acc[ts[3]] += v
+				acc[ts[4]] += v
+				acc[ts[5]] += v
+				acc[ts[6]] += v
+				acc[ts[7]] += v
+			}
+		}
+	case !mark:
+		for _, s := range fired {
+			if s >= srcN {
+				continue
+			}
+			v := row[s]
+			for ts := tgt[start[s]:start[s+1]]; len(ts) >= 4; ts = ts[4:] {
+				acc[ts[0]] += v
+				acc[ts[1]] += v
+				acc[ts[2]] += v
+				acc[ts[3]] += v
+			}
+		}
+	default:
+		for _, s := range fired {
+			if s >= srcN {
+				continue
+			}
+			v := row[s]
+			for ts := tgt[start[s]:start[s+1]]; len(ts) >= 4; ts = ts[4:] {
+				t0, t1, t2, t3 := ts[0], ts[1], ts[2], ts[3]
+				acc[t0] += v
+				cand[t0>>6] |= 1 << (t0 & 63)
+				acc[t1] += v
+				cand[t1>>6] |= 1 << (t1 & 63)
+				acc[t2] += v
+				cand[t2>>6] |= 1 << (t2 & 63)
+				acc[t3] += v
+				cand[t3>>6] |= 1 << (t3 & 63)
+			}
 		}
 	}
 }

@@ -41,6 +41,24 @@ type table struct {
 	// neurons (most genome areas): spike delivery (addRows,
 	// addUniformRows) reads it instead of tgt, half the bytes per synapse.
 	tgt16 []uint16
+	// padded is the table again with every row padded to a multiple of
+	// pad.width slots, for a table with one value per row whose rows differ
+	// in length (addPaddedRows); nil otherwise.
+	padded *paddedTable
+}
+
+// paddedTable is a table whose rows are padded, each to a multiple of
+// width (4 or 8) slots, with the shard's sink indices (engine.sink): past
+// the area's neurons, where additions land unread. Targets are 16-bit. Delivery then walks every row in
+// whole groups of width additions, and the loop's exit no longer depends
+// on each row's exact length: a loop over rows of varying lengths
+// mispredicts its exit about once a row, which costs more than the few
+// additions of a short row. The real targets keep their order, so every
+// sum still receives its inputs in the canonical order.
+type paddedTable struct {
+	width int
+	start []uint32
+	tgt16 []uint16
 }
 
 // values32 is what the synapses of one table add in an fp32 engine:
@@ -113,6 +131,7 @@ func (e *engine) buildShards() {
 	}
 	e.out.Fired = make([]uint32, 0, e.n)
 	e.out.Potentials = make([]float32, 0, e.n)
+	e.growSinks()
 }
 
 // divisor is N of docs/semantics.md §3.1, §3.2 for source neuron s: its out-degree, or 1 when
@@ -218,17 +237,109 @@ func (e *engine) buildTable(k, h int) {
 			tb.start[s+1] = uint32(len(tb.tgt))
 		}
 	}
-	if narrowTargets && e.n <= 1<<16 {
-		tb.tgt16 = make([]uint16, len(tb.tgt))
-		for i, t := range tb.tgt {
-			tb.tgt16[i] = uint16(t)
-		}
-	}
 	ic.tabs[h] = tb
 	e.arr.setValues(e, k, h)
 	if c.Plasticity == nil {
 		ic.tabs[h].orig = nil // only refreshWeights needs it
 	}
+	tp := &ic.tabs[h]
+	if e.arr.rowValued(k, h) {
+		tp.padded = e.padTable(tp, h)
+	}
+	if tp.padded == nil && narrowTargets && e.n <= 1<<16 {
+		tp.tgt16 = make([]uint16, len(tp.tgt))
+		for i, t := range tp.tgt {
+			tp.tgt16[i] = uint16(t)
+		}
+	}
+}
+
+// padRows lets tables with one value per row pad their rows (paddedTable);
+// tests turn it off to check the padded loop against the plain one.
+var padRows = true
+
+// sinkBase is the first sink index: the sums from sinkBase on are not
+// neurons. Shard h owns the sinksPerShard sums from sinkBase +
+// h·sinksPerShard (workers never write the same line), and the padding of
+// source s's row uses 8 of them, in the 64 of s mod 8: padding lands on
+// eight words of the candidate bitmap and eight lines of sums in turn, so
+// that consecutive rows' padding does not queue on the same addresses.
+func (e *engine) sinkBase() uint32 { return (e.n + 63) &^ 63 }
+
+const sinksPerShard = 512
+
+// sink is the sum that slot j (< 8) of source s's padded row adds to in
+// shard h.
+func (e *engine) sink(h int, s, j uint32) uint32 {
+	return e.sinkBase() + sinksPerShard*uint32(h) + 64*(s&7) + j
+}
+
+// growSinks makes room in the sums and the candidate bitmap for the
+// shards' sinks, keeping what they hold.
+func (e *engine) growSinks() {
+	n := int(e.sinkBase()) + sinksPerShard*len(e.shards)
+	if e.f32.acc != nil && len(e.f32.acc) < n {
+		e.f32.acc = append(e.f32.acc, make([]float32, n-len(e.f32.acc))...)
+	}
+	if e.i8.acc != nil && len(e.i8.acc) < n {
+		e.i8.acc = append(e.i8.acc, make([]int32, n-len(e.i8.acc))...)
+	}
+	if w := n / 64; len(e.cand) < w {
+		e.cand = append(e.cand, make([]uint64, w-len(e.cand))...)
+	}
+}
+
+// padTable returns tb with its rows padded for shard h, or nil when its
+// rows all have the same length (the plain loop then predicts every exit),
+// its targets need more than 16 bits, or padding is off. Rows of 4 or more
+// slots on average are padded to multiples of 8, shorter ones to multiples
+// of 4. Tables of 32-bit targets are left as they are: they belong to
+// large areas, whose rows come from beyond the caches, and there the extra
+// bytes of padding cost more than the mispredicted exits (a brain of
+// 100,000-neuron areas ran 10–60 % slower with them padded).
+func (e *engine) padTable(tb *table, h int) *paddedTable {
+	srcN := len(tb.start) - 1
+	if !padRows || srcN == 0 {
+		return nil
+	}
+	same, rows := true, 0
+	first := tb.start[1] - tb.start[0]
+	for s := range srcN {
+		l := tb.start[s+1] - tb.start[s]
+		same = same && l == first
+		if l > 0 {
+			rows++
+		}
+	}
+	if same || rows == 0 {
+		return nil
+	}
+	width := 4
+	if len(tb.tgt) >= 4*rows {
+		width = 8
+	}
+	if !narrowTargets || int(e.sink(h, 7, 7)) >= 1<<16 {
+		return nil
+	}
+	p := &paddedTable{width: width, start: make([]uint32, srcN+1)}
+	slots := 0
+	for s := range srcN {
+		l := int(tb.start[s+1] - tb.start[s])
+		slots += (l + width - 1) / width * width
+		p.start[s+1] = uint32(slots)
+	}
+	p.tgt16 = make([]uint16, 0, slots)
+	for s := range srcN {
+		row := tb.tgt[tb.start[s]:tb.start[s+1]]
+		for j := range int(p.start[s+1] - p.start[s]) {
+			t := e.sink(h, uint32(s), uint32(j%width))
+			if j < len(row) {
+				t = row[j]
+			}
+			p.tgt16 = append(p.tgt16, uint16(t))
+		}
+	}
+	return p
 }
 
 // eachSynapse calls f for every synapse of table tb of ic: its index i in
@@ -291,6 +402,12 @@ func (a *neurons32) setValues(e *engine, k, h int) {
 		}
 	}
 }
+
+// rowValued reports whether delivery through connection k's table for
+// shard h adds one value per row (addUniformRows).
+func (a *neurons32) rowValued(k, h int) bool { return a.vals[k][h].row != nil }
+
+func (a *neurons8) rowValued(k, h int) bool { return a.vals[k][h].row != nil && a.plainAdd }
 
 // setValues is neurons32.setValues in fine units; the per-synapse values
 // stay where the saturating loop reads them (no plainAdd).
