@@ -32,3 +32,28 @@ func simpleKernel8(acc *int32, st *uint32, k *kernel8, d uint32, fired *uint32, 
 //
 //go:noescape
 func limitedKernel(st *uint32, k *limitedK, ps uint32, fired *uint32, lo uint32) int
+
+// haveRowKernels: the row kernels (kernel_amd64.s) use no extension
+// beyond amd64's baseline.
+const haveRowKernels = true
+
+// rowsF32 is addUniformRows(acc, nil, start, tgt, row, fired, srcN, false)
+// for a table of n fired sources and 16-bit targets (kernel_amd64.s).
+//
+//go:noescape
+func rowsF32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+
+// rowsMarkF32 is rowsF32 that also marks the targets in cand.
+//
+//go:noescape
+func rowsMarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+
+// rowsI32 is rowsF32 for fine sums.
+//
+//go:noescape
+func rowsI32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+
+// rowsMarkI32 is rowsI32 that also marks the targets in cand.
+//
+//go:noescape
+func rowsMarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)

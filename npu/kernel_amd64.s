@@ -258,3 +258,170 @@ loopL:
 	VZEROUPPER
 	MOVQ R10, ret+40(FP)
 	RET
+
+// The row kernels are addUniformRows for tables of 16-bit targets without
+// padding: for every fired source s below srcN, the value row[s] is added
+// to the sums of the targets tgt[start[s]:start[s+1]], in order. The Go
+// loop's speed moves with where the linker happens to place it (its inner
+// loop may straddle a 64-byte boundary: about a third slower); here the
+// inner loop is aligned. Tables are built by the engine, so every target
+// and offset is in range; only the fired indices are checked. The float
+// add keeps the compiled Go loop's operand order (acc + v), so NaNs come
+// out the same (TestRowKernels compares the bits).
+
+// func rowsF32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+TEXT ·rowsF32(SB), NOSPLIT, $0-52
+	MOVQ acc+0(FP), DI
+	MOVQ start+8(FP), SI
+	MOVQ tgt+16(FP), DX
+	MOVQ row+24(FP), R8
+	MOVQ fired+32(FP), R9
+	MOVQ n+40(FP), CX
+	MOVL srcN+48(FP), R10
+	TESTQ CX, CX
+	JLE f32done
+f32outer:
+	MOVL (R9), AX
+	ADDQ $4, R9
+	CMPL AX, R10
+	JAE f32next
+	MOVSS (R8)(AX*4), X0
+	MOVL (SI)(AX*4), BX
+	MOVL 4(SI)(AX*4), R11
+	CMPL BX, R11
+	JAE f32next
+	PCALIGN $32
+f32inner:
+	MOVWLZX (DX)(BX*2), R12
+	MOVSS (DI)(R12*4), X1
+	ADDSS X0, X1
+	MOVSS X1, (DI)(R12*4)
+	INCL BX
+	CMPL BX, R11
+	JB f32inner
+f32next:
+	DECQ CX
+	JNZ f32outer
+f32done:
+	RET
+
+// func rowsMarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+//
+// rowsF32 that also marks every target in the candidate bitmap.
+TEXT ·rowsMarkF32(SB), NOSPLIT, $0-60
+	MOVQ acc+0(FP), DI
+	MOVQ cand+8(FP), R15
+	MOVQ start+16(FP), SI
+	MOVQ tgt+24(FP), DX
+	MOVQ row+32(FP), R8
+	MOVQ fired+40(FP), R9
+	MOVQ n+48(FP), CX
+	MOVL srcN+56(FP), R10
+	TESTQ CX, CX
+	JLE mf32done
+mf32outer:
+	MOVL (R9), AX
+	ADDQ $4, R9
+	CMPL AX, R10
+	JAE mf32next
+	MOVSS (R8)(AX*4), X0
+	MOVL (SI)(AX*4), BX
+	MOVL 4(SI)(AX*4), R11
+	CMPL BX, R11
+	JAE mf32next
+	PCALIGN $32
+mf32inner:
+	MOVWLZX (DX)(BX*2), R12
+	MOVSS (DI)(R12*4), X1
+	ADDSS X0, X1
+	MOVSS X1, (DI)(R12*4)
+	MOVQ R12, R13
+	SHRQ $6, R13
+	MOVQ (R15)(R13*8), R14
+	BTSQ R12, R14
+	MOVQ R14, (R15)(R13*8)
+	INCL BX
+	CMPL BX, R11
+	JB mf32inner
+mf32next:
+	DECQ CX
+	JNZ mf32outer
+mf32done:
+	RET
+
+// func rowsI32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+//
+// rowsF32 for int8 engines' fine sums (wrapping adds; the engine uses it
+// only where no sum can overflow, as addUniformRows).
+TEXT ·rowsI32(SB), NOSPLIT, $0-52
+	MOVQ acc+0(FP), DI
+	MOVQ start+8(FP), SI
+	MOVQ tgt+16(FP), DX
+	MOVQ row+24(FP), R8
+	MOVQ fired+32(FP), R9
+	MOVQ n+40(FP), CX
+	MOVL srcN+48(FP), R10
+	TESTQ CX, CX
+	JLE i32done
+i32outer:
+	MOVL (R9), AX
+	ADDQ $4, R9
+	CMPL AX, R10
+	JAE i32next
+	MOVL (R8)(AX*4), R13
+	MOVL (SI)(AX*4), BX
+	MOVL 4(SI)(AX*4), R11
+	CMPL BX, R11
+	JAE i32next
+	PCALIGN $32
+i32inner:
+	MOVWLZX (DX)(BX*2), R12
+	ADDL R13, (DI)(R12*4)
+	INCL BX
+	CMPL BX, R11
+	JB i32inner
+i32next:
+	DECQ CX
+	JNZ i32outer
+i32done:
+	RET
+
+// func rowsMarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+TEXT ·rowsMarkI32(SB), NOSPLIT, $0-60
+	MOVQ acc+0(FP), DI
+	MOVQ cand+8(FP), R15
+	MOVQ start+16(FP), SI
+	MOVQ tgt+24(FP), DX
+	MOVQ row+32(FP), R8
+	MOVQ fired+40(FP), R9
+	MOVQ n+48(FP), CX
+	MOVL srcN+56(FP), R10
+	TESTQ CX, CX
+	JLE mi32done
+mi32outer:
+	MOVL (R9), AX
+	ADDQ $4, R9
+	CMPL AX, R10
+	JAE mi32next
+	MOVL (R8)(AX*4), R13
+	MOVL (SI)(AX*4), BX
+	MOVL 4(SI)(AX*4), R11
+	CMPL BX, R11
+	JAE mi32next
+	PCALIGN $32
+mi32inner:
+	MOVWLZX (DX)(BX*2), R12
+	ADDL R13, (DI)(R12*4)
+	MOVQ R12, AX
+	SHRQ $6, AX
+	MOVQ (R15)(AX*8), R14
+	BTSQ R12, R14
+	MOVQ R14, (R15)(AX*8)
+	INCL BX
+	CMPL BX, R11
+	JB mi32inner
+mi32next:
+	DECQ CX
+	JNZ mi32outer
+mi32done:
+	RET

@@ -16,3 +16,22 @@ func simpleKernel8(acc *int32, st *uint32, k *kernel8, d uint32, fired *uint32, 
 func limitedKernel(st *uint32, k *limitedK, ps uint32, fired *uint32, lo uint32) int {
 	panic("npu: limitedKernel without a kernel")
 }
+
+// haveRowKernels is false: delivery runs the Go loops.
+const haveRowKernels = false
+
+func rowsF32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+	panic("npu: rowsF32 without a kernel")
+}
+
+func rowsMarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+	panic("npu: rowsMarkF32 without a kernel")
+}
+
+func rowsI32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+	panic("npu: rowsI32 without a kernel")
+}
+
+func rowsMarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+	panic("npu: rowsMarkI32 without a kernel")
+}

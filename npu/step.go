@@ -139,6 +139,12 @@ func (e *engine) scatter32(ic *inConn, v *values32, div []float32, k int, fired 
 		switch pt := tb.padded; {
 		case v.row != nil && pt != nil:
 			addPaddedRows(acc, cand, pt.start, pt.tgt16, v.row, fired, ic.srcN, mark, pt.width)
+		case v.row != nil && tb.tgt16 != nil && haveRowKernels && len(fired) > 0 && len(tb.tgt16) > 0:
+			if mark {
+				rowsMarkF32(&acc[0], &cand[0], &start[0], &tb.tgt16[0], &v.row[0], &fired[0], len(fired), ic.srcN)
+			} else {
+				rowsF32(&acc[0], &start[0], &tb.tgt16[0], &v.row[0], &fired[0], len(fired), ic.srcN)
+			}
 		case v.row != nil && tb.tgt16 != nil:
 			addUniformRows(acc, cand, start, tb.tgt16, v.row, fired, ic.srcN, mark)
 		case v.row != nil:
@@ -177,6 +183,12 @@ func (e *engine) scatter8(ic *inConn, v *values8, k int, fired []uint32, pot []f
 		switch pt := tb.padded; {
 		case v.row != nil && pt != nil:
 			addPaddedRows(acc, cand, pt.start, pt.tgt16, v.row, fired, ic.srcN, mark, pt.width)
+		case v.row != nil && tb.tgt16 != nil && haveRowKernels && len(fired) > 0 && len(tb.tgt16) > 0:
+			if mark {
+				rowsMarkI32(&acc[0], &cand[0], &start[0], &tb.tgt16[0], &v.row[0], &fired[0], len(fired), ic.srcN)
+			} else {
+				rowsI32(&acc[0], &start[0], &tb.tgt16[0], &v.row[0], &fired[0], len(fired), ic.srcN)
+			}
 		case v.row != nil && tb.tgt16 != nil:
 			addUniformRows(acc, cand, start, tb.tgt16, v.row, fired, ic.srcN, mark)
 		case v.row != nil:

@@ -1,0 +1,97 @@
+package npu
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// The row kernels (kernel_amd64.s) equal addUniformRows bit for bit: sums
+// (NaNs, infinities and wrapping int32 included), candidate marks, fired
+// indices out of range ignored, empty and long rows.
+func TestRowKernels(t *testing.T) {
+	if !haveRowKernels {
+		t.Skip("no row kernels in this build (purego or not amd64): delivery runs addUniformRows itself")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	specials := []float32{float32(math.NaN()), math.Float32frombits(0x7fc00001), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 1e38, -1e38}
+	for round := range 200 {
+		n := 1 + rng.IntN(3000)
+		srcN := 1 + rng.IntN(3000)
+		maxLen := 1 + rng.IntN(24)
+		start := make([]uint32, srcN+1)
+		var tgt []uint16
+		for s := range srcN {
+			l := rng.IntN(maxLen + 1)
+			if round%3 == 0 {
+				l = maxLen
+			}
+			for range l {
+				tgt = append(tgt, uint16(rng.IntN(n)))
+			}
+			start[s+1] = uint32(len(tgt))
+		}
+		if len(tgt) == 0 {
+			continue
+		}
+		rowF := make([]float32, srcN)
+		rowI := make([]int32, srcN)
+		for s := range rowF {
+			rowF[s] = float32(rng.NormFloat64() * 3)
+			if rng.IntN(20) == 0 {
+				rowF[s] = specials[rng.IntN(len(specials))]
+			}
+			rowI[s] = int32(rng.Uint32())
+		}
+		var fired []uint32
+		for s := range srcN + 20 {
+			if rng.IntN(4) == 0 {
+				fired = append(fired, uint32(s)) // some beyond srcN
+			}
+		}
+		if rng.IntN(5) == 0 {
+			fired = append(fired, math.MaxUint32)
+		}
+		if len(fired) == 0 {
+			continue
+		}
+		accF := make([]float32, n)
+		accI := make([]int32, n)
+		for i := range accF {
+			accF[i] = float32(rng.NormFloat64())
+			if rng.IntN(30) == 0 {
+				accF[i] = specials[rng.IntN(len(specials))]
+			}
+			accI[i] = int32(rng.Uint32())
+		}
+		cand := make([]uint64, (n+63)/64)
+		for i := range cand {
+			cand[i] = rng.Uint64() & rng.Uint64()
+		}
+		for _, mark := range []bool{false, true} {
+			wantF, gotF := slices.Clone(accF), slices.Clone(accF)
+			wantI, gotI := slices.Clone(accI), slices.Clone(accI)
+			wantC, gotC := slices.Clone(cand), slices.Clone(cand)
+			wantC2, gotC2 := slices.Clone(cand), slices.Clone(cand)
+			addUniformRows(wantF, wantC, start, tgt, rowF, fired, uint32(srcN), mark)
+			addUniformRows(wantI, wantC2, start, tgt, rowI, fired, uint32(srcN), mark)
+			if mark {
+				rowsMarkF32(&gotF[0], &gotC[0], &start[0], &tgt[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
+				rowsMarkI32(&gotI[0], &gotC2[0], &start[0], &tgt[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
+			} else {
+				rowsF32(&gotF[0], &start[0], &tgt[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
+				rowsI32(&gotI[0], &start[0], &tgt[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
+			}
+			if !slices.Equal(bits32(gotF), bits32(wantF)) {
+				t.Fatalf("round %d mark %v: rowsF32 sums differ from addUniformRows", round, mark)
+			}
+			if !slices.Equal(gotI, wantI) {
+				t.Fatalf("round %d mark %v: rowsI32 sums differ from addUniformRows", round, mark)
+			}
+			if !slices.Equal(gotC, wantC) || !slices.Equal(gotC2, wantC2) {
+				t.Fatalf("round %d mark %v: candidate marks differ", round, mark)
+			}
+		}
+	}
+}
