@@ -57,3 +57,18 @@ func rowsI32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, 
 //
 //go:noescape
 func rowsMarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+
+// rowsF32W, rowsMarkF32W, rowsI32W and rowsMarkI32W are the row kernels
+// for tables of 32-bit targets.
+//
+//go:noescape
+func rowsF32W(acc *float32, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32)
+
+//go:noescape
+func rowsMarkF32W(acc *float32, cand *uint64, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32)
+
+//go:noescape
+func rowsI32W(acc *int32, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32)
+
+//go:noescape
+func rowsMarkI32W(acc *int32, cand *uint64, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32)

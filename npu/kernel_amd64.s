@@ -259,8 +259,8 @@ loopL:
 	MOVQ R10, ret+40(FP)
 	RET
 
-// The row kernels are addUniformRows for tables of 16-bit targets without
-// padding: for every fired source s below srcN, the value row[s] is added
+// The row kernels are addUniformRows for tables without padding (16-bit
+// targets here, 32-bit in the W kernels below): for every fired source s below srcN, the value row[s] is added
 // to the sums of the targets tgt[start[s]:start[s+1]], in order. The Go
 // loop's speed moves with where the linker happens to place it (its inner
 // loop may straddle a 64-byte boundary: about a third slower); here the
@@ -424,4 +424,163 @@ mi32next:
 	DECQ CX
 	JNZ mi32outer
 mi32done:
+	RET
+
+// The W kernels are the same for tables of 32-bit targets (areas of more
+// than 65,536 neurons).
+
+// func rowsF32W(acc *float32, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32)
+TEXT ·rowsF32W(SB), NOSPLIT, $0-52
+	MOVQ acc+0(FP), DI
+	MOVQ start+8(FP), SI
+	MOVQ tgt+16(FP), DX
+	MOVQ row+24(FP), R8
+	MOVQ fired+32(FP), R9
+	MOVQ n+40(FP), CX
+	MOVL srcN+48(FP), R10
+	TESTQ CX, CX
+	JLE wf32done
+wf32outer:
+	MOVL (R9), AX
+	ADDQ $4, R9
+	CMPL AX, R10
+	JAE wf32next
+	MOVSS (R8)(AX*4), X0
+	MOVL (SI)(AX*4), BX
+	MOVL 4(SI)(AX*4), R11
+	CMPL BX, R11
+	JAE wf32next
+	PCALIGN $32
+wf32inner:
+	MOVL (DX)(BX*4), R12
+	MOVSS (DI)(R12*4), X1
+	ADDSS X0, X1
+	MOVSS X1, (DI)(R12*4)
+	INCL BX
+	CMPL BX, R11
+	JB wf32inner
+wf32next:
+	DECQ CX
+	JNZ wf32outer
+wf32done:
+	RET
+
+// func rowsMarkF32W(acc *float32, cand *uint64, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32)
+//
+// rowsF32W that also marks every target in the candidate bitmap.
+TEXT ·rowsMarkF32W(SB), NOSPLIT, $0-60
+	MOVQ acc+0(FP), DI
+	MOVQ cand+8(FP), R15
+	MOVQ start+16(FP), SI
+	MOVQ tgt+24(FP), DX
+	MOVQ row+32(FP), R8
+	MOVQ fired+40(FP), R9
+	MOVQ n+48(FP), CX
+	MOVL srcN+56(FP), R10
+	TESTQ CX, CX
+	JLE wmf32done
+wmf32outer:
+	MOVL (R9), AX
+	ADDQ $4, R9
+	CMPL AX, R10
+	JAE wmf32next
+	MOVSS (R8)(AX*4), X0
+	MOVL (SI)(AX*4), BX
+	MOVL 4(SI)(AX*4), R11
+	CMPL BX, R11
+	JAE wmf32next
+	PCALIGN $32
+wmf32inner:
+	MOVL (DX)(BX*4), R12
+	MOVSS (DI)(R12*4), X1
+	ADDSS X0, X1
+	MOVSS X1, (DI)(R12*4)
+	MOVQ R12, R13
+	SHRQ $6, R13
+	MOVQ (R15)(R13*8), R14
+	BTSQ R12, R14
+	MOVQ R14, (R15)(R13*8)
+	INCL BX
+	CMPL BX, R11
+	JB wmf32inner
+wmf32next:
+	DECQ CX
+	JNZ wmf32outer
+wmf32done:
+	RET
+
+// func rowsI32W(acc *int32, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32)
+//
+// rowsF32W for fine sums.
+TEXT ·rowsI32W(SB), NOSPLIT, $0-52
+	MOVQ acc+0(FP), DI
+	MOVQ start+8(FP), SI
+	MOVQ tgt+16(FP), DX
+	MOVQ row+24(FP), R8
+	MOVQ fired+32(FP), R9
+	MOVQ n+40(FP), CX
+	MOVL srcN+48(FP), R10
+	TESTQ CX, CX
+	JLE wi32done
+wi32outer:
+	MOVL (R9), AX
+	ADDQ $4, R9
+	CMPL AX, R10
+	JAE wi32next
+	MOVL (R8)(AX*4), R13
+	MOVL (SI)(AX*4), BX
+	MOVL 4(SI)(AX*4), R11
+	CMPL BX, R11
+	JAE wi32next
+	PCALIGN $32
+wi32inner:
+	MOVL (DX)(BX*4), R12
+	ADDL R13, (DI)(R12*4)
+	INCL BX
+	CMPL BX, R11
+	JB wi32inner
+wi32next:
+	DECQ CX
+	JNZ wi32outer
+wi32done:
+	RET
+
+// func rowsMarkI32W(acc *int32, cand *uint64, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32)
+TEXT ·rowsMarkI32W(SB), NOSPLIT, $0-60
+	MOVQ acc+0(FP), DI
+	MOVQ cand+8(FP), R15
+	MOVQ start+16(FP), SI
+	MOVQ tgt+24(FP), DX
+	MOVQ row+32(FP), R8
+	MOVQ fired+40(FP), R9
+	MOVQ n+48(FP), CX
+	MOVL srcN+56(FP), R10
+	TESTQ CX, CX
+	JLE wmi32done
+wmi32outer:
+	MOVL (R9), AX
+	ADDQ $4, R9
+	CMPL AX, R10
+	JAE wmi32next
+	MOVL (R8)(AX*4), R13
+	MOVL (SI)(AX*4), BX
+	MOVL 4(SI)(AX*4), R11
+	CMPL BX, R11
+	JAE wmi32next
+	PCALIGN $32
+wmi32inner:
+	MOVL (DX)(BX*4), R12
+	ADDL R13, (DI)(R12*4)
+	MOVQ R12, AX
+	SHRQ $6, AX
+	MOVQ (R15)(AX*8), R14
+	BTSQ R12, R14
+	MOVQ R14, (R15)(AX*8)
+	INCL BX
+	CMPL BX, R11
+	JB wmi32inner
+wmi32next:
+	DECQ CX
+	JNZ wmi32outer
+wmi32done:
 	RET

@@ -35,3 +35,19 @@ func rowsI32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, 
 func rowsMarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
 	panic("npu: rowsMarkI32 without a kernel")
 }
+
+func rowsF32W(acc *float32, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32) {
+	panic("npu: rowsF32W without a kernel")
+}
+
+func rowsMarkF32W(acc *float32, cand *uint64, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32) {
+	panic("npu: rowsMarkF32W without a kernel")
+}
+
+func rowsI32W(acc *int32, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32) {
+	panic("npu: rowsI32W without a kernel")
+}
+
+func rowsMarkI32W(acc *int32, cand *uint64, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32) {
+	panic("npu: rowsMarkI32W without a kernel")
+}

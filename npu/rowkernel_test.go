@@ -7,33 +7,50 @@ import (
 	"testing"
 )
 
-// The row kernels (kernel_amd64.s) equal addUniformRows bit for bit: sums
-// (NaNs, infinities and wrapping int32 included), candidate marks, fired
-// indices out of range ignored, empty and long rows.
+// The row kernels (kernel_amd64.s) equal addUniformRows bit for bit, for
+// 16-bit and 32-bit targets: sums (NaNs, infinities and wrapping int32
+// included), candidate marks, fired indices out of range ignored, empty
+// and long rows.
 func TestRowKernels(t *testing.T) {
 	if !haveRowKernels {
 		t.Skip("no row kernels in this build (purego or not amd64): delivery runs addUniformRows itself")
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
+	var checked [2]int
+	defer func() {
+		if checked[0] < 50 || checked[1] < 50 {
+			t.Errorf("only %v comparisons (16-bit, 32-bit targets)", checked)
+		}
+	}()
 	specials := []float32{float32(math.NaN()), math.Float32frombits(0x7fc00001), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 1e38, -1e38}
 	for round := range 200 {
 		n := 1 + rng.IntN(3000)
+		if round%4 == 1 {
+			n = 1<<16 + rng.IntN(1<<16) // 32-bit targets only
+		}
 		srcN := 1 + rng.IntN(3000)
 		maxLen := 1 + rng.IntN(24)
 		start := make([]uint32, srcN+1)
-		var tgt []uint16
+		var tgt []uint32
 		for s := range srcN {
 			l := rng.IntN(maxLen + 1)
 			if round%3 == 0 {
 				l = maxLen
 			}
 			for range l {
-				tgt = append(tgt, uint16(rng.IntN(n)))
+				tgt = append(tgt, uint32(rng.IntN(n)))
 			}
 			start[s+1] = uint32(len(tgt))
 		}
 		if len(tgt) == 0 {
 			continue
+		}
+		var tgt16 []uint16
+		if n <= 1<<16 {
+			tgt16 = make([]uint16, len(tgt))
+			for i, t := range tgt {
+				tgt16[i] = uint16(t)
+			}
 		}
 		rowF := make([]float32, srcN)
 		rowI := make([]int32, srcN)
@@ -70,27 +87,40 @@ func TestRowKernels(t *testing.T) {
 			cand[i] = rng.Uint64() & rng.Uint64()
 		}
 		for _, mark := range []bool{false, true} {
-			wantF, gotF := slices.Clone(accF), slices.Clone(accF)
-			wantI, gotI := slices.Clone(accI), slices.Clone(accI)
-			wantC, gotC := slices.Clone(cand), slices.Clone(cand)
-			wantC2, gotC2 := slices.Clone(cand), slices.Clone(cand)
-			addUniformRows(wantF, wantC, start, tgt, rowF, fired, uint32(srcN), mark)
-			addUniformRows(wantI, wantC2, start, tgt, rowI, fired, uint32(srcN), mark)
-			if mark {
-				rowsMarkF32(&gotF[0], &gotC[0], &start[0], &tgt[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
-				rowsMarkI32(&gotI[0], &gotC2[0], &start[0], &tgt[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
-			} else {
-				rowsF32(&gotF[0], &start[0], &tgt[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
-				rowsI32(&gotI[0], &start[0], &tgt[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
-			}
-			if !slices.Equal(bits32(gotF), bits32(wantF)) {
-				t.Fatalf("round %d mark %v: rowsF32 sums differ from addUniformRows", round, mark)
-			}
-			if !slices.Equal(gotI, wantI) {
-				t.Fatalf("round %d mark %v: rowsI32 sums differ from addUniformRows", round, mark)
-			}
-			if !slices.Equal(gotC, wantC) || !slices.Equal(gotC2, wantC2) {
-				t.Fatalf("round %d mark %v: candidate marks differ", round, mark)
+			for _, wide := range []bool{false, true} {
+				if !wide && tgt16 == nil {
+					continue
+				}
+				wantF, gotF := slices.Clone(accF), slices.Clone(accF)
+				wantI, gotI := slices.Clone(accI), slices.Clone(accI)
+				wantC, gotC := slices.Clone(cand), slices.Clone(cand)
+				wantC2, gotC2 := slices.Clone(cand), slices.Clone(cand)
+				addUniformRows(wantF, wantC, start, tgt, rowF, fired, uint32(srcN), mark)
+				addUniformRows(wantI, wantC2, start, tgt, rowI, fired, uint32(srcN), mark)
+				switch {
+				case mark && wide:
+					rowsMarkF32W(&gotF[0], &gotC[0], &start[0], &tgt[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
+					rowsMarkI32W(&gotI[0], &gotC2[0], &start[0], &tgt[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
+				case mark:
+					rowsMarkF32(&gotF[0], &gotC[0], &start[0], &tgt16[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
+					rowsMarkI32(&gotI[0], &gotC2[0], &start[0], &tgt16[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
+				case wide:
+					rowsF32W(&gotF[0], &start[0], &tgt[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
+					rowsI32W(&gotI[0], &start[0], &tgt[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
+				default:
+					rowsF32(&gotF[0], &start[0], &tgt16[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
+					rowsI32(&gotI[0], &start[0], &tgt16[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
+				}
+				if !slices.Equal(bits32(gotF), bits32(wantF)) {
+					t.Fatalf("round %d mark %v wide %v: float sums differ from addUniformRows", round, mark, wide)
+				}
+				if !slices.Equal(gotI, wantI) {
+					t.Fatalf("round %d mark %v wide %v: fine sums differ from addUniformRows", round, mark, wide)
+				}
+				if !slices.Equal(gotC, wantC) || !slices.Equal(gotC2, wantC2) {
+					t.Fatalf("round %d mark %v wide %v: candidate marks differ", round, mark, wide)
+				}
+				checked[b2i(wide)]++
 			}
 		}
 	}

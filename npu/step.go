@@ -147,6 +147,12 @@ func (e *engine) scatter32(ic *inConn, v *values32, div []float32, k int, fired 
 			}
 		case v.row != nil && tb.tgt16 != nil:
 			addUniformRows(acc, cand, start, tb.tgt16, v.row, fired, ic.srcN, mark)
+		case v.row != nil && haveRowKernels && len(fired) > 0 && len(tgt) > 0:
+			if mark {
+				rowsMarkF32W(&acc[0], &cand[0], &start[0], &tgt[0], &v.row[0], &fired[0], len(fired), ic.srcN)
+			} else {
+				rowsF32W(&acc[0], &start[0], &tgt[0], &v.row[0], &fired[0], len(fired), ic.srcN)
+			}
 		case v.row != nil:
 			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, mark)
 		case tb.tgt16 != nil:
@@ -191,6 +197,12 @@ func (e *engine) scatter8(ic *inConn, v *values8, k int, fired []uint32, pot []f
 			}
 		case v.row != nil && tb.tgt16 != nil:
 			addUniformRows(acc, cand, start, tb.tgt16, v.row, fired, ic.srcN, mark)
+		case v.row != nil && haveRowKernels && len(fired) > 0 && len(tgt) > 0:
+			if mark {
+				rowsMarkI32W(&acc[0], &cand[0], &start[0], &tgt[0], &v.row[0], &fired[0], len(fired), ic.srcN)
+			} else {
+				rowsI32W(&acc[0], &start[0], &tgt[0], &v.row[0], &fired[0], len(fired), ic.srcN)
+			}
 		case v.row != nil:
 			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, mark)
 		case tb.tgt16 != nil:
