@@ -135,31 +135,7 @@ func (e *engine) scatter32(ic *inConn, v *values32, div []float32, k int, fired 
 	acc, cand := e.f32.acc, e.cand
 	start, tgt, val := tb.start, tb.tgt, v.c
 	if div == nil {
-		mark := !e.shards[k].allDriven
-		switch pt := tb.padded; {
-		case v.row != nil && pt != nil:
-			addPaddedRows(acc, cand, pt.start, pt.tgt16, v.row, fired, ic.srcN, mark, pt.width)
-		case v.row != nil && tb.tgt16 != nil && haveRowKernels && len(fired) > 0 && len(tb.tgt16) > 0:
-			if mark {
-				rowsMarkF32(&acc[0], &cand[0], &start[0], &tb.tgt16[0], &v.row[0], &fired[0], len(fired), ic.srcN)
-			} else {
-				rowsF32(&acc[0], &start[0], &tb.tgt16[0], &v.row[0], &fired[0], len(fired), ic.srcN)
-			}
-		case v.row != nil && tb.tgt16 != nil:
-			addUniformRows(acc, cand, start, tb.tgt16, v.row, fired, ic.srcN, mark)
-		case v.row != nil && haveRowKernels && len(fired) > 0 && len(tgt) > 0:
-			if mark {
-				rowsMarkF32W(&acc[0], &cand[0], &start[0], &tgt[0], &v.row[0], &fired[0], len(fired), ic.srcN)
-			} else {
-				rowsF32W(&acc[0], &start[0], &tgt[0], &v.row[0], &fired[0], len(fired), ic.srcN)
-			}
-		case v.row != nil:
-			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, mark)
-		case tb.tgt16 != nil:
-			addRows(acc, cand, start, tb.tgt16, val, fired, ic.srcN, mark)
-		default:
-			addRows(acc, cand, start, tgt, val, fired, ic.srcN, mark)
-		}
+		plainRows(&kernels32, acc, cand, tb, v.row, val, fired, ic.srcN, !e.shards[k].allDriven)
 		return
 	}
 	for i, s := range fired {
@@ -185,31 +161,7 @@ func (e *engine) scatter8(ic *inConn, v *values8, k int, fired []uint32, pot []f
 	acc, cand := e.i8.acc, e.cand
 	start, tgt := tb.start, tb.tgt
 	if v.kQ8 == nil && e.i8.plainAdd {
-		mark := !e.shards[k].allDriven
-		switch pt := tb.padded; {
-		case v.row != nil && pt != nil:
-			addPaddedRows(acc, cand, pt.start, pt.tgt16, v.row, fired, ic.srcN, mark, pt.width)
-		case v.row != nil && tb.tgt16 != nil && haveRowKernels && len(fired) > 0 && len(tb.tgt16) > 0:
-			if mark {
-				rowsMarkI32(&acc[0], &cand[0], &start[0], &tb.tgt16[0], &v.row[0], &fired[0], len(fired), ic.srcN)
-			} else {
-				rowsI32(&acc[0], &start[0], &tb.tgt16[0], &v.row[0], &fired[0], len(fired), ic.srcN)
-			}
-		case v.row != nil && tb.tgt16 != nil:
-			addUniformRows(acc, cand, start, tb.tgt16, v.row, fired, ic.srcN, mark)
-		case v.row != nil && haveRowKernels && len(fired) > 0 && len(tgt) > 0:
-			if mark {
-				rowsMarkI32W(&acc[0], &cand[0], &start[0], &tgt[0], &v.row[0], &fired[0], len(fired), ic.srcN)
-			} else {
-				rowsI32W(&acc[0], &start[0], &tgt[0], &v.row[0], &fired[0], len(fired), ic.srcN)
-			}
-		case v.row != nil:
-			addUniformRows(acc, cand, start, tgt, v.row, fired, ic.srcN, mark)
-		case tb.tgt16 != nil:
-			addRows(acc, cand, start, tb.tgt16, v.c, fired, ic.srcN, mark)
-		default:
-			addRows(acc, cand, start, tgt, v.c, fired, ic.srcN, mark)
-		}
+		plainRows(&kernels8, acc, cand, tb, v.row, v.c, fired, ic.srcN, !e.shards[k].allDriven)
 		return
 	}
 	if v.kQ8 == nil {
@@ -278,6 +230,69 @@ func addRows[V float32 | int32, T uint16 | uint32](acc []V, cand []uint64, start
 			acc[t] += vs[j]
 			cand[t>>6] |= 1 << (t & 63)
 		}
+	}
+}
+
+// rowKernels are one sum type's assembly row kernels (kernel_amd64.s): for
+// 16-bit targets, then for 32-bit ones; each without and with marking.
+type rowKernels[V float32 | int32] struct {
+	rows, mark   func(acc *V, cand *uint64, start *uint32, tgt *uint16, row *V, fired *uint32, n int, srcN uint32)
+	rowsW, markW func(acc *V, cand *uint64, start *uint32, tgt *uint32, row *V, fired *uint32, n int, srcN uint32)
+}
+
+var (
+	kernels32 = rowKernels[float32]{
+		rows: func(acc *float32, _ *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+			rowsF32(acc, start, tgt, row, fired, n, srcN)
+		},
+		mark: rowsMarkF32,
+		rowsW: func(acc *float32, _ *uint64, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32) {
+			rowsF32W(acc, start, tgt, row, fired, n, srcN)
+		},
+		markW: rowsMarkF32W,
+	}
+	kernels8 = rowKernels[int32]{
+		rows: func(acc *int32, _ *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+			rowsI32(acc, start, tgt, row, fired, n, srcN)
+		},
+		mark: rowsMarkI32,
+		rowsW: func(acc *int32, _ *uint64, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32) {
+			rowsI32W(acc, start, tgt, row, fired, n, srcN)
+		},
+		markW: rowsMarkI32W,
+	}
+)
+
+// plainRows adds the fired rows of table tb by plain addition (the caller
+// has ruled out overflow), with row (one value per source) or else val
+// (one per synapse), through the fastest layout the table has: padded rows,
+// then the row kernels, then the Go loops over 16-bit or 32-bit targets.
+func plainRows[V float32 | int32](k *rowKernels[V], acc []V, cand []uint64, tb *table, row, val []V, fired []uint32, srcN uint32, mark bool) {
+	start := tb.start
+	kernel := haveRowKernels && len(fired) > 0
+	switch pt := tb.padded; {
+	case row != nil && pt != nil:
+		addPaddedRows(acc, cand, pt.start, pt.tgt16, row, fired, srcN, mark, pt.width)
+	case row != nil && tb.tgt16 != nil && kernel && len(tb.tgt16) > 0:
+		f := k.rows
+		if mark {
+			f = k.mark
+		}
+		f(&acc[0], &cand[0], &start[0], &tb.tgt16[0], &row[0], &fired[0], len(fired), srcN)
+	case row != nil && tb.tgt16 != nil:
+		addUniformRows(acc, cand, start, tb.tgt16, row, fired, srcN, mark)
+	case row != nil && kernel && len(tb.tgt) > 0:
+		f := k.rowsW
+		if mark {
+			f = k.markW
+		}
+		f(&acc[0], &cand[0], &start[0], &tb.tgt[0], &row[0], &fired[0], len(fired), srcN)
+	case row != nil:
+		addUniformRows(acc, cand, start, tb.tgt, row, fired, srcN, mark)
+	case tb.tgt16 != nil:
+		addRows(acc, cand, start, tb.tgt16, val, fired, srcN, mark)
+	default:
+		addRows(acc, cand, start, tb.tgt, val, fired, srcN, mark)
 	}
 }
 
