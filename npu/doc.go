@@ -142,11 +142,12 @@
 // once a row, which costs more than a short row's additions (`lif-random`
 // 50K on 2 workers, whose shards' rows vary, about 25 % faster).
 // TestTableLayouts checks every layout against the others bit for bit.
-// The unpadded one-value-per-row tables go through assembly row kernels on
-// amd64 (kernel_amd64.s; TestRowKernels compares them with addUniformRows
-// bit for bit): the same additions in the same order, with the inner loop
-// aligned, since the compiled loop's speed moved by a third with where the
-// linker placed it, and its marking variant spilled to the stack.
+// One-value-per-row tables, padded or not, go through assembly row kernels
+// on amd64 (rows_amd64.s; TestRowKernels compares them with addUniformRows
+// and addPaddedRows bit for bit): the same additions in the same order,
+// with the inner loop aligned, since the compiled loop's speed moved by a
+// third with where the linker placed it, and its marking and unrolled
+// variants reloaded spilled registers between additions.
 // Step allocates nothing in steady state
 // (tested with testing.AllocsPerRun).
 package npu

@@ -72,3 +72,29 @@ func rowsI32W(acc *int32, start *uint32, tgt *uint32, row *int32, fired *uint32,
 
 //go:noescape
 func rowsMarkI32W(acc *int32, cand *uint64, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32)
+
+// The padded kernels are addPaddedRows for widths 4 and 8 (rows_amd64.s).
+//
+//go:noescape
+func padded4F32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+
+//go:noescape
+func padded4MarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+
+//go:noescape
+func padded4I32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+
+//go:noescape
+func padded4MarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+
+//go:noescape
+func padded8F32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+
+//go:noescape
+func padded8MarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+
+//go:noescape
+func padded8I32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+
+//go:noescape
+func padded8MarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)

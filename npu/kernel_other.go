@@ -51,3 +51,35 @@ func rowsI32W(acc *int32, start *uint32, tgt *uint32, row *int32, fired *uint32,
 func rowsMarkI32W(acc *int32, cand *uint64, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32) {
 	panic("npu: rowsMarkI32W without a kernel")
 }
+
+func padded4F32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+	panic("npu: padded4F32 without a kernel")
+}
+
+func padded4MarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+	panic("npu: padded4MarkF32 without a kernel")
+}
+
+func padded4I32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+	panic("npu: padded4I32 without a kernel")
+}
+
+func padded4MarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+	panic("npu: padded4MarkI32 without a kernel")
+}
+
+func padded8F32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+	panic("npu: padded8F32 without a kernel")
+}
+
+func padded8MarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+	panic("npu: padded8MarkF32 without a kernel")
+}
+
+func padded8I32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+	panic("npu: padded8I32 without a kernel")
+}
+
+func padded8MarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+	panic("npu: padded8MarkI32 without a kernel")
+}

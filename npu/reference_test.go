@@ -664,13 +664,6 @@ func checkPadded(t *testing.T, e *engine, tb *table, p *paddedTable, h int) {
 	}
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 func widen(v []uint16) []uint32 {
 	out := make([]uint32, len(v))
 	for i, x := range v {

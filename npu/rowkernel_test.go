@@ -16,10 +16,10 @@ func TestRowKernels(t *testing.T) {
 		t.Skip("no row kernels in this build (purego or not amd64): delivery runs addUniformRows itself")
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	var checked [2]int
+	var checked [3]int
 	defer func() {
-		if checked[0] < 50 || checked[1] < 50 {
-			t.Errorf("only %v comparisons (16-bit, 32-bit targets)", checked)
+		if checked[0] < 50 || checked[1] < 50 || checked[2] < 50 {
+			t.Errorf("only %v comparisons (16-bit, 32-bit targets, padded)", checked)
 		}
 	}()
 	specials := []float32{float32(math.NaN()), math.Float32frombits(0x7fc00001), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 1e38, -1e38}
@@ -122,6 +122,50 @@ func TestRowKernels(t *testing.T) {
 				}
 				checked[b2i(wide)]++
 			}
+			if tgt16 != nil && n+1024 <= 1<<16 {
+				checkPaddedKernels(t, round, mark, start, tgt, n, rowF, rowI, accF, accI, cand, fired, uint32(srcN))
+				checked[2]++
+			}
+		}
+	}
+}
+
+// checkPaddedKernels pads the rows of (start, tgt) to widths 4 and 8, with
+// sinks past n as the engine lays them out, and compares the padded
+// kernels with addPaddedRows.
+func checkPaddedKernels(t *testing.T, round int, mark bool, start, tgt []uint32, n int, rowF []float32, rowI []int32, accF []float32, accI []int32, cand []uint64, fired []uint32, srcN uint32) {
+	t.Helper()
+	sink := uint32(n+63) &^ 63
+	size := int(sink) + sinksPerShard
+	for _, width := range []int{4, 8} {
+		pstart := make([]uint32, len(start))
+		var ptgt []uint16
+		for s := 0; s+1 < len(start); s++ {
+			row := tgt[start[s]:start[s+1]]
+			for j := 0; j < len(row) || j%width != 0; j++ {
+				v := sink + 64*uint32(s&7) + uint32(j%width)
+				if j < len(row) {
+					v = row[j]
+				}
+				ptgt = append(ptgt, uint16(v))
+			}
+			pstart[s+1] = uint32(len(ptgt))
+		}
+		grow := func(c []uint64) []uint64 { return append(slices.Clone(c), make([]uint64, size/64-len(c))...) }
+		wantF := append(slices.Clone(accF), make([]float32, size-n)...)
+		gotF := slices.Clone(wantF)
+		wantI := append(slices.Clone(accI), make([]int32, size-n)...)
+		gotI := slices.Clone(wantI)
+		wantC, gotC, wantC2, gotC2 := grow(cand), grow(cand), grow(cand), grow(cand)
+		addPaddedRows(wantF, wantC, pstart, ptgt, rowF, fired, srcN, mark, width)
+		addPaddedRows(wantI, wantC2, pstart, ptgt, rowI, fired, srcN, mark, width)
+		kernels32.padded[width/8][b2i(mark)](&gotF[0], &gotC[0], &pstart[0], &ptgt[0], &rowF[0], &fired[0], len(fired), srcN)
+		kernels8.padded[width/8][b2i(mark)](&gotI[0], &gotC2[0], &pstart[0], &ptgt[0], &rowI[0], &fired[0], len(fired), srcN)
+		if !slices.Equal(bits32(gotF[:n]), bits32(wantF[:n])) || !slices.Equal(gotI[:n], wantI[:n]) {
+			t.Fatalf("round %d mark %v width %d: padded kernel sums differ from addPaddedRows", round, mark, width)
+		}
+		if !slices.Equal(gotC, wantC) || !slices.Equal(gotC2, wantC2) {
+			t.Fatalf("round %d mark %v width %d: padded kernel marks differ", round, mark, width)
 		}
 	}
 }

@@ -114,3 +114,79 @@ TEXT ·rowsI32W(SB), NOSPLIT, $0-52
 TEXT ·rowsMarkI32W(SB), NOSPLIT, $0-60
 	MARK_ARGS
 	ROWS(VALUE_I32, LOAD32, ADD_I32; MARK)
+
+// The padded kernels are addPaddedRows: every row of a padded table holds
+// a multiple of the width (4 or 8) slots of 16-bit targets, walked a group
+// at a time, fully unrolled (the compiled loop reloads spilled registers
+// between the additions).
+
+// PSLOT(OFF, ADD) adds to the target at byte offset OFF of the group.
+#define PSLOT(OFF, ADD) MOVWLZX OFF(DX)(BX*2), R12; ADD
+#define GROUP4(ADD) PSLOT(0, ADD); PSLOT(2, ADD); PSLOT(4, ADD); PSLOT(6, ADD)
+#define GROUP8(ADD) GROUP4(ADD); PSLOT(8, ADD); PSLOT(10, ADD); PSLOT(12, ADD); PSLOT(14, ADD)
+
+// PADDED(VALUE, GROUP, W) is ROWS for padded rows of W slots a group.
+#define PADDED(VALUE, GROUP, W) \
+	TESTQ CX, CX; \
+	JLE done; \
+outer: \
+	MOVL (R9), AX; \
+	ADDQ $4, R9; \
+	CMPL AX, R10; \
+	JAE next; \
+	VALUE; \
+	MOVL (SI)(AX*4), BX; \
+	MOVL 4(SI)(AX*4), R11; \
+	CMPL BX, R11; \
+	JAE next; \
+	PCALIGN $32; \
+inner: \
+	GROUP; \
+	ADDL $W, BX; \
+	CMPL BX, R11; \
+	JB inner; \
+next: \
+	DECQ CX; \
+	JNZ outer; \
+done: \
+	RET
+
+// func padded4F32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+TEXT ·padded4F32(SB), NOSPLIT, $0-52
+	ROWS_ARGS
+	PADDED(VALUE_F32, GROUP4(ADD_F32), 4)
+
+// func padded8F32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+TEXT ·padded8F32(SB), NOSPLIT, $0-52
+	ROWS_ARGS
+	PADDED(VALUE_F32, GROUP8(ADD_F32), 8)
+
+// func padded4MarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+TEXT ·padded4MarkF32(SB), NOSPLIT, $0-60
+	MARK_ARGS
+	PADDED(VALUE_F32, GROUP4(ADD_F32; MARK), 4)
+
+// func padded8MarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+TEXT ·padded8MarkF32(SB), NOSPLIT, $0-60
+	MARK_ARGS
+	PADDED(VALUE_F32, GROUP8(ADD_F32; MARK), 8)
+
+// func padded4I32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+TEXT ·padded4I32(SB), NOSPLIT, $0-52
+	ROWS_ARGS
+	PADDED(VALUE_I32, GROUP4(ADD_I32), 4)
+
+// func padded8I32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+TEXT ·padded8I32(SB), NOSPLIT, $0-52
+	ROWS_ARGS
+	PADDED(VALUE_I32, GROUP8(ADD_I32), 8)
+
+// func padded4MarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+TEXT ·padded4MarkI32(SB), NOSPLIT, $0-60
+	MARK_ARGS
+	PADDED(VALUE_I32, GROUP4(ADD_I32; MARK), 4)
+
+// func padded8MarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+TEXT ·padded8MarkI32(SB), NOSPLIT, $0-60
+	MARK_ARGS
+	PADDED(VALUE_I32, GROUP8(ADD_I32; MARK), 8)

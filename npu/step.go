@@ -238,6 +238,9 @@ func addRows[V float32 | int32, T uint16 | uint32](acc []V, cand []uint64, start
 type rowKernels[V float32 | int32] struct {
 	rows, mark   func(acc *V, cand *uint64, start *uint32, tgt *uint16, row *V, fired *uint32, n int, srcN uint32)
 	rowsW, markW func(acc *V, cand *uint64, start *uint32, tgt *uint32, row *V, fired *uint32, n int, srcN uint32)
+	// padded[w][m]: padded rows of 4 (w = 0) or 8 slots a group, without
+	// (m = 0) and with marking.
+	padded [2][2]func(acc *V, cand *uint64, start *uint32, tgt *uint16, row *V, fired *uint32, n int, srcN uint32)
 }
 
 var (
@@ -250,6 +253,14 @@ var (
 			rowsF32W(acc, start, tgt, row, fired, n, srcN)
 		},
 		markW: rowsMarkF32W,
+		padded: [2][2]func(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32){
+			{func(acc *float32, _ *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+				padded4F32(acc, start, tgt, row, fired, n, srcN)
+			}, padded4MarkF32},
+			{func(acc *float32, _ *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+				padded8F32(acc, start, tgt, row, fired, n, srcN)
+			}, padded8MarkF32},
+		},
 	}
 	kernels8 = rowKernels[int32]{
 		rows: func(acc *int32, _ *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
@@ -260,6 +271,14 @@ var (
 			rowsI32W(acc, start, tgt, row, fired, n, srcN)
 		},
 		markW: rowsMarkI32W,
+		padded: [2][2]func(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32){
+			{func(acc *int32, _ *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+				padded4I32(acc, start, tgt, row, fired, n, srcN)
+			}, padded4MarkI32},
+			{func(acc *int32, _ *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+				padded8I32(acc, start, tgt, row, fired, n, srcN)
+			}, padded8MarkI32},
+		},
 	}
 )
 
@@ -271,6 +290,8 @@ func plainRows[V float32 | int32](k *rowKernels[V], acc []V, cand []uint64, tb *
 	start := tb.start
 	kernel := haveRowKernels && len(fired) > 0
 	switch pt := tb.padded; {
+	case row != nil && pt != nil && kernel && len(pt.tgt16) > 0:
+		k.padded[pt.width/8][b2i(mark)](&acc[0], &cand[0], &pt.start[0], &pt.tgt16[0], &row[0], &fired[0], len(fired), srcN)
 	case row != nil && pt != nil:
 		addPaddedRows(acc, cand, pt.start, pt.tgt16, row, fired, srcN, mark, pt.width)
 	case row != nil && tb.tgt16 != nil && kernel && len(tb.tgt16) > 0:
@@ -294,6 +315,13 @@ func plainRows[V float32 | int32](k *rowKernels[V], acc []V, cand []uint64, tb *
 	default:
 		addRows(acc, cand, start, tb.tgt, val, fired, srcN, mark)
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // addPaddedRows is addUniformRows for a paddedTable: every row holds a
