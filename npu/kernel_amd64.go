@@ -41,7 +41,7 @@ const haveRowKernels = true
 // for a table of n fired sources and 16-bit targets (kernel_amd64.s).
 //
 //go:noescape
-func rowsF32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+func rowsF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
 
 // rowsMarkF32 is rowsF32 that also marks the targets in cand.
 //
@@ -51,7 +51,7 @@ func rowsMarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *fl
 // rowsI32 is rowsF32 for fine sums.
 //
 //go:noescape
-func rowsI32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+func rowsI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
 
 // rowsMarkI32 is rowsI32 that also marks the targets in cand.
 //
@@ -62,13 +62,13 @@ func rowsMarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int3
 // for tables of 32-bit targets.
 //
 //go:noescape
-func rowsF32W(acc *float32, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32)
+func rowsF32W(acc *float32, cand *uint64, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32)
 
 //go:noescape
 func rowsMarkF32W(acc *float32, cand *uint64, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32)
 
 //go:noescape
-func rowsI32W(acc *int32, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32)
+func rowsI32W(acc *int32, cand *uint64, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32)
 
 //go:noescape
 func rowsMarkI32W(acc *int32, cand *uint64, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32)
@@ -76,25 +76,25 @@ func rowsMarkI32W(acc *int32, cand *uint64, start *uint32, tgt *uint32, row *int
 // The padded kernels are addPaddedRows for widths 4 and 8 (rows_amd64.s).
 //
 //go:noescape
-func padded4F32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+func padded4F32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
 
 //go:noescape
 func padded4MarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
 
 //go:noescape
-func padded4I32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+func padded4I32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
 
 //go:noescape
 func padded4MarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
 
 //go:noescape
-func padded8F32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
+func padded8F32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
 
 //go:noescape
 func padded8MarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
 
 //go:noescape
-func padded8I32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
+func padded8I32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)
 
 //go:noescape
 func padded8MarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32)

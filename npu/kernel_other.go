@@ -20,7 +20,7 @@ func limitedKernel(st *uint32, k *limitedK, ps uint32, fired *uint32, lo uint32)
 // haveRowKernels is false: delivery runs the Go loops.
 const haveRowKernels = false
 
-func rowsF32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+func rowsF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
 	panic("npu: rowsF32 without a kernel")
 }
 
@@ -28,7 +28,7 @@ func rowsMarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *fl
 	panic("npu: rowsMarkF32 without a kernel")
 }
 
-func rowsI32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+func rowsI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
 	panic("npu: rowsI32 without a kernel")
 }
 
@@ -36,7 +36,7 @@ func rowsMarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int3
 	panic("npu: rowsMarkI32 without a kernel")
 }
 
-func rowsF32W(acc *float32, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32) {
+func rowsF32W(acc *float32, cand *uint64, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32) {
 	panic("npu: rowsF32W without a kernel")
 }
 
@@ -44,7 +44,7 @@ func rowsMarkF32W(acc *float32, cand *uint64, start *uint32, tgt *uint32, row *f
 	panic("npu: rowsMarkF32W without a kernel")
 }
 
-func rowsI32W(acc *int32, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32) {
+func rowsI32W(acc *int32, cand *uint64, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32) {
 	panic("npu: rowsI32W without a kernel")
 }
 
@@ -52,7 +52,7 @@ func rowsMarkI32W(acc *int32, cand *uint64, start *uint32, tgt *uint32, row *int
 	panic("npu: rowsMarkI32W without a kernel")
 }
 
-func padded4F32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+func padded4F32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
 	panic("npu: padded4F32 without a kernel")
 }
 
@@ -60,7 +60,7 @@ func padded4MarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row 
 	panic("npu: padded4MarkF32 without a kernel")
 }
 
-func padded4I32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+func padded4I32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
 	panic("npu: padded4I32 without a kernel")
 }
 
@@ -68,7 +68,7 @@ func padded4MarkI32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *i
 	panic("npu: padded4MarkI32 without a kernel")
 }
 
-func padded8F32(acc *float32, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
+func padded8F32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
 	panic("npu: padded8F32 without a kernel")
 }
 
@@ -76,7 +76,7 @@ func padded8MarkF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row 
 	panic("npu: padded8MarkF32 without a kernel")
 }
 
-func padded8I32(acc *int32, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
+func padded8I32(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
 	panic("npu: padded8I32 without a kernel")
 }
 

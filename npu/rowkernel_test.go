@@ -105,11 +105,11 @@ func TestRowKernels(t *testing.T) {
 					rowsMarkF32(&gotF[0], &gotC[0], &start[0], &tgt16[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
 					rowsMarkI32(&gotI[0], &gotC2[0], &start[0], &tgt16[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
 				case wide:
-					rowsF32W(&gotF[0], &start[0], &tgt[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
-					rowsI32W(&gotI[0], &start[0], &tgt[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
+					rowsF32W(&gotF[0], nil, &start[0], &tgt[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
+					rowsI32W(&gotI[0], nil, &start[0], &tgt[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
 				default:
-					rowsF32(&gotF[0], &start[0], &tgt16[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
-					rowsI32(&gotI[0], &start[0], &tgt16[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
+					rowsF32(&gotF[0], nil, &start[0], &tgt16[0], &rowF[0], &fired[0], len(fired), uint32(srcN))
+					rowsI32(&gotI[0], nil, &start[0], &tgt16[0], &rowI[0], &fired[0], len(fired), uint32(srcN))
 				}
 				if !slices.Equal(bits32(gotF), bits32(wantF)) {
 					t.Fatalf("round %d mark %v wide %v: float sums differ from addUniformRows", round, mark, wide)

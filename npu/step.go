@@ -236,50 +236,22 @@ func addRows[V float32 | int32, T uint16 | uint32](acc []V, cand []uint64, start
 // rowKernels are one sum type's assembly row kernels (kernel_amd64.s): for
 // 16-bit targets, then for 32-bit ones; each without and with marking.
 type rowKernels[V float32 | int32] struct {
-	rows, mark   func(acc *V, cand *uint64, start *uint32, tgt *uint16, row *V, fired *uint32, n int, srcN uint32)
-	rowsW, markW func(acc *V, cand *uint64, start *uint32, tgt *uint32, row *V, fired *uint32, n int, srcN uint32)
+	rows, mark   rowKernel[V, uint16]
+	rowsW, markW rowKernel[V, uint32]
 	// padded[w][m]: padded rows of 4 (w = 0) or 8 slots a group, without
 	// (m = 0) and with marking.
-	padded [2][2]func(acc *V, cand *uint64, start *uint32, tgt *uint16, row *V, fired *uint32, n int, srcN uint32)
+	padded [2][2]rowKernel[V, uint16]
 }
 
+// rowKernel is the signature of every row kernel; only the marking ones
+// use cand.
+type rowKernel[V float32 | int32, T uint16 | uint32] func(acc *V, cand *uint64, start *uint32, tgt *T, row *V, fired *uint32, n int, srcN uint32)
+
 var (
-	kernels32 = rowKernels[float32]{
-		rows: func(acc *float32, _ *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
-			rowsF32(acc, start, tgt, row, fired, n, srcN)
-		},
-		mark: rowsMarkF32,
-		rowsW: func(acc *float32, _ *uint64, start *uint32, tgt *uint32, row *float32, fired *uint32, n int, srcN uint32) {
-			rowsF32W(acc, start, tgt, row, fired, n, srcN)
-		},
-		markW: rowsMarkF32W,
-		padded: [2][2]func(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32){
-			{func(acc *float32, _ *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
-				padded4F32(acc, start, tgt, row, fired, n, srcN)
-			}, padded4MarkF32},
-			{func(acc *float32, _ *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32) {
-				padded8F32(acc, start, tgt, row, fired, n, srcN)
-			}, padded8MarkF32},
-		},
-	}
-	kernels8 = rowKernels[int32]{
-		rows: func(acc *int32, _ *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
-			rowsI32(acc, start, tgt, row, fired, n, srcN)
-		},
-		mark: rowsMarkI32,
-		rowsW: func(acc *int32, _ *uint64, start *uint32, tgt *uint32, row *int32, fired *uint32, n int, srcN uint32) {
-			rowsI32W(acc, start, tgt, row, fired, n, srcN)
-		},
-		markW: rowsMarkI32W,
-		padded: [2][2]func(acc *int32, cand *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32){
-			{func(acc *int32, _ *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
-				padded4I32(acc, start, tgt, row, fired, n, srcN)
-			}, padded4MarkI32},
-			{func(acc *int32, _ *uint64, start *uint32, tgt *uint16, row *int32, fired *uint32, n int, srcN uint32) {
-				padded8I32(acc, start, tgt, row, fired, n, srcN)
-			}, padded8MarkI32},
-		},
-	}
+	kernels32 = rowKernels[float32]{rowsF32, rowsMarkF32, rowsF32W, rowsMarkF32W,
+		[2][2]rowKernel[float32, uint16]{{padded4F32, padded4MarkF32}, {padded8F32, padded8MarkF32}}}
+	kernels8 = rowKernels[int32]{rowsI32, rowsMarkI32, rowsI32W, rowsMarkI32W,
+		[2][2]rowKernel[int32, uint16]{{padded4I32, padded4MarkI32}, {padded8I32, padded8MarkI32}}}
 )
 
 // plainRows adds the fired rows of table tb by plain addition (the caller
