@@ -233,8 +233,9 @@ func addRows[V float32 | int32, T uint16 | uint32](acc []V, cand []uint64, start
 	}
 }
 
-// rowKernels are one sum type's assembly row kernels (kernel_amd64.s): for
-// 16-bit targets, then for 32-bit ones; each without and with marking.
+// rowKernels are one sum type's assembly row kernels (rows_amd64.s): for
+// 16-bit targets, for 32-bit ones and for padded rows; each without and
+// with marking.
 type rowKernels[V float32 | int32] struct {
 	rows, mark   rowKernel[V, uint16]
 	rowsW, markW rowKernel[V, uint32]
@@ -298,7 +299,7 @@ func b2i(b bool) int {
 
 // addPaddedRows is addUniformRows for a paddedTable: every row holds a
 // multiple of width slots (4 or 8), walked width at a time.
-func addPaddedRows[V float32 | int32, T uint16 | uint32](acc []V, cand []uint64, start []uint32, tgt []T, row []V, fired []uint32, srcN uint32, mark bool, width int) {
+func addPaddedRows[V float32 | int32](acc []V, cand []uint64, start []uint32, tgt []uint16, row []V, fired []uint32, srcN uint32, mark bool, width int) {
 	row = row[:srcN]
 	switch {
 	case width == 8 && !mark:

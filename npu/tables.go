@@ -42,19 +42,20 @@ type table struct {
 	// addUniformRows) reads it instead of tgt, half the bytes per synapse.
 	tgt16 []uint16
 	// padded is the table again with every row padded to a multiple of
-	// pad.width slots, for a table with one value per row whose rows differ
-	// in length (addPaddedRows); nil otherwise.
+	// padded.width slots, for a table with one value per row whose rows
+	// differ in length (addPaddedRows); nil otherwise.
 	padded *paddedTable
 }
 
-// paddedTable is a table whose rows are padded, each to a multiple of
-// width (4 or 8) slots, with the shard's sink indices (engine.sink): past
-// the area's neurons, where additions land unread. Targets are 16-bit. Delivery then walks every row in
-// whole groups of width additions, and the loop's exit no longer depends
-// on each row's exact length: a loop over rows of varying lengths
-// mispredicts its exit about once a row, which costs more than the few
-// additions of a short row. The real targets keep their order, so every
-// sum still receives its inputs in the canonical order.
+// paddedTable is a table of 16-bit targets whose rows are padded, each to
+// a multiple of width (4 or 8) slots, with the shard's sink indices
+// (engine.sink): past the area's neurons, where additions land unread.
+// Delivery then walks every row in whole groups of width additions, and
+// the loop's exit no longer depends on each row's exact length: a loop over
+// rows of varying lengths mispredicts its exit about once a row, which
+// costs more than the few additions of a short row. The real targets keep
+// their order, so every sum still receives its inputs in the canonical
+// order.
 type paddedTable struct {
 	width int
 	start []uint32
@@ -299,7 +300,7 @@ func (e *engine) growSinks() {
 // 100,000-neuron areas ran 10–60 % slower with them padded).
 func (e *engine) padTable(tb *table, h int) *paddedTable {
 	srcN := len(tb.start) - 1
-	if !padRows || srcN == 0 {
+	if !padRows || !narrowTargets || srcN == 0 || int(e.sink(h, 7, 7)) >= 1<<16 {
 		return nil
 	}
 	same, rows := true, 0
@@ -317,9 +318,6 @@ func (e *engine) padTable(tb *table, h int) *paddedTable {
 	width := 4
 	if len(tb.tgt) >= 4*rows {
 		width = 8
-	}
-	if !narrowTargets || int(e.sink(h, 7, 7)) >= 1<<16 {
-		return nil
 	}
 	p := &paddedTable{width: width, start: make([]uint32, srcN+1)}
 	slots := 0
