@@ -33,12 +33,12 @@ func simpleKernel8(acc *int32, st *uint32, k *kernel8, d uint32, fired *uint32, 
 //go:noescape
 func limitedKernel(st *uint32, k *limitedK, ps uint32, fired *uint32, lo uint32) int
 
-// haveRowKernels: the row kernels (kernel_amd64.s) use no extension
+// haveRowKernels: the row kernels (rows_amd64.s) use no extension
 // beyond amd64's baseline.
 const haveRowKernels = true
 
 // rowsF32 is addUniformRows(acc, nil, start, tgt, row, fired, srcN, false)
-// for a table of n fired sources and 16-bit targets (kernel_amd64.s).
+// for a table of n fired sources and 16-bit targets (rows_amd64.s).
 //
 //go:noescape
 func rowsF32(acc *float32, cand *uint64, start *uint32, tgt *uint16, row *float32, fired *uint32, n int, srcN uint32)
