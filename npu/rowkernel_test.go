@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The row kernels (kernel_amd64.s) equal addUniformRows bit for bit, for
+// The row kernels (rows_amd64.s) equal addUniformRows bit for bit, for
 // 16-bit and 32-bit targets: sums (NaNs, infinities and wrapping int32
 // included), candidate marks, fired indices out of range ignored, empty
 // and long rows.
